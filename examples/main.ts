@@ -1,0 +1,107 @@
+/**
+ * Friday, the default agent: no API key, no network. It streams, word by word,
+ * a reasoning message, a call to a local tool with its result, and a final
+ * answer, so that `curl -N` shows every kind of event.
+ *
+ *   npm start                      # serves on 127.0.0.1:8090
+ *   PORT=9000 HOST=0.0.0.0 npm start
+ *   FRIDAY_DELAY_MS=0 npm start    # no delay between words
+ */
+import { AgentApp, Protocol } from "@agentapp/core"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
+import { createServer } from "node:http"
+
+/**
+ * A resource shared with the handlers, the Effect form of `app.state`: it is
+ * acquired before the server accepts requests and released after it stops.
+ */
+export class Toolbox extends Context.Service<Toolbox, {
+  readonly wordStats: (text: string) => Effect.Effect<{ readonly words: number; readonly characters: number }>
+}>()("examples/Toolbox") {
+  static readonly layer = Layer.effect(
+    Toolbox,
+    Effect.gen(function*() {
+      yield* Effect.acquireRelease(
+        Effect.log("Toolbox: initializing resources"),
+        () => Effect.log("Toolbox: cleaning up resources")
+      )
+      return Toolbox.of({
+        wordStats: (text) =>
+          Effect.succeed({
+            words: text.split(/\s+/).filter((word) => word.length > 0).length,
+            characters: text.length
+          })
+      })
+    })
+  )
+}
+
+const delay = Duration.millis(Number(process.env.FRIDAY_DELAY_MS ?? 40))
+
+/** Splits a sentence into word deltas ("Hello", " world", "!") with a small pause between them. */
+const words = (text: string, make: (delta: string) => AgentApp.AgentOutput) =>
+  Stream.fromIterable(text.match(/\s*\S+/g) ?? []).pipe(
+    Stream.map(make),
+    Duration.isZero(delay) ? (self) => self : Stream.tap(() => Effect.sleep(delay))
+  )
+
+const lastUserText = (request: Protocol.AgentRequest): string => {
+  for (let i = request.input.length - 1; i >= 0; i--) {
+    const message = request.input[i]
+    if ((message.role ?? "user") !== "user") continue
+    const text = (message.content ?? []).flatMap((part) => part.type === "text" ? [part.text] : []).join(" ")
+    if (text.trim() !== "") return text
+  }
+  return ""
+}
+
+export const Friday = AgentApp.make({
+  name: "Friday",
+  description: "A helpful assistant that needs no API key",
+  version: "0.1.0"
+})
+
+/** The agent: reasoning, a tool call and its result, then the answer. */
+export const Query = Friday.query((request) =>
+  Effect.gen(function*() {
+    const toolbox = yield* Toolbox
+    const said = lastUserText(request)
+    const stats = yield* toolbox.wordStats(said)
+    const callId = `call_${crypto.randomUUID().slice(0, 8)}`
+    return Stream.concat(
+      words(`The user said "${said}". I will count its words with the word_stats tool.`, AgentApp.reasoning),
+      Stream.make(
+        AgentApp.toolCall({ callId, name: "word_stats", arguments: { text: said } }),
+        AgentApp.toolResult({ callId, name: "word_stats", output: stats })
+      )
+    ).pipe(
+      Stream.concat(words(
+        `Hello, I am Friday! Your message has ${stats.words} words and ${stats.characters} characters.`,
+        AgentApp.text
+      )),
+      Stream.concat(Stream.make(AgentApp.usage({ input_tokens: stats.words, output_tokens: 16 })))
+    )
+  })
+)
+
+/** An endpoint: an Effect gives JSON. */
+export const Hello = Friday.endpoint("POST", "/hello", Effect.succeed({ msg: "Hello world" }))
+
+/** An endpoint with typed query parameters that streams SSE. */
+export const Count = Friday.endpoint(
+  "GET",
+  "/count",
+  { query: Schema.Struct({ to: Schema.optionalKey(Schema.NumberFromString) }) },
+  ({ query }) => Stream.range(1, query.to ?? 5).pipe(Stream.map((n) => `number: ${n}`))
+)
+
+const port = Number(process.env.PORT ?? 8090)
+const host = process.env.HOST ?? "127.0.0.1"
+
+export const Main = Friday.serve(Layer.mergeAll(Query, Hello, Count)).pipe(
+  Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
+  Layer.provide(Toolbox.layer)
+)
+
+if (import.meta.main) AgentApp.runMain(Main)

@@ -1,0 +1,332 @@
+/**
+ * The public builder. `make` describes an app; `query` registers the agent
+ * handler on `POST /process`; `endpoint` adds JSON or SSE routes; `serve`
+ * turns the routes into a server Layer with health probes, lifespan and
+ * graceful shutdown. Any other `HttpRouter` route or middleware layer composes
+ * with these, the way the original `AgentApp` is a FastAPI.
+ *
+ * @example
+ * ```ts
+ * const Friday = AgentApp.make({ name: "Friday", description: "A helpful assistant" })
+ * const Query = Friday.query(() => Stream.make(AgentApp.text("Hello"), AgentApp.text(" World!")))
+ * const Main = Friday.serve(Query).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: 8090 })))
+ * AgentApp.runMain(Main)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Duration, Effect, Exit, Layer, Stream } from "effect"
+import type { HttpServer } from "effect/http"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import * as Runtime from "effect/Runtime"
+import * as Endpoint from "./Endpoint.ts"
+import * as Health from "./Health.ts"
+import * as HttpError from "./internal/httpError.ts"
+import { Lifecycle } from "./Lifecycle.ts"
+import * as Output from "./Output.ts"
+import * as Protocol from "./Protocol.ts"
+import * as Runner from "./Runner.ts"
+import * as Sse from "./Sse.ts"
+
+/**
+ * How an app is described and tuned. Only `name` is required.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly name: string
+  readonly description?: string | undefined
+  /** Reported by `GET /` and `/health`. Default `"0.1.0"`. */
+  readonly version?: string | undefined
+  /** Largest accepted request body, in bytes. Default 1 MiB. */
+  readonly maxBodySize?: number | undefined
+  /** Idle interval of the SSE `: keep-alive` comment; 0 turns it off. Default 15 s. */
+  readonly keepAlive?: Duration.Input | undefined
+  /** How long in-flight runs may go on after shutdown begins. Default 10 s. */
+  readonly shutdownGracePeriod?: Duration.Input | undefined
+  /** Path of the query route. Default `/process`. */
+  readonly processPath?: HttpRouter.PathInput | undefined
+  /** Log every request (method, path, status). Default off: the hot path stays lean. */
+  readonly logRequests?: boolean | undefined
+}
+
+/**
+ * The options with every default filled in.
+ *
+ * @since 0.1.0
+ */
+export interface Settings {
+  readonly name: string
+  readonly description: string
+  readonly version: string
+  readonly maxBodySize: number
+  readonly keepAlive: Duration.Duration
+  readonly shutdownGracePeriod: Duration.Duration
+  readonly processPath: HttpRouter.PathInput
+  readonly logRequests: boolean
+}
+
+/**
+ * What a query handler knows about its run: the decoded request, and the
+ * ids the server settled before the run started.
+ *
+ * @since 0.1.0
+ */
+export type QueryContext = Runner.RunContext
+
+/**
+ * A query handler: the request in, a Stream of outputs out (or an Effect that
+ * gives one).
+ *
+ * @since 0.1.0
+ */
+export type QueryHandler<E, R> = (
+  request: Protocol.AgentRequest,
+  context: QueryContext
+) => Stream.Stream<Output.AgentOutput, E, R> | Effect.Effect<Stream.Stream<Output.AgentOutput, E, R>, E, R>
+
+/**
+ * A route layer built by `query` or `endpoint`: it needs the router and the
+ * services `serve` provides, and the handler's own requirements per request.
+ *
+ * @since 0.1.0
+ */
+export type RouteLayer<E, R> = Layer.Layer<
+  never,
+  never,
+  | HttpRouter.HttpRouter
+  | Health.AppInfo
+  | Lifecycle
+  | HttpRouter.Request.From<"Requires", Exclude<R, HttpRouter.Provided>>
+  | HttpRouter.Request.From<"Error", E>
+>
+
+/**
+ * An app definition. Build routes with its methods, then `serve` them.
+ *
+ * @since 0.1.0
+ */
+export interface AgentApp {
+  readonly settings: Settings
+  /**
+   * Registers the agent on `POST /process`. The Runner numbers its outputs
+   * into protocol events; `stream: false` gives the final response as JSON.
+   */
+  readonly query: <E, R>(handler: QueryHandler<E, R>) => RouteLayer<never, R>
+  /**
+   * A route whose handler gives an Effect (sent as JSON) or a Stream (sent
+   * as SSE). With options, it receives decoded query parameters, a decoded
+   * JSON body and the raw request.
+   */
+  readonly endpoint: {
+    <A, E, R>(
+      method: Method,
+      path: HttpRouter.PathInput,
+      handler: Endpoint.Handler<{}, undefined, A, E, R>
+    ): RouteLayer<never, R>
+    <Query, Body, A, E, R>(
+      method: Method,
+      path: HttpRouter.PathInput,
+      options: Endpoint.Options<Query, Body>,
+      handler: Endpoint.Handler<Query, Body, A, E, R>
+    ): RouteLayer<never, R>
+  }
+  /**
+   * Serves the routes: adds the health routes, marks the app ready once every
+   * layer is up, and on shutdown turns readiness to 503, lets runs finish
+   * within the grace period, then cancels the rest with `response canceled`.
+   */
+  readonly serve: <A, E, R>(app: Layer.Layer<A, E, R>) => Layer.Layer<
+    never,
+    HttpRouter.Request.Without<E>,
+    | HttpServer.HttpServer
+    | Exclude<
+      | HttpRouter.Request.Without<R>
+      | HttpRouter.Request.Only<"Requires", R>
+      | HttpRouter.Request.Only<"GlobalRequires", R>,
+      HttpRouter.HttpRouter | Health.AppInfo | Lifecycle
+    >
+  >
+}
+
+/**
+ * The HTTP methods an endpoint can answer.
+ *
+ * @since 0.1.0
+ */
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+/**
+ * Describes an app.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): AgentApp => {
+  const settings: Settings = {
+    name: options.name,
+    description: options.description ?? "",
+    version: options.version ?? "0.1.0",
+    maxBodySize: options.maxBodySize ?? 1024 * 1024,
+    keepAlive: Duration.fromInputUnsafe(options.keepAlive ?? Duration.seconds(15)),
+    shutdownGracePeriod: Duration.fromInputUnsafe(options.shutdownGracePeriod ?? Duration.seconds(10)),
+    processPath: options.processPath ?? "/process",
+    logRequests: options.logRequests ?? false
+  }
+  return {
+    settings,
+    query: (handler) => queryRoute(settings, handler),
+    endpoint: (method: Method, path: HttpRouter.PathInput, ...rest: Array<any>) => {
+      const [endpointOptions, handler] = rest.length === 1 ? [{}, rest[0]] : [rest[0], rest[1]]
+      return Layer.mergeAll(
+        HttpRouter.add(method, path, Endpoint.make(endpointOptions, handler, settings)),
+        Health.register(path.slice(1) || path, path)
+      ) as any
+    },
+    serve: (app) => serve(settings, app) as any
+  }
+}
+
+const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>): RouteLayer<never, R> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    const readJson = HttpError.readJson(settings.maxBodySize)
+    const decode = HttpError.decode(Protocol.AgentRequest, "request")
+    const keepAlive = { keepAlive: settings.keepAlive }
+    const shuttingDown = HttpError.errorResponse(503, "shutting_down", "The server is shutting down")
+
+    const handle = Effect.gen(function*() {
+      if (lifecycle.phase() === "draining") return shuttingDown
+      const services = yield* Effect.context<R>()
+      const request = yield* Effect.flatMap(readJson, decode)
+      const sessionId = request.session_id ?? crypto.randomUUID()
+      const userId = request.user_id ?? sessionId
+      const context: QueryContext = {
+        request: { ...request, session_id: sessionId, user_id: userId },
+        responseId: request.id ?? `response_${crypto.randomUUID()}`,
+        sessionId,
+        userId
+      }
+      const outputs = Stream.suspend(() => {
+        const result = handler(context.request, context)
+        return Stream.isStream(result) ? result : Stream.unwrap(result)
+      })
+      const events = lifecycle.track(Runner.events(context, outputs, { cancel: lifecycle.shutdown })).pipe(
+        Stream.provideContext(services)
+      )
+      if (request.stream === false) {
+        return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events))
+      }
+      return Sse.response(Sse.encode(events, Sse.eventFrame, keepAlive))
+    }).pipe(Effect.catchTag("RequestError", (error) => Effect.succeed(HttpError.toResponse(error))))
+
+    return Layer.mergeAll(
+      HttpRouter.add("POST", settings.processPath, handle),
+      Health.register("process", settings.processPath)
+    )
+  }))
+
+const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>) => {
+  const info = Layer.sync(Health.AppInfo, () => ({
+    name: settings.name,
+    description: settings.description,
+    version: settings.version,
+    endpoints: new Map<string, string>()
+  }))
+  const server = HttpRouter.serve(Layer.mergeAll(app, Health.layer), { disableLogger: !settings.logRequests })
+  // Built after the server, so released before it: drain first, then close.
+  const ready = Layer.effectDiscard(Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    yield* Effect.addFinalizer(() => lifecycle.drain({ grace: settings.shutdownGracePeriod }))
+    yield* lifecycle.markReady
+  }))
+  return ready.pipe(
+    Layer.provide(server),
+    Layer.provide(Layer.merge(Lifecycle.layer, info))
+  )
+}
+
+/**
+ * Runs a server layer as the main program: SIGTERM or SIGINT begins a
+ * graceful shutdown, and the process exits 0 once it is done (1 when the
+ * program failed, for example when the port is taken).
+ *
+ * @since 0.1.0
+ */
+export const runMain = <E>(layer: Layer.Layer<never, E, never>): void =>
+  Layer.launch(layer).pipe(NodeRuntime.runMain({
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
+        ? Runtime.defaultTeardown(exit, onExit)
+        : onExit(0)
+  }))
+
+/**
+ * A piece of assistant text. See {@link Output.text}.
+ *
+ * @since 0.1.0
+ */
+export const text = Output.text
+
+/**
+ * A piece of reasoning. See {@link Output.reasoning}.
+ *
+ * @since 0.1.0
+ */
+export const reasoning = Output.reasoning
+
+/**
+ * A tool call. See {@link Output.toolCall}.
+ *
+ * @since 0.1.0
+ */
+export const toolCall = Output.toolCall
+
+/**
+ * A tool result. See {@link Output.toolResult}.
+ *
+ * @since 0.1.0
+ */
+export const toolResult = Output.toolResult
+
+/**
+ * A whole message. See {@link Output.message}.
+ *
+ * @since 0.1.0
+ */
+export const message = Output.message
+
+/**
+ * A structured part. See {@link Output.data}.
+ *
+ * @since 0.1.0
+ */
+export const data = Output.data
+
+/**
+ * Token usage. See {@link Output.usage}.
+ *
+ * @since 0.1.0
+ */
+export const usage = Output.usage
+
+/**
+ * Ends the current message. See {@link Output.endMessage}.
+ *
+ * @since 0.1.0
+ */
+export const endMessage = Output.endMessage
+
+/**
+ * A raw protocol event. See {@link Output.event}.
+ *
+ * @since 0.1.0
+ */
+export const event = Output.event
+
+/**
+ * Everything a query handler may emit. See {@link Output.AgentOutput}.
+ *
+ * @since 0.1.0
+ */
+export type AgentOutput = Output.AgentOutput

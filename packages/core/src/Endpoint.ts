@@ -1,0 +1,151 @@
+/**
+ * The `endpoint` helper: a route whose handler returns an Effect (sent as
+ * JSON) or a Stream (sent as SSE, ending with an error frame if it fails).
+ * Parameters come from typed query parameters, a JSON body decoded with a
+ * Schema, or the raw request.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Schema, Stream } from "effect"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as HttpError from "./internal/httpError.ts"
+import * as Sse from "./Sse.ts"
+
+/**
+ * What a parameterised handler receives.
+ *
+ * @since 0.1.0
+ */
+export interface Input<Query, Body> {
+  /** The decoded query parameters (`{}` without a `query` schema). */
+  readonly query: Query
+  /** The decoded JSON body (`undefined` without a `body` schema). */
+  readonly body: Body
+  /** The raw request: headers, URL, remote address, … */
+  readonly request: HttpServerRequest.HttpServerRequest
+}
+
+/**
+ * Where parameters come from.
+ *
+ * @since 0.1.0
+ */
+export interface Options<Query, Body> {
+  /** Decodes the query string, e.g. `Schema.Struct({ n: Schema.NumberFromString })`. */
+  readonly query?: Schema.Codec<Query, any> | undefined
+  /** Decodes the JSON body, e.g. `Protocol.AgentRequest` or `Schema.Array(Item)`. */
+  readonly body?: Schema.Codec<Body, any> | undefined
+}
+
+/**
+ * An endpoint handler: an Effect or a Stream, or a function of the decoded
+ * input that gives one.
+ *
+ * @since 0.1.0
+ */
+export type Handler<Query, Body, A, E, R> =
+  | Effect.Effect<A, E, R>
+  | Stream.Stream<A, E, R>
+  | ((input: Input<Query, Body>) => Effect.Effect<A, E, R> | Stream.Stream<A, E, R>)
+
+/**
+ * The frame that ends a failed endpoint stream, as the original sends it.
+ *
+ * @since 0.1.0
+ */
+export const streamErrorFrame = (cause: Cause.Cause<unknown>): {
+  readonly error: string
+  readonly error_type: string
+  readonly message: string
+} => {
+  const error = Cause.squash(cause) as { readonly _tag?: unknown; readonly name?: unknown; readonly message?: unknown }
+  const isObject = typeof error === "object" && error !== null
+  const expected = cause.reasons.some(Cause.isFailReason)
+  const type = isObject && typeof error._tag === "string"
+    ? error._tag
+    : isObject && typeof error.name === "string"
+    ? error.name
+    : "Error"
+  const message = expected || Cause.hasDies(cause)
+    ? (isObject && typeof error.message === "string" ? error.message : String(error))
+    : "interrupted"
+  return { error: message, error_type: type, message: "Error in streaming generator" }
+}
+
+/**
+ * The JSON reply of a failed Effect endpoint: the error's `status` when it
+ * carries a 4xx/5xx one, else 500; the code is the error's tag. Defects give
+ * a generic message.
+ *
+ * @since 0.1.0
+ */
+export const failureResponse = (cause: Cause.Cause<unknown>): HttpServerResponse.HttpServerResponse => {
+  const failure = cause.reasons.find(Cause.isFailReason)
+  if (failure === undefined) {
+    return HttpError.errorResponse(500, "internal_error", "An unexpected error occurred")
+  }
+  const error = failure.error as { readonly _tag?: unknown; readonly message?: unknown; readonly status?: unknown }
+  const isObject = typeof error === "object" && error !== null
+  const status = isObject && typeof error.status === "number" && error.status >= 400 && error.status <= 599
+    ? error.status
+    : 500
+  const code = isObject && typeof error._tag === "string" ? error._tag : "internal_error"
+  const message = isObject && typeof error.message === "string" && error.message !== ""
+    ? error.message
+    : typeof error === "string"
+    ? error
+    : code
+  return HttpError.errorResponse(status, code, message)
+}
+
+/**
+ * Builds the route handler of an endpoint.
+ *
+ * @since 0.1.0
+ */
+export const make = <Query, Body, A, E, R>(
+  options: Options<Query, Body>,
+  handler: Handler<Query, Body, A, E, R>,
+  settings: { readonly maxBodySize: number; readonly keepAlive?: Sse.EncodeOptions["keepAlive"] }
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> => {
+  const decodeQuery = options.query === undefined
+    ? undefined
+    : HttpError.decode(options.query as Schema.Codec<Query, unknown>, "query string")
+  const decodeBody = options.body === undefined
+    ? undefined
+    : HttpError.decode(options.body as Schema.Codec<Body, unknown>, "request body")
+  const readJson = HttpError.readJson(settings.maxBodySize)
+
+  const input = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const query = decodeQuery === undefined
+      ? {} as Query
+      : yield* decodeQuery(Object.fromEntries(new URL(request.url, "http://localhost").searchParams))
+    const body = decodeBody === undefined ? undefined as Body : yield* Effect.flatMap(readJson, decodeBody)
+    return { query, body, request }
+  })
+
+  const respond = (result: Effect.Effect<A, E, R> | Stream.Stream<A, E, R>) =>
+    Stream.isStream(result)
+      ? Effect.map(Effect.context<R>(), (services) =>
+        Sse.response(Sse.encode(
+          result.pipe(
+            Stream.catchCause((cause) => Stream.succeed(streamErrorFrame(cause))),
+            Stream.provideContext(services)
+          ),
+          Sse.dataFrame,
+          { keepAlive: settings.keepAlive }
+        )))
+      : Effect.matchCause(result, {
+        onSuccess: (value) =>
+          HttpServerResponse.isHttpServerResponse(value) ? value : HttpServerResponse.jsonUnsafe(value ?? null),
+        onFailure: failureResponse
+      })
+
+  const run = typeof handler === "function"
+    ? Effect.flatMap(input, (input) => respond(handler(input)))
+    : decodeQuery === undefined && decodeBody === undefined
+    ? respond(handler)
+    : Effect.flatMap(input, () => respond(handler))
+  return Effect.catchTag(run, "RequestError", (error) => Effect.succeed(HttpError.toResponse(error)))
+}

@@ -1,0 +1,96 @@
+/**
+ * The life of a served app: `starting` until every layer is up, `ready` while
+ * it serves, `draining` once shutdown begins. It counts the runs in flight so
+ * that shutdown can let them finish within a grace period, then cancel the
+ * rest with a terminal `response canceled`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Deferred, Duration, Effect, Latch, Layer, Stream } from "effect"
+
+/**
+ * @since 0.1.0
+ */
+export type Phase = "starting" | "ready" | "draining"
+
+/**
+ * The lifecycle service. `AgentApp.serve` provides one per server.
+ *
+ * @since 0.1.0
+ */
+export class Lifecycle extends Context.Service<Lifecycle, {
+  /** The current phase, read without an Effect on the hot path. */
+  readonly phase: () => Phase
+  /** Unix milliseconds at which the service started. */
+  readonly startedAt: number
+  /** How many runs are in flight. */
+  readonly activeRuns: () => number
+  /** Marks the app ready: `/readiness` answers 200 from now on. */
+  readonly markReady: Effect.Effect<void>
+  /** Counts a run as in flight while the stream runs. */
+  readonly track: <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
+  /** Completes when in-flight runs must stop because the server shuts down. */
+  readonly shutdown: Effect.Effect<void>
+  /**
+   * Begins shutdown: readiness turns 503, runs get `grace` to finish, the rest
+   * are canceled, and it returns when none is left (or `flush` has passed).
+   */
+  readonly drain: (options: {
+    readonly grace: Duration.Input
+    readonly flush?: Duration.Input | undefined
+  }) => Effect.Effect<void>
+}>()("@agentapp/core/Lifecycle") {
+  /**
+   * Builds a lifecycle in the `starting` phase.
+   *
+   * @since 0.1.0
+   */
+  static readonly make = Effect.gen(function*() {
+    let phase: Phase = "starting"
+    let active = 0
+    const idle = Latch.makeUnsafe(true)
+    const stop = yield* Deferred.make<void>()
+
+    const enter = Effect.sync(() => {
+      if (active++ === 0) idle.closeUnsafe()
+    })
+    const leave = Effect.sync(() => {
+      if (--active === 0) idle.openUnsafe()
+    })
+
+    const drain = Effect.fn("Lifecycle.drain")(function*(options: {
+      readonly grace: Duration.Input
+      readonly flush?: Duration.Input | undefined
+    }) {
+      phase = "draining"
+      if (active > 0) {
+        yield* Effect.logInfo(`shutting down: waiting for ${active} run(s) to finish`)
+        yield* Effect.timeoutOption(idle.await, options.grace)
+      }
+      yield* Deferred.succeed(stop, undefined)
+      if (active > 0) {
+        yield* Effect.logInfo(`shutting down: canceling ${active} run(s) after the grace period`)
+        yield* Effect.timeoutOption(idle.await, options.flush ?? Duration.seconds(5))
+      }
+    })
+
+    return Lifecycle.of({
+      phase: () => phase,
+      startedAt: Date.now(),
+      activeRuns: () => active,
+      markReady: Effect.sync(() => {
+        if (phase === "starting") phase = "ready"
+      }),
+      track: (self) => Stream.unwrap(Effect.as(Effect.acquireRelease(enter, () => leave), self)),
+      shutdown: Deferred.await(stop),
+      drain
+    })
+  })
+
+  /**
+   * A fresh lifecycle.
+   *
+   * @since 0.1.0
+   */
+  static readonly layer: Layer.Layer<Lifecycle> = Layer.effect(Lifecycle, Lifecycle.make)
+}

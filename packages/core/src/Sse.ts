@@ -1,0 +1,88 @@
+/**
+ * Server-Sent Events framing for Streams. Each event is encoded to JSON once;
+ * the frames of one chunk go out as one buffer, so frames produced in the same
+ * tick reach the socket in one write.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Schedule, Stream } from "effect"
+import { HttpServerResponse } from "effect/http"
+import type * as Protocol from "./Protocol.ts"
+
+/**
+ * The headers of every SSE response: no caching, and no proxy buffering.
+ *
+ * @since 0.1.0
+ */
+export const headers: Readonly<Record<string, string>> = {
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no"
+}
+
+/**
+ * The comment frame sent while a stream is quiet, so proxies keep it open.
+ *
+ * @since 0.1.0
+ */
+export const keepAliveFrame = ": keep-alive\n\n"
+
+/**
+ * The frame of one protocol event: its `sequence_number` as the `id:` line,
+ * then the compact JSON.
+ *
+ * @since 0.1.0
+ */
+export const eventFrame = (event: Protocol.Event): string =>
+  `id: ${event.sequence_number}\ndata: ${JSON.stringify(event)}\n\n`
+
+/**
+ * The frame of one endpoint item: `data:` with its JSON, a string item as a
+ * JSON string.
+ *
+ * @since 0.1.0
+ */
+export const dataFrame = (item: unknown): string => `data: ${JSON.stringify(item) ?? "null"}\n\n`
+
+/**
+ * Options of the SSE encoders.
+ *
+ * @since 0.1.0
+ */
+export interface EncodeOptions {
+  /** Interval of the `: keep-alive` comment; `undefined` or zero turns it off. */
+  readonly keepAlive?: Duration.Input | undefined
+}
+
+/**
+ * Frames a stream as SSE bytes, a chunk of items becoming one buffer.
+ *
+ * @since 0.1.0
+ */
+export const encode = <A, E, R>(
+  self: Stream.Stream<A, E, R>,
+  frame: (item: A) => string,
+  options?: EncodeOptions
+): Stream.Stream<Uint8Array, E, R> => {
+  const bytes = Stream.mapArray(self, (chunk) => {
+    if (chunk.length === 1) return [Buffer.from(frame(chunk[0]))]
+    let text = ""
+    for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
+    return [Buffer.from(text)]
+  })
+  const interval = options?.keepAlive === undefined ? undefined : Duration.fromInputUnsafe(options.keepAlive)
+  if (interval === undefined || Duration.isZero(interval)) return bytes
+  const keepAlive = Buffer.from(keepAliveFrame)
+  return Stream.merge(
+    bytes,
+    Stream.fromSchedule(Schedule.spaced(interval)).pipe(Stream.map(() => keepAlive)),
+    { haltStrategy: "left" }
+  )
+}
+
+/**
+ * An SSE response for a byte stream already framed by {@link encode}.
+ *
+ * @since 0.1.0
+ */
+export const response = <E>(body: Stream.Stream<Uint8Array, E>): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.stream(body, { contentType: "text/event-stream", headers })

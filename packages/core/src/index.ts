@@ -1,0 +1,30 @@
+/**
+ * @agentapp/core: serve an Effect Stream agent handler as a production HTTP
+ * service on one machine, with no external service.
+ *
+ * @since 0.1.0
+ */
+
+/** The public builder: make, query, endpoint, serve, runMain. @since 0.1.0 */
+export * as AgentApp from "./AgentApp.ts"
+
+/** The endpoint helper: JSON and SSE routes with typed parameters. @since 0.1.0 */
+export * as Endpoint from "./Endpoint.ts"
+
+/** Health routes and the app description of `GET /`. @since 0.1.0 */
+export * as Health from "./Health.ts"
+
+/** Readiness phases, in-flight runs and graceful drain. @since 0.1.0 */
+export * as Lifecycle from "./Lifecycle.ts"
+
+/** What a query handler emits. @since 0.1.0 */
+export * as Output from "./Output.ts"
+
+/** Schemas and types of the wire protocol. @since 0.1.0 */
+export * as Protocol from "./Protocol.ts"
+
+/** Handler outputs to numbered protocol events. @since 0.1.0 */
+export * as Runner from "./Runner.ts"
+
+/** SSE framing. @since 0.1.0 */
+export * as Sse from "./Sse.ts"

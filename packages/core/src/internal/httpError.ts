@@ -1,0 +1,89 @@
+import { ByteSize, Data, Effect, Schema } from "effect"
+import { HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as SchemaIssue from "effect/SchemaIssue"
+
+/**
+ * A request refused before any work starts. It becomes an HTTP status with a
+ * JSON body `{"error": {"code", "message", "details"?}}`.
+ */
+export class RequestError extends Data.TaggedError("RequestError")<{
+  readonly status: number
+  readonly code: string
+  readonly message: string
+  readonly details?: unknown
+}> {}
+
+/** The JSON error reply of PROTOCOL.md §5. */
+export const errorResponse = (
+  status: number,
+  code: string,
+  message: string,
+  details?: unknown
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.jsonUnsafe(
+    { error: details === undefined ? { code, message } : { code, message, details } },
+    { status }
+  )
+
+export const toResponse = (error: RequestError): HttpServerResponse.HttpServerResponse =>
+  errorResponse(error.status, error.code, error.message, error.details)
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** The schema issues of a decoding failure, as `[{path, message}]`. */
+export const issues = (error: Schema.SchemaError) =>
+  formatIssues(error.issue).issues.map((issue) => ({
+    path: (issue.path ?? []).map((key) => typeof key === "object" ? String(key.key) : String(key)),
+    message: issue.message
+  }))
+
+export const invalidRequest = (message: string, details?: unknown) =>
+  new RequestError({ status: 400, code: "invalid_request", message, details })
+
+const hasMaxBytesError = (error: unknown): boolean => {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
+    if ((current as { _tag?: unknown })._tag === "MaxBytesError") return true
+    current = (current as { reason?: unknown; cause?: unknown }).reason ?? (current as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
+ * Reads the request body as JSON, refusing more than `maxBytes`: a declared
+ * `content-length` over the limit is refused without reading.
+ */
+export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError, HttpServerRequest.HttpServerRequest> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const tooLarge = new RequestError({
+      status: 413,
+      code: "payload_too_large",
+      message: `The request body exceeds the limit of ${maxBytes} bytes`
+    })
+    const length = request.headers["content-length"]
+    if (length !== undefined && Number(length) > maxBytes) return yield* tooLarge
+    const text = yield* request.text.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBytes)),
+      Effect.mapError((error) =>
+        hasMaxBytesError(error) ? tooLarge : invalidRequest("The request body could not be read")
+      )
+    )
+    if (text.trim() === "") return yield* invalidRequest("The request body is empty; a JSON body is required")
+    return yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (cause) => invalidRequest(`The request body is not valid JSON: ${(cause as Error).message}`)
+    })
+  })
+
+/** Decodes a value with a schema, a failure being a 400 with the schema issues. */
+export const decode = <S extends Schema.Top & { readonly DecodingServices: never }>(
+  schema: S,
+  what: string
+) => {
+  const run = Schema.decodeUnknownEffect(schema)
+  return (input: unknown): Effect.Effect<S["Type"], RequestError> =>
+    Effect.mapError(
+      run(input, { errors: "all" }),
+      (error) => invalidRequest(`The ${what} does not match the expected shape`, issues(error))
+    )
+}
