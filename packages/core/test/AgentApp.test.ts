@@ -1,0 +1,173 @@
+import { assert, describe, expect, layer } from "@effect/vitest"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Effect, Layer } from "effect"
+import { HttpServer } from "effect/http"
+import { createServer } from "node:http"
+import { checkRun } from "../../../test/support/protocol.ts"
+import { dataOf, parseFrames, postJson, userText } from "../../../test/support/sse.ts"
+import { makeApp } from "./fixtures/TestApp.ts"
+
+const TestServer = makeApp().Main.pipe(
+  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+)
+
+const baseUrl = HttpServer.addressFormattedWith((url) => Effect.succeed(url))
+
+const call = <A>(f: (url: string) => Promise<A>) =>
+  Effect.flatMap(baseUrl, (url) => Effect.promise(() => f(url)))
+
+const process_ = (body: unknown) =>
+  call(async (url) => {
+    const response = await postJson(`${url}/process`, body)
+    return { response, text: await response.text() }
+  })
+
+layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
+  it.effect("streams a run whose events hold every protocol invariant", () =>
+    Effect.gen(function*() {
+      const before = Math.floor(Date.now() / 1000)
+      const { response, text } = yield* process_(userText("Hello"))
+      const after = Math.ceil(Date.now() / 1000)
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toContain("text/event-stream")
+      expect(response.headers.get("cache-control")).toBe("no-cache")
+      expect(response.headers.get("x-accel-buffering")).toBe("no")
+      const frames = parseFrames(text)
+      const events = dataOf(frames)
+      // the id line is the sequence number; there is no event line
+      expect(frames.map((frame) => frame.id)).toEqual(events.map((event) => String(event.sequence_number)))
+      expect(frames.every((frame) => frame.event === undefined)).toBe(true)
+      const last = checkRun(events)
+      expect(last.status).toBe("completed")
+      expect(last.output).toHaveLength(1)
+      expect(last.output[0].content[0].text).toBe("Hello World!")
+      expect(last.id).toMatch(/^response_[0-9a-f-]{36}$/)
+      expect(last.created_at).toBeGreaterThanOrEqual(before)
+      expect(last.created_at).toBeLessThanOrEqual(after)
+      expect(last.completed_at).toBeGreaterThanOrEqual(last.created_at)
+    }))
+
+  it.effect("created_at is the time of this request, not of the process start", () =>
+    Effect.gen(function*() {
+      const first = checkRun(dataOf(parseFrames((yield* process_(userText("one"))).text)))
+      // wait, on the clock, until the next whole second has begun
+      const next = (first.created_at + 1) * 1000
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now()) + 5)))
+      const second = checkRun(dataOf(parseFrames((yield* process_(userText("two"))).text)))
+      expect(second.created_at).toBeGreaterThan(first.created_at)
+    }))
+
+  it.effect("every kind of output becomes its message and content lifecycle", () =>
+    Effect.gen(function*() {
+      const { text } = yield* process_(userText("all", { mode: "all" }))
+      const events = dataOf(parseFrames(text))
+      const last = checkRun(events)
+      expect(last.status).toBe("completed")
+      const output = last.output
+      expect(output.map((m: any) => [m.type, m.role])).toEqual([
+        ["reasoning", "assistant"],
+        ["plugin_call", "assistant"],
+        ["plugin_call_output", "tool"],
+        ["message", "assistant"],
+        ["message", "assistant"],
+        ["message", "assistant"]
+      ])
+      expect(output[0].content[0].text).toBe("Let me think.")
+      expect(output[1].content[0].data).toEqual({ call_id: "c1", name: "add", arguments: "{\"a\":1,\"b\":2}" })
+      expect(output[2].content[0].data).toEqual({ call_id: "c1", name: "add", output: "3" })
+      expect(output[3].content.map((part: any) => part.type)).toEqual(["text", "data"])
+      expect(output[3].content[0].text).toBe("The answer is 3.")
+      expect(output[3].content[1].data).toEqual({ answer: 3 })
+      expect(output[3].usage).toEqual({ input_tokens: 4, output_tokens: 3 })
+      expect(output[4].content[0].text).toBe("Second message.")
+      expect(output[5].content[0]).toMatchObject({ type: "image", image_url: "https://example.com/a.png" })
+      expect(last.usage).toEqual({ input_tokens: 4, output_tokens: 3 })
+      // message ids are msg_<uuid>, unique per message
+      const ids = output.map((m: any) => m.id)
+      expect(new Set(ids).size).toBe(ids.length)
+      for (const id of ids) expect(id).toMatch(/^msg_[0-9a-f-]{36}$/)
+    }))
+
+  it.effect("stream:false returns the final response as JSON", () =>
+    Effect.gen(function*() {
+      const { response, text } = yield* process_(userText("Hello", { stream: false, id: "req-42" }))
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toContain("application/json")
+      const body = JSON.parse(text)
+      expect(body).toMatchObject({ object: "response", status: "completed", id: "req-42", error: null })
+      expect(body.output[0].content[0].text).toBe("Hello World!")
+      expect(typeof body.session_id).toBe("string")
+    }))
+
+  it.effect("a handler failure mid-stream ends in response failed with the error's tag", () =>
+    Effect.gen(function*() {
+      const { text } = yield* process_(userText("x", { mode: "fail" }))
+      const events = dataOf(parseFrames(text))
+      const last = checkRun(events)
+      expect(last.status).toBe("failed")
+      expect(last.error).toEqual({ code: "AgentFailure", message: "the model is unreachable" })
+      // the partial message is closed, not left open
+      expect(last.output[0]).toMatchObject({ status: "incomplete" })
+      expect(last.output[0].content[0].text).toBe("partial")
+      // the server keeps serving
+      const again = checkRun(dataOf(parseFrames((yield* process_(userText("again"))).text)))
+      expect(again.status).toBe("completed")
+    }))
+
+  it.effect("a defect gives AGENT_UNKNOWN_ERROR and no internal detail", () =>
+    Effect.gen(function*() {
+      const { text } = yield* process_(userText("x", { mode: "defect" }))
+      const last = checkRun(dataOf(parseFrames(text)))
+      expect(last.status).toBe("failed")
+      expect(last.error.code).toBe("AGENT_UNKNOWN_ERROR")
+      expect(text).not.toContain("secret internal detail")
+      expect(text).not.toMatch(/at .*\.ts:\d+/)
+    }))
+
+  it.effect("ids: session_id generated when absent and echoed, user_id defaults to it, extra fields reach the handler", () =>
+    Effect.gen(function*() {
+      const anonymous = checkRun(dataOf(parseFrames((yield* process_(userText("x", { mode: "echo" }))).text)))
+      const echoed = JSON.parse(anonymous.output[0].content[0].text)
+      expect(echoed.session_id).toMatch(/^[0-9a-f-]{36}$/)
+      expect(echoed.user_id).toBe(echoed.session_id)
+      expect(anonymous.session_id).toBe(echoed.session_id)
+
+      const named = checkRun(dataOf(parseFrames(
+        (yield* process_(
+          userText("x", { mode: "echo", session_id: "s-1", user_id: "u-1", model: "m", extra: { deep: [1, 2] } })
+        )).text
+      )))
+      expect(named.session_id).toBe("s-1")
+      expect(JSON.parse(named.output[0].content[0].text)).toEqual({
+        extra: { deep: [1, 2] },
+        session_id: "s-1",
+        user_id: "u-1",
+        model: "m"
+      })
+    }))
+
+  it.effect("two concurrent anonymous requests both succeed with distinct sessions", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* Effect.all([process_(userText("a")), process_(userText("b"))], { concurrency: 2 })
+      const ra = checkRun(dataOf(parseFrames(a.text)))
+      const rb = checkRun(dataOf(parseFrames(b.text)))
+      expect(ra.status).toBe("completed")
+      expect(rb.status).toBe("completed")
+      expect(ra.session_id).not.toBe(rb.session_id)
+    }))
+})
+
+describe("keep-alive", () => {
+  const QuietServer = makeApp({ keepAlive: "30 millis" }).Main.pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+  )
+  layer(QuietServer, { excludeTestServices: true })("a quiet stream", (it) => {
+    it.effect("gets keep-alive comments and still a valid run", () =>
+      Effect.gen(function*() {
+        const { text } = yield* process_(userText("x", { mode: "slow", count: 3, interval_ms: 120 }))
+        const frames = parseFrames(text)
+        assert.isTrue(frames.some((frame) => frame.comment === "keep-alive"))
+        expect(checkRun(dataOf(frames)).status).toBe("completed")
+      }))
+  })
+})

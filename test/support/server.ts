@@ -1,0 +1,102 @@
+/**
+ * Starts a real server process for tests and waits for its listen line.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as path from "node:path"
+
+export const repoRoot = path.resolve(import.meta.dirname, "../..")
+
+/** The node binary that runs the tests: the project's pinned Node 22. */
+export const nodeBin = process.execPath
+
+export interface ServerProcess {
+  readonly child: ChildProcess
+  readonly url: string
+  /** Everything the process wrote so far, stdout and stderr. */
+  readonly output: () => string
+  /** Resolves with the exit code (and signal) once the process has exited. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  /** Resolves when the output contains `text`, rejects after `timeoutMs`. */
+  readonly waitForOutput: (text: string | RegExp, timeoutMs?: number) => Promise<void>
+  readonly kill: (signal?: NodeJS.Signals) => void
+}
+
+const listenLine = /Listening on (http:\/\/[^\s]+)/
+
+/** Spawns `command args` in the repo with `PORT=0`, and waits for "Listening on http://…". */
+export const startServer = async (
+  command: string,
+  args: ReadonlyArray<string>,
+  options?: { readonly env?: Record<string, string>; readonly timeoutMs?: number }
+): Promise<ServerProcess> => {
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, PORT: "0", ...options?.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: false
+  })
+  let output = ""
+  const listeners = new Set<() => void>()
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString()
+    for (const listener of listeners) listener()
+  }
+  child.stdout!.on("data", onData)
+  child.stderr!.on("data", onData)
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      for (const listener of listeners) listener()
+      resolve({ code, signal })
+    })
+  )
+  const waitForOutput = (text: string | RegExp, timeoutMs = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (typeof text === "string" ? output.includes(text) : text.test(output)) {
+          cleanup()
+          resolve()
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          cleanup()
+          reject(new Error(`process exited before printing ${text}; output:\n${output}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${text}; output:\n${output}`))
+      }, timeoutMs)
+      const cleanup = () => {
+        clearTimeout(timer)
+        listeners.delete(check)
+      }
+      listeners.add(check)
+      check()
+    })
+  await waitForOutput(listenLine, options?.timeoutMs ?? 30_000)
+  const url = listenLine.exec(output)![1].replace("0.0.0.0", "127.0.0.1")
+  return {
+    child,
+    url,
+    output: () => output,
+    exited,
+    waitForOutput,
+    kill: (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    }
+  }
+}
+
+/** Resolves with `promise`, or rejects after `ms` with `what` in the message. */
+export const within = <A>(ms: number, what: string, promise: Promise<A>): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error) => {
+        clearTimeout(timer)
+        reject(error)
+      }
+    )
+  })
