@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Lifecycle } from "./Lifecycle.ts"
 
 /**
@@ -44,6 +44,15 @@ export const paths = {
   readiness: "/readiness",
   liveness: "/liveness"
 } as const
+
+/** Any request no route matches: a JSON 404 rather than an empty one. */
+const notFound = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  return HttpServerResponse.jsonUnsafe(
+    { error: { code: "not_found", message: `No route for ${request.method} ${request.url.split("?")[0]}` } },
+    { status: 404 }
+  )
+})
 
 /**
  * The health routes.
@@ -88,7 +97,8 @@ export const layer: Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | 
       HttpRouter.route("GET", paths.root, root),
       HttpRouter.route("GET", paths.health, health),
       HttpRouter.route("GET", paths.readiness, readiness),
-      HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness))
+      HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness)),
+      HttpRouter.route("*", "*", notFound)
     ])
   })
 )

@@ -40,13 +40,10 @@ export const issues = (error: Schema.SchemaError) =>
 export const invalidRequest = (message: string, details?: unknown) =>
   new RequestError({ status: 400, code: "invalid_request", message, details })
 
-const hasMaxBytesError = (error: unknown): boolean => {
-  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
-    if ((current as { _tag?: unknown })._tag === "MaxBytesError") return true
-    current = (current as { reason?: unknown; cause?: unknown }).reason ?? (current as { cause?: unknown }).cause
-  }
-  return false
-}
+/** Whether a body read failed on the size limit (`RequestParseError` with reason `BodyTooLarge`). */
+const isBodyTooLarge = (error: { readonly reason?: unknown }): boolean =>
+  typeof error.reason === "object" && error.reason !== null &&
+  (error.reason as { readonly reason?: unknown }).reason === "BodyTooLarge"
 
 /**
  * Reads the request body as JSON, refusing more than `maxBytes`: a declared
@@ -65,7 +62,7 @@ export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError,
     const text = yield* request.text.pipe(
       Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBytes)),
       Effect.mapError((error) =>
-        hasMaxBytesError(error) ? tooLarge : invalidRequest("The request body could not be read")
+        isBodyTooLarge(error) ? tooLarge : invalidRequest("The request body could not be read")
       )
     )
     if (text.trim() === "") return yield* invalidRequest("The request body is empty; a JSON body is required")

@@ -1,0 +1,1 @@
+export declare const checkRun: (events: ReadonlyArray<any>) => any;
