@@ -92,7 +92,7 @@ export const Hello = Friday.endpoint("POST", "/hello", Effect.succeed({ msg: "He
 export const Count = Friday.endpoint(
   "GET",
   "/count",
-  { query: Schema.Struct({ to: Schema.optionalKey(Schema.NumberFromString) }) },
+  { query: Schema.Struct({ to: Schema.optionalKey(Schema.FiniteFromString) }) },
   ({ query }) => Stream.range(1, query.to ?? 5).pipe(Stream.map((n) => `number: ${n}`))
 )
 
