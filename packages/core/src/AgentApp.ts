@@ -16,12 +16,13 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Duration, Effect, Exit, Layer, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Stream } from "effect"
 import type { HttpServer } from "effect/http"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Runtime from "effect/Runtime"
 import * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
+import { closeAfterResponse } from "./internal/connection.ts"
 import * as HttpError from "./internal/httpError.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 import * as Output from "./Output.ts"
@@ -193,11 +194,15 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>): Rout
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = { keepAlive: settings.keepAlive }
-    const shuttingDown = HttpError.errorResponse(503, "shutting_down", "The server is shutting down")
+    const shuttingDown = HttpServerResponse.setHeader(
+      HttpError.errorResponse(503, "shutting_down", "The server is shutting down"),
+      "connection",
+      "close"
+    )
 
     const handle = Effect.gen(function*() {
       if (lifecycle.phase() === "draining") return shuttingDown
-      const services = yield* Effect.context<R>()
+      const services = yield* Effect.context<R | HttpServerRequest.HttpServerRequest>()
       const request = yield* Effect.flatMap(readJson, decode)
       const sessionId = request.session_id ?? crypto.randomUUID()
       const userId = request.user_id ?? sessionId
@@ -211,7 +216,8 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>): Rout
         const result = handler(context.request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
-      const events = lifecycle.track(Runner.events(context, outputs, { cancel: lifecycle.shutdown })).pipe(
+      const onDrain = closeAfterResponse(Context.get(services, HttpServerRequest.HttpServerRequest))
+      const events = lifecycle.track(Runner.events(context, outputs, { cancel: lifecycle.shutdown }), { onDrain }).pipe(
         Stream.provideContext(services)
       )
       if (request.stream === false) {

@@ -27,8 +27,15 @@ export class Lifecycle extends Context.Service<Lifecycle, {
   readonly activeRuns: () => number
   /** Marks the app ready: `/readiness` answers 200 from now on. */
   readonly markReady: Effect.Effect<void>
-  /** Counts a run as in flight while the stream runs. */
-  readonly track: <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
+  /**
+   * Counts a run as in flight while the stream runs. `onDrain` is called if
+   * shutdown begins while it runs (for example to close its connection after
+   * the last frame instead of keeping it alive).
+   */
+  readonly track: <A, E, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: { readonly onDrain?: (() => void) | undefined }
+  ) => Stream.Stream<A, E, R>
   /** Completes when in-flight runs must stop because the server shuts down. */
   readonly shutdown: Effect.Effect<void>
   /**
@@ -51,21 +58,31 @@ export class Lifecycle extends Context.Service<Lifecycle, {
     const idle = Latch.makeUnsafe(true)
     const stop = yield* Deferred.make<void>()
 
-    const enter = Effect.sync(() => {
-      if (active++ === 0) idle.closeUnsafe()
-    })
-    const leave = Effect.sync(() => {
-      if (--active === 0) idle.openUnsafe()
-    })
+    const onDrain = new Set<() => void>()
+    const enter = (callback: (() => void) | undefined) =>
+      Effect.sync(() => {
+        if (active++ === 0) idle.closeUnsafe()
+        if (callback === undefined) return
+        if (phase === "draining") callback()
+        else onDrain.add(callback)
+      })
+    const leave = (callback: (() => void) | undefined) =>
+      Effect.sync(() => {
+        if (callback !== undefined) onDrain.delete(callback)
+        if (--active === 0) idle.openUnsafe()
+      })
 
     const drain = Effect.fn("Lifecycle.drain")(function*(options: {
       readonly grace: Duration.Input
       readonly flush?: Duration.Input | undefined
     }) {
       phase = "draining"
+      for (const callback of onDrain) callback()
+      onDrain.clear()
       if (active > 0) {
         yield* Effect.logInfo(`shutting down: waiting for ${active} run(s) to finish`)
         yield* Effect.timeoutOption(idle.await, options.grace)
+        if (active === 0) yield* Effect.logInfo("shutting down: all runs finished")
       }
       yield* Deferred.succeed(stop, undefined)
       if (active > 0) {
@@ -81,7 +98,8 @@ export class Lifecycle extends Context.Service<Lifecycle, {
       markReady: Effect.sync(() => {
         if (phase === "starting") phase = "ready"
       }),
-      track: (self) => Stream.unwrap(Effect.as(Effect.acquireRelease(enter, () => leave), self)),
+      track: (self, options) =>
+        Stream.unwrap(Effect.as(Effect.acquireRelease(enter(options?.onDrain), () => leave(options?.onDrain)), self)),
       shutdown: Deferred.await(stop),
       drain
     })
