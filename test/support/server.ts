@@ -16,6 +16,8 @@ export interface ServerProcess {
   readonly output: () => string
   /** Resolves with the exit code (and signal) once the process has exited. */
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  /** Resolves once the process has exited and every holder of its output pipes (children too) closed them. */
+  readonly closed: Promise<void>
   /** Resolves when the output contains `text`, rejects after `timeoutMs`. */
   readonly waitForOutput: (text: string | RegExp, timeoutMs?: number) => Promise<void>
   readonly kill: (signal?: NodeJS.Signals) => void
@@ -49,6 +51,7 @@ export const startServer = async (
       resolve({ code, signal })
     })
   )
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()))
   const waitForOutput = (text: string | RegExp, timeoutMs = 20_000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
@@ -78,6 +81,7 @@ export const startServer = async (
     url,
     output: () => output,
     exited,
+    closed,
     waitForOutput,
     kill: (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)

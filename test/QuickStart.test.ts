@@ -1,0 +1,69 @@
+/**
+ * The README's quick start, done the way a reader would: `npm start`, then
+ * the README's own curl command.
+ */
+import { execFile } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { promisify } from "node:util"
+import { afterAll, describe, expect, it } from "vitest"
+import { checkRun } from "./support/protocol.ts"
+import { repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
+import { dataOf, parseFrames } from "./support/sse.ts"
+
+const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8")
+const shellBlocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].trim())
+
+let server: ServerProcess | undefined
+afterAll(async () => {
+  server?.kill("SIGTERM")
+  if (server) await within(10_000, "npm start to exit", server.exited)
+})
+
+describe("README quick start", () => {
+  it("shows the two commands", () => {
+    expect(shellBlocks).toContain("npm ci && npm start")
+    expect(shellBlocks).toContain("npm ci && npm test")
+  })
+
+  it("npm start serves Friday, and the README's curl command streams a whole run", async () => {
+    const curl = shellBlocks.find((block) => block.startsWith("curl -N"))
+    expect(curl, "the README has a curl -N command").toBeDefined()
+    expect(curl).toContain("http://127.0.0.1:8090/process")
+
+    // the README's port, made free for the test; the command is otherwise run as written
+    server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
+    const port = new URL(server.url).port
+    const command = curl!.replace("127.0.0.1:8090", `127.0.0.1:${port}`)
+    const { stdout } = await promisify(execFile)("sh", ["-c", command], { cwd: repoRoot, timeout: 30_000 })
+
+    const events = dataOf(parseFrames(stdout))
+    const last = checkRun(events)
+    expect(last.status).toBe("completed")
+    // Friday shows every kind of event: reasoning, a tool call, its result, the answer
+    expect(last.output.map((message: any) => message.type)).toEqual([
+      "reasoning",
+      "plugin_call",
+      "plugin_call_output",
+      "message"
+    ])
+    expect(last.output[1].content[0].data.name).toBe("word_stats")
+    expect(JSON.parse(last.output[2].content[0].data.output)).toEqual({ words: 2, characters: 12 })
+    expect(last.output[3].content[0].text).toContain("Your message has 2 words")
+    expect(events.some((event) => event.object === "content" && event.delta === true)).toBe(true)
+
+    // the lifespan of the example was acquired before it listened
+    const output = server.output()
+    expect(output.indexOf("Toolbox: initializing resources")).toBeLessThan(output.indexOf("Listening on"))
+  })
+
+  it("npm start stops cleanly on SIGTERM, releasing the lifespan", async () => {
+    expect(server).toBeDefined()
+    server!.kill("SIGTERM")
+    // npm relays the signal to the app and ends itself by that signal at once; the app shuts down
+    // after it (its own exit code is checked in Shutdown.test.ts), so wait for its output to close
+    await within(10_000, "the app to close its output", server!.closed)
+    expect(server!.output()).toContain("Toolbox: cleaning up resources")
+    server = undefined
+  })
+})
