@@ -101,6 +101,7 @@ const host = process.env.HOST ?? "127.0.0.1"
 
 export const Main = Friday.serve(Layer.mergeAll(Query, Hello, Count)).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
+  Layer.provide(AgentApp.layerMemory), // embedded interrupts and sessions; no Redis needed
   Layer.provide(Toolbox.layer)
 )
 

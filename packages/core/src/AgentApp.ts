@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Context, Duration, Effect, Exit, Layer, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
 import type { HttpServer } from "effect/http"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Runtime from "effect/Runtime"
@@ -24,6 +24,8 @@ import * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
 import { closeAfterResponse } from "./internal/connection.ts"
 import * as HttpError from "./internal/httpError.ts"
+import * as Interrupt from "./Interrupt.ts"
+import * as SessionStore from "./SessionStore.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 import * as Output from "./Output.ts"
 import * as Protocol from "./Protocol.ts"
@@ -50,6 +52,19 @@ export interface Options {
   readonly processPath?: HttpRouter.PathInput | undefined
   /** Log every request (method, path, status). Default off: the hot path stays lean. */
   readonly logRequests?: boolean | undefined
+  /** Path of the stop route; `false` leaves it out. Default `/stop`. */
+  readonly stopPath?: HttpRouter.PathInput | false | undefined
+  /** How runs hold their session. */
+  readonly sessions?: {
+    /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
+    readonly onBusy?: "reject" | "interrupt" | undefined
+    /** Lease TTL, renewed every third of it while the run lives. Default 30 s. */
+    readonly leaseTtl?: Duration.Input | undefined
+    /** How long the final state of a run is kept. Default 600 s. */
+    readonly stateTtl?: Duration.Input | undefined
+    /** Append each turn's input and completed output to the session history. Default `true`. */
+    readonly history?: boolean | undefined
+  } | undefined
 }
 
 /**
@@ -66,6 +81,9 @@ export interface Settings {
   readonly shutdownGracePeriod: Duration.Duration
   readonly processPath: HttpRouter.PathInput
   readonly logRequests: boolean
+  readonly stopPath: HttpRouter.PathInput | false
+  readonly claim: Interrupt.ClaimOptions
+  readonly history: boolean
 }
 
 /**
@@ -74,7 +92,12 @@ export interface Settings {
  *
  * @since 0.1.0
  */
-export type QueryContext = Runner.RunContext
+export interface QueryContext extends Runner.RunContext {
+  /** The session, for `SessionStore.load` / `SessionStore.save` and `stopChat`. */
+  readonly key: Interrupt.SessionKey
+  /** The earlier turns of this session, oldest first (empty when history is off). */
+  readonly history: ReadonlyArray<Protocol.Message>
+}
 
 /**
  * A query handler: the request in, a Stream of outputs out (or an Effect that
@@ -114,7 +137,15 @@ export interface AgentApp {
    * Registers the agent on `POST /process`. The Runner numbers its outputs
    * into protocol events; `stream: false` gives the final response as JSON.
    */
-  readonly query: <E, R>(handler: QueryHandler<E, R>) => RouteLayer<never, R>
+  readonly query: <E, R>(
+    handler: QueryHandler<E, R>
+  ) => Layer.Layer<
+    never,
+    never,
+    | Layer.Services<RouteLayer<never, R>>
+    | Interrupt.InterruptBackend
+    | SessionStore.SessionStore
+  >
   /**
    * A route whose handler gives an Effect (sent as JSON) or a Stream (sent
    * as SSE). With options, it receives decoded query parameters, a decoded
@@ -152,6 +183,29 @@ export interface AgentApp {
 }
 
 /**
+ * The embedded backends: in-memory interrupts and sessions. Provide it to
+ * `serve` unless a distributed backend (Redis) is provided instead.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<Interrupt.InterruptBackend | SessionStore.SessionStore> = Layer.mergeAll(
+  Interrupt.layerMemory(),
+  SessionStore.layerMemory()
+)
+
+/**
+ * Stops the run of a session, wherever it runs: the programmatic form of
+ * `POST /stop`. Fails with `NoActiveRun` when the session has no running run.
+ *
+ * @since 0.1.0
+ */
+export const stopChat = (
+  userId: string,
+  sessionId: string
+): Effect.Effect<void, Interrupt.NoActiveRun | Interrupt.InterruptBackendError, Interrupt.InterruptBackend> =>
+  Interrupt.stop({ userId, sessionId })
+
+/**
  * The HTTP methods an endpoint can answer.
  *
  * @since 0.1.0
@@ -172,7 +226,15 @@ export const make = (options: Options): AgentApp => {
     keepAlive: Duration.fromInputUnsafe(options.keepAlive ?? Duration.seconds(15)),
     shutdownGracePeriod: Duration.fromInputUnsafe(options.shutdownGracePeriod ?? Duration.seconds(10)),
     processPath: options.processPath ?? "/process",
-    logRequests: options.logRequests ?? false
+    logRequests: options.logRequests ?? false,
+    stopPath: options.stopPath ?? "/stop",
+    claim: {
+      onBusy: options.sessions?.onBusy ?? "reject",
+      leaseTtl: Duration.fromInputUnsafe(options.sessions?.leaseTtl ?? Duration.seconds(30)),
+      stateTtl: Duration.fromInputUnsafe(options.sessions?.stateTtl ?? Duration.seconds(600)),
+      takeoverTimeout: Duration.seconds(10)
+    },
+    history: options.sessions?.history ?? true
   }
   return {
     settings,
@@ -188,9 +250,31 @@ export const make = (options: Options): AgentApp => {
   }
 }
 
-const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>): RouteLayer<never, R> =>
+const stateOf = (status: Protocol.RunStatus): Exclude<Interrupt.RunState, "RUNNING"> =>
+  status === "completed" ? "FINISHED" : status === "failed" ? "ERROR" : "STOPPED"
+
+/** The completed messages of a response, as history messages (without their event fields). */
+const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol.Message> =>
+  output.filter((message) => message.status === "completed").map((message) => ({
+    id: message.id,
+    type: message.type,
+    role: message.role,
+    content: (message.content ?? []).map(
+      ({ sequence_number: _s, object: _o, status: _st, error: _e, index: _i, delta: _d, msg_id: _m, ...part }) =>
+        part as Protocol.Content
+    ),
+    ...(message.metadata === null ? {} : { metadata: message.metadata }),
+    ...(message.usage === null ? {} : { usage: message.usage })
+  }))
+
+const unavailable = (error: { readonly message: string }) =>
+  HttpError.errorResponse(503, "backend_unavailable", error.message)
+
+const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
   Layer.unwrap(Effect.gen(function*() {
     const lifecycle = yield* Lifecycle
+    const backend = yield* Interrupt.InterruptBackend
+    const store = yield* SessionStore.SessionStore
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = { keepAlive: settings.keepAlive }
@@ -199,38 +283,92 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>): Rout
       "connection",
       "close"
     )
+    const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim) => (response: Protocol.ResponseEvent) =>
+      Effect.andThen(
+        settings.history
+          ? store.appendHistory(key, toHistory(response.output)).pipe(
+            Effect.catchCause((cause) => Effect.logWarning("could not append to the session history", cause))
+          )
+          : Effect.void,
+        claim.finish(stateOf(response.status))
+      )
 
     const handle = Effect.gen(function*() {
       if (lifecycle.phase() === "draining") return shuttingDown
       const services = yield* Effect.context<R | HttpServerRequest.HttpServerRequest>()
       const request = yield* Effect.flatMap(readJson, decode)
+      // ids are settled before the session is claimed, so anonymous requests never collide
       const sessionId = request.session_id ?? crypto.randomUUID()
       const userId = request.user_id ?? sessionId
+      const key: Interrupt.SessionKey = { userId, sessionId }
+      const claim = yield* Interrupt.claim(key, settings.claim)
+      const history = settings.history ? yield* store.history(key) : []
+      if (settings.history) yield* store.appendHistory(key, request.input)
       const context: QueryContext = {
         request: { ...request, session_id: sessionId, user_id: userId },
         responseId: request.id ?? `response_${crypto.randomUUID()}`,
         sessionId,
-        userId
+        userId,
+        key,
+        history
       }
       const outputs = Stream.suspend(() => {
         const result = handler(context.request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
       const onDrain = closeAfterResponse(Context.get(services, HttpServerRequest.HttpServerRequest))
-      const events = lifecycle.track(Runner.events(context, outputs, { cancel: lifecycle.shutdown }), { onDrain }).pipe(
-        Stream.provideContext(services)
-      )
+      const run = Runner.events(context, outputs, {
+        cancel: Effect.race(lifecycle.shutdown, claim.stopped),
+        onEnd: record(key, claim)
+      })
+      const events = lifecycle.track(run, { onDrain }).pipe(Stream.provideContext(services))
       if (request.stream === false) {
         return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events))
       }
       return Sse.response(Sse.encode(events, Sse.eventFrame, keepAlive))
-    }).pipe(Effect.catchTag("RequestError", (error) => Effect.succeed(HttpError.toResponse(error))))
+    }).pipe(
+      Effect.provideService(Interrupt.InterruptBackend, backend),
+      Effect.catchTags({
+        RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
+        SessionBusy: (error) => Effect.succeed(HttpError.errorResponse(409, "session_busy", error.message)),
+        InterruptBackendError: (error) => Effect.succeed(unavailable(error)),
+        SessionStoreError: (error) => Effect.succeed(unavailable(error))
+      })
+    )
 
     return Layer.mergeAll(
       HttpRouter.add("POST", settings.processPath, handle),
-      Health.register("process", settings.processPath)
+      Health.register("process", settings.processPath),
+      settings.stopPath === false ? Layer.empty : Layer.merge(
+        HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
+        Health.register("stop", settings.stopPath)
+      )
     )
   }))
+
+const StopRequest = Schema.Struct({
+  session_id: Schema.String,
+  user_id: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+
+const stopped = HttpServerResponse.jsonUnsafe({ status: "success", message: "Interrupt signal broadcasted." })
+
+const stopRoute = (settings: Settings, backend: Interrupt.InterruptBackend["Service"]) => {
+  const readJson = HttpError.readJson(settings.maxBodySize)
+  const decode = HttpError.decode(StopRequest, "stop request")
+  return Effect.gen(function*() {
+    const body = yield* Effect.flatMap(readJson, decode)
+    yield* Interrupt.stop({ userId: body.user_id ?? body.session_id, sessionId: body.session_id })
+    return stopped
+  }).pipe(
+    Effect.provideService(Interrupt.InterruptBackend, backend),
+    Effect.catchTags({
+      RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
+      NoActiveRun: (error) => Effect.succeed(HttpError.errorResponse(404, "not_found", error.message)),
+      InterruptBackendError: (error) => Effect.succeed(unavailable(error))
+    })
+  )
+}
 
 const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>) => {
   const info = Layer.sync(Health.AppInfo, () => ({

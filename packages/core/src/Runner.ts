@@ -30,6 +30,12 @@ export interface RunContext {
 export interface RunOptions {
   /** Completes when the run must stop: the run then ends with `response canceled`. */
   readonly cancel?: Effect.Effect<unknown> | undefined
+  /**
+   * Runs with the terminal response just before it is emitted, so that what
+   * it records (state, history, the session lease) is settled by the time a
+   * client sees the end of the run.
+   */
+  readonly onEnd?: ((response: Protocol.ResponseEvent) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -68,13 +74,18 @@ export const events = <E, R>(
       const cancel = options.cancel
       body = Stream.interruptWhen(body, Effect.tap(cancel, () => Effect.sync(() => run.cancel())))
     }
+    const onEnd = options?.onEnd
+    const end = (events: Array<Protocol.Event>): Stream.Stream<Protocol.Event> =>
+      onEnd === undefined || events.length === 0
+        ? Stream.fromArray(events)
+        : Stream.unwrap(Effect.as(onEnd(events[events.length - 1] as Protocol.ResponseEvent), Stream.fromArray(events)))
     return Stream.fromArray(run.start()).pipe(
       Stream.concat(body),
-      Stream.concat(Stream.suspend(() => Stream.fromArray(run.finish()))),
+      Stream.concat(Stream.suspend(() => end(run.finish()))),
       Stream.catchCause((cause) =>
         Stream.unwrap(Effect.as(
           Effect.logError("agent handler failed", cause),
-          Stream.fromArray(run.fail(cause))
+          Stream.suspend(() => end(run.fail(cause)))
         ))
       )
     )

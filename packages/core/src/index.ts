@@ -14,6 +14,9 @@ export * as Endpoint from "./Endpoint.ts"
 /** Health routes and the app description of `GET /`. @since 0.1.0 */
 export * as Health from "./Health.ts"
 
+/** Session leases, stop signals and run states. @since 0.1.0 */
+export * as Interrupt from "./Interrupt.ts"
+
 /** Readiness phases, in-flight runs and graceful drain. @since 0.1.0 */
 export * as Lifecycle from "./Lifecycle.ts"
 
@@ -25,6 +28,9 @@ export * as Protocol from "./Protocol.ts"
 
 /** Handler outputs to numbered protocol events. @since 0.1.0 */
 export * as Runner from "./Runner.ts"
+
+/** Per-session agent state and conversation history. @since 0.1.0 */
+export * as SessionStore from "./SessionStore.ts"
 
 /** SSE framing. @since 0.1.0 */
 export * as Sse from "./Sse.ts"

@@ -44,6 +44,7 @@ describe("lifespan", () => {
       )
       const Main = App.serve(Query).pipe(
         Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+        Layer.provide(AgentApp.layerMemory),
         Layer.provide(Greeting.layer),
         Layer.provide(resource("B")),
         Layer.provide(resource("A"))

@@ -1,0 +1,366 @@
+/**
+ * Interrupts: every run holds a lease on its `(user_id, session_id)` and
+ * listens for stop signals; a stop from anywhere interrupts the run's fiber.
+ *
+ * `InterruptBackend` is the pluggable part, a handful of primitives (lease,
+ * state, signal, listen) that a memory map or Redis can provide. `claim`
+ * composes them for one run, the same way for every backend.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
+
+/**
+ * Who a run belongs to. A session holds at most one run at a time.
+ *
+ * @since 0.1.0
+ */
+export interface SessionKey {
+  readonly userId: string
+  readonly sessionId: string
+}
+
+/**
+ * The recorded state of a session's latest run.
+ *
+ * @since 0.1.0
+ */
+export const RunState = Schema.Literals(["RUNNING", "FINISHED", "STOPPED", "ERROR"])
+
+/**
+ * @since 0.1.0
+ */
+export type RunState = typeof RunState.Type
+
+/**
+ * A state with the run it belongs to and when it was recorded (unix ms).
+ *
+ * @since 0.1.0
+ */
+export const RunRecord = Schema.Struct({
+  state: RunState,
+  runId: Schema.String,
+  updatedAt: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ */
+export type RunRecord = typeof RunRecord.Type
+
+/**
+ * The session already has a running run (HTTP 409 `session_busy`).
+ *
+ * @since 0.1.0
+ */
+export class SessionBusy extends Schema.TaggedError<SessionBusy>()("SessionBusy", {
+  userId: Schema.String,
+  sessionId: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A stop for a session that has no running run (HTTP 404 `not_found`).
+ *
+ * @since 0.1.0
+ */
+export class NoActiveRun extends Schema.TaggedError<NoActiveRun>()("NoActiveRun", {
+  userId: Schema.String,
+  sessionId: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The backend could not do what was asked (for example Redis is unreachable).
+ *
+ * @since 0.1.0
+ */
+export class InterruptBackendError extends Schema.TaggedError<InterruptBackendError>()("InterruptBackendError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * The primitives of an interrupt backend. Leases are owned by a run id and
+ * expire after their TTL unless renewed; a stop signal reaches every
+ * listener of the key, on every node.
+ *
+ * @since 0.1.0
+ */
+export class InterruptBackend extends Context.Service<InterruptBackend, {
+  /** Takes the lease if nobody holds it: `true` when taken. */
+  readonly acquireLease: (
+    key: SessionKey,
+    owner: string,
+    ttl: Duration.Duration
+  ) => Effect.Effect<boolean, InterruptBackendError>
+  /** Extends the lease if `owner` still holds it: `false` when it was lost. */
+  readonly renewLease: (
+    key: SessionKey,
+    owner: string,
+    ttl: Duration.Duration
+  ) => Effect.Effect<boolean, InterruptBackendError>
+  /** Gives the lease up if `owner` holds it. */
+  readonly releaseLease: (key: SessionKey, owner: string) => Effect.Effect<void, InterruptBackendError>
+  /** The run holding the lease, if any. */
+  readonly leaseOwner: (key: SessionKey) => Effect.Effect<Option.Option<string>, InterruptBackendError>
+  /** Records the state of a session's run, kept for `ttl`. */
+  readonly setState: (
+    key: SessionKey,
+    record: RunRecord,
+    ttl: Duration.Duration
+  ) => Effect.Effect<void, InterruptBackendError>
+  /** The recorded state, if it has not expired. */
+  readonly getState: (key: SessionKey) => Effect.Effect<Option.Option<RunRecord>, InterruptBackendError>
+  /**
+   * Sends one stop signal to the listeners of the key if a run holds its
+   * lease: `true` when sent, `false` when no run holds it.
+   */
+  readonly signalStop: (key: SessionKey) => Effect.Effect<boolean, InterruptBackendError>
+  /**
+   * Listens for stop signals of the key while the scope is open. The Effect
+   * it gives completes at the first signal.
+   */
+  readonly listen: (key: SessionKey) => Effect.Effect<Effect.Effect<void>, InterruptBackendError, Scope.Scope>
+  /** How many listeners this process has open, for tests and metrics. */
+  readonly listeners: Effect.Effect<number>
+}>()("@agentapp/core/InterruptBackend") {}
+
+/**
+ * The string form of a key, for maps and Redis keys.
+ *
+ * @since 0.1.0
+ */
+export const keyString = (key: SessionKey): string => `${key.userId.length}:${key.userId}:${key.sessionId}`
+
+/**
+ * Builds the in-memory backend: one process, no external service. Expired
+ * leases and states are swept every `sweepInterval` (default 60 s).
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = Effect.fnUntraced(function*(options?: {
+  readonly sweepInterval?: Duration.Input | undefined
+}) {
+  const leases = new Map<string, { owner: string; expiresAt: number }>()
+  const states = new Map<string, { record: RunRecord; expiresAt: number }>()
+  const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
+  let listenerCount = 0
+
+  const liveLease = (id: string, now: number) => {
+    const lease = leases.get(id)
+    if (lease !== undefined && lease.expiresAt <= now) {
+      leases.delete(id)
+      return undefined
+    }
+    return lease
+  }
+
+  const sweep = Effect.map(Clock.currentTimeMillis, (now) => {
+    for (const [id, lease] of leases) if (lease.expiresAt <= now) leases.delete(id)
+    for (const [id, state] of states) if (state.expiresAt <= now) states.delete(id)
+  })
+  yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(options?.sweepInterval ?? Duration.minutes(1))))
+
+  return InterruptBackend.of({
+    acquireLease: (key, owner, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const id = keyString(key)
+        if (liveLease(id, now) !== undefined) return false
+        leases.set(id, { owner, expiresAt: now + Duration.toMillis(ttl) })
+        return true
+      }),
+    renewLease: (key, owner, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const lease = liveLease(keyString(key), now)
+        if (lease === undefined || lease.owner !== owner) return false
+        lease.expiresAt = now + Duration.toMillis(ttl)
+        return true
+      }),
+    releaseLease: (key, owner) =>
+      Effect.sync(() => {
+        const id = keyString(key)
+        if (leases.get(id)?.owner === owner) leases.delete(id)
+      }),
+    leaseOwner: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
+    setState: (key, record, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        states.set(keyString(key), { record, expiresAt: now + Duration.toMillis(ttl) })
+      }),
+    getState: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const id = keyString(key)
+        const state = states.get(id)
+        if (state === undefined) return Option.none()
+        if (state.expiresAt <= now) {
+          states.delete(id)
+          return Option.none()
+        }
+        return Option.some(state.record)
+      }),
+    signalStop: (key) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const id = keyString(key)
+        if (liveLease(id, now) === undefined) return Effect.succeed(false)
+        const waiting = listeners.get(id)
+        if (waiting === undefined) return Effect.succeed(true)
+        return Effect.as(Effect.forEach(waiting, (deferred) => Deferred.succeed(deferred, undefined), { discard: true }), true)
+      }),
+    listen: (key) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const id = keyString(key)
+          const deferred = Deferred.makeUnsafe<void>()
+          let set = listeners.get(id)
+          if (set === undefined) listeners.set(id, set = new Set())
+          set.add(deferred)
+          listenerCount++
+          return { id, deferred }
+        }),
+        ({ deferred, id }) =>
+          Effect.sync(() => {
+            const set = listeners.get(id)
+            if (set?.delete(deferred)) listenerCount--
+            if (set?.size === 0) listeners.delete(id)
+          })
+      ).pipe(Effect.map(({ deferred }) => Deferred.await(deferred))),
+    listeners: Effect.sync(() => listenerCount)
+  })
+})
+
+/**
+ * The in-memory backend as a layer: the embedded default.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory = (options?: { readonly sweepInterval?: Duration.Input | undefined }): Layer.Layer<
+  InterruptBackend
+> => Layer.effect(InterruptBackend, makeMemory(options))
+
+/**
+ * How runs take their session.
+ *
+ * @since 0.1.0
+ */
+export interface ClaimOptions {
+  /** Lease TTL; the lease is renewed every third of it while the run lives. */
+  readonly leaseTtl: Duration.Duration
+  /** How long the final state is kept. */
+  readonly stateTtl: Duration.Duration
+  /** What a run does when its session is busy: fail with `SessionBusy`, or stop the running one and take over. */
+  readonly onBusy: "reject" | "interrupt"
+  /** With `onBusy: "interrupt"`, how long to wait for the old run to let go. */
+  readonly takeoverTimeout: Duration.Duration
+}
+
+/**
+ * A session held by a run.
+ *
+ * @since 0.1.0
+ */
+export interface Claim {
+  readonly key: SessionKey
+  readonly runId: string
+  /** Completes when a stop signal for this session arrives. */
+  readonly stopped: Effect.Effect<void>
+  /**
+   * Records the final state and gives the lease up. The first call counts;
+   * if none was made when the scope closes, the state is `STOPPED`.
+   */
+  readonly finish: (state: Exclude<RunState, "RUNNING">) => Effect.Effect<void>
+}
+
+/**
+ * Claims a session for a run, for the life of the current scope: listens for
+ * stop signals, takes the lease (renewed in the background), and records
+ * `RUNNING`. Fails with `SessionBusy` when another run holds it.
+ *
+ * @since 0.1.0
+ */
+export const claim = Effect.fn("Interrupt.claim")(function*(key: SessionKey, options: ClaimOptions) {
+  const backend = yield* InterruptBackend
+  const scope = yield* Effect.scope
+  const runId = crypto.randomUUID()
+
+  // Listen before taking the lease, so that no stop can find the lease but miss the listener.
+  const attempt = Effect.gen(function*() {
+    const listening = yield* Scope.fork(scope, "sequential")
+    const stopped = yield* Scope.provide(backend.listen(key), listening)
+    const taken = yield* backend.acquireLease(key, runId, options.leaseTtl).pipe(
+      Effect.onError(() => Scope.close(listening, Exit.void))
+    )
+    if (taken) return Option.some(stopped)
+    yield* Scope.close(listening, Exit.void)
+    return Option.none<Effect.Effect<void>>()
+  })
+
+  let stopped = yield* attempt
+  if (Option.isNone(stopped) && options.onBusy === "interrupt") {
+    yield* backend.signalStop(key)
+    stopped = yield* attempt.pipe(
+      Effect.repeat({ schedule: Schedule.spaced(Duration.millis(10)), until: Option.isSome }),
+      Effect.timeoutOption(options.takeoverTimeout),
+      Effect.map(Option.flatten)
+    )
+  }
+  if (Option.isNone(stopped)) {
+    return yield* new SessionBusy({
+      userId: key.userId,
+      sessionId: key.sessionId,
+      message: `Session ${key.sessionId} already has a running run`
+    })
+  }
+
+  let finished = false
+  const finish = (state: Exclude<RunState, "RUNNING">) =>
+    Effect.suspend(() => {
+      if (finished) return Effect.void
+      finished = true
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        backend.setState(key, { state, runId, updatedAt: now }, options.stateTtl).pipe(
+          Effect.ensuring(backend.releaseLease(key, runId).pipe(Effect.ignore)),
+          Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause))
+        ))
+    })
+  yield* Effect.addFinalizer((exit) => finish(Exit.isFailure(exit) && Exit.hasDies(exit) ? "ERROR" : "STOPPED"))
+
+  const renewEvery = Duration.divideUnsafe(options.leaseTtl, 3)
+  yield* backend.renewLease(key, runId, options.leaseTtl).pipe(
+    Effect.flatMap((held) => held ? Effect.void : Effect.logWarning(`the lease of session ${key.sessionId} was lost`)),
+    Effect.catchCause((cause) => Effect.logWarning("could not renew a lease", cause)),
+    Effect.delay(renewEvery),
+    Effect.forever,
+    Effect.forkIn(scope)
+  )
+  const now = yield* Clock.currentTimeMillis
+  yield* backend.setState(key, { state: "RUNNING", runId, updatedAt: now }, options.stateTtl)
+
+  return { key, runId, stopped: stopped.value, finish } satisfies Claim
+})
+
+/**
+ * Stops the run of a session, wherever it runs. Fails with `NoActiveRun`
+ * when no run holds the session.
+ *
+ * @since 0.1.0
+ */
+export const stop = Effect.fn("Interrupt.stop")(function*(key: SessionKey) {
+  const backend = yield* InterruptBackend
+  const sent = yield* backend.signalStop(key)
+  if (!sent) {
+    return yield* new NoActiveRun({
+      userId: key.userId,
+      sessionId: key.sessionId,
+      message: `No run is active for session ${key.sessionId}`
+    })
+  }
+})
+
+/**
+ * The recorded state of a session's latest run.
+ *
+ * @since 0.1.0
+ */
+export const state = (key: SessionKey): Effect.Effect<Option.Option<RunRecord>, InterruptBackendError, InterruptBackend> =>
+  InterruptBackend.use((backend) => backend.getState(key))

@@ -1,0 +1,180 @@
+/**
+ * Per-session memory: an agent's state, saved and loaded through a Schema,
+ * and the conversation history of the session. The query route appends each
+ * turn's input and completed output to the history by itself.
+ *
+ * `SessionStore` is the pluggable part (JSON values in, JSON values out); a
+ * memory layer is the embedded default and Redis a drop-in replacement.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { keyString, type SessionKey } from "./Interrupt.ts"
+import type * as Protocol from "./Protocol.ts"
+
+/**
+ * The store failed (for example Redis is unreachable), or a saved state does
+ * not match the schema it is loaded with.
+ *
+ * @since 0.1.0
+ */
+export class SessionStoreError extends Schema.TaggedError<SessionStoreError>()("SessionStoreError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * The primitives of a session store. Values are JSON: the typed `load` and
+ * `save` encode and decode them with a Schema.
+ *
+ * @since 0.1.0
+ */
+export class SessionStore extends Context.Service<SessionStore, {
+  readonly getState: (key: SessionKey) => Effect.Effect<Option.Option<unknown>, SessionStoreError>
+  readonly setState: (key: SessionKey, value: unknown) => Effect.Effect<void, SessionStoreError>
+  /** Appends messages to the history, keeping at most the store's limit (the newest). */
+  readonly appendHistory: (
+    key: SessionKey,
+    messages: ReadonlyArray<Protocol.Message>
+  ) => Effect.Effect<void, SessionStoreError>
+  /** The history, oldest first. */
+  readonly history: (key: SessionKey) => Effect.Effect<ReadonlyArray<Protocol.Message>, SessionStoreError>
+  /** Forgets the session: state and history. */
+  readonly clear: (key: SessionKey) => Effect.Effect<void, SessionStoreError>
+}>()("@agentapp/core/SessionStore") {}
+
+/**
+ * Loads the state of a session, decoded with `schema`; `None` when nothing
+ * was saved.
+ *
+ * @since 0.1.0
+ */
+export const load = <A, I>(
+  key: SessionKey,
+  schema: Schema.Codec<A, I>
+): Effect.Effect<Option.Option<A>, SessionStoreError, SessionStore> =>
+  SessionStore.use((store) =>
+    Effect.flatMap(store.getState(key), (json) => {
+      if (Option.isNone(json)) return Effect.succeedNone
+      return Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(json.value).pipe(
+        Effect.map(Option.some),
+        Effect.mapError((cause) =>
+          new SessionStoreError({ message: `The saved state does not match its schema: ${cause.message}`, cause })
+        )
+      )
+    })
+  )
+
+/**
+ * Saves the state of a session, encoded with `schema`.
+ *
+ * @since 0.1.0
+ */
+export const save = <A, I>(
+  key: SessionKey,
+  schema: Schema.Codec<A, I>,
+  value: A
+): Effect.Effect<void, SessionStoreError, SessionStore> =>
+  SessionStore.use((store) =>
+    Schema.encodeEffect(Schema.toCodecJson(schema))(value).pipe(
+      Effect.mapError((cause) => new SessionStoreError({ message: `The state could not be encoded: ${cause.message}`, cause })),
+      Effect.flatMap((json) => store.setState(key, json))
+    )
+  )
+
+/**
+ * Limits of the memory store.
+ *
+ * @since 0.1.0
+ */
+export interface MemoryOptions {
+  /** Sessions kept; the least recently used go first. Default 10,000. */
+  readonly maxSessions?: number | undefined
+  /** Messages kept per session; the oldest go first. Default 200. */
+  readonly maxHistory?: number | undefined
+  /** A session untouched for this long is forgotten. Default 1 hour. */
+  readonly ttl?: Duration.Input | undefined
+}
+
+interface Entry {
+  state: string | undefined
+  history: Array<Protocol.Message>
+  expiresAt: number
+}
+
+/**
+ * Builds the in-memory store. Values are kept as JSON text, so that what is
+ * read back is a copy, as with any other store.
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
+  const maxSessions = options?.maxSessions ?? 10_000
+  const maxHistory = options?.maxHistory ?? 200
+  const ttl = Duration.toMillis(Duration.fromInputUnsafe(options?.ttl ?? Duration.hours(1)))
+  const sessions = new Map<string, Entry>()
+
+  /** The live entry of a key, moved to the most recently used end. */
+  const touch = (key: SessionKey, now: number, create: boolean): Entry | undefined => {
+    const id = keyString(key)
+    let entry = sessions.get(id)
+    if (entry !== undefined) {
+      sessions.delete(id)
+      if (entry.expiresAt <= now) entry = undefined
+    }
+    if (entry === undefined) {
+      if (!create) return undefined
+      entry = { state: undefined, history: [], expiresAt: 0 }
+    }
+    entry.expiresAt = now + ttl
+    sessions.set(id, entry)
+    while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!)
+    return entry
+  }
+
+  yield* Effect.forkScoped(Effect.repeat(
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      for (const [id, entry] of sessions) if (entry.expiresAt <= now) sessions.delete(id)
+    }),
+    Schedule.spaced(Duration.minutes(1))
+  ))
+
+  const copy = <A>(value: A): A => JSON.parse(JSON.stringify(value))
+
+  return SessionStore.of({
+    getState: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const state = touch(key, now, false)?.state
+        return state === undefined ? Option.none() : Option.some(JSON.parse(state))
+      }),
+    setState: (key, value) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.try({
+          try: () => {
+            touch(key, now, true)!.state = JSON.stringify(value)
+          },
+          catch: (cause) => new SessionStoreError({ message: "The state is not JSON", cause })
+        })),
+    appendHistory: (key, messages) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        if (messages.length === 0) return
+        const entry = touch(key, now, true)!
+        entry.history.push(...copy(messages))
+        if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
+      }),
+    history: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => copy(touch(key, now, false)?.history ?? [])),
+    clear: (key) =>
+      Effect.sync(() => {
+        sessions.delete(keyString(key))
+      })
+  })
+})
+
+/**
+ * The in-memory store as a layer: the embedded default.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<SessionStore> =>
+  Layer.effect(SessionStore, makeMemory(options))

@@ -1,0 +1,6 @@
+import { Interrupt, SessionStore } from "@agentapp/core"
+import { interruptBackendSuite } from "./conformance/InterruptBackend.ts"
+import { sessionStoreSuite } from "./conformance/SessionStore.ts"
+
+interruptBackendSuite("memory", Interrupt.layerMemory({ sweepInterval: "100 millis" }))
+sessionStoreSuite("memory", SessionStore.layerMemory({ maxHistory: 20 }), { maxHistory: 20 })

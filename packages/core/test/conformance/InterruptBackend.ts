@@ -1,0 +1,170 @@
+/**
+ * The conformance suite of `InterruptBackend`: what every backend (memory,
+ * Redis, a custom one) must do. It uses only the service interface.
+ */
+import { Interrupt } from "@agentapp/core"
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+
+const fresh = (): Interrupt.SessionKey => ({ userId: `u-${crypto.randomUUID()}`, sessionId: `s-${crypto.randomUUID()}` })
+const ttl = Duration.seconds(30)
+const short = Duration.millis(300)
+
+/** Resolves when `effect` is `true`, polling every 20 ms, or fails after `ms`. */
+const eventually = <E, R>(effect: Effect.Effect<boolean, E, R>, ms = 3_000): Effect.Effect<void, unknown, R> => {
+  const loop: Effect.Effect<void, E, R> = Effect.flatMap(
+    effect,
+    (done) => done ? Effect.void : Effect.andThen(Effect.sleep(Duration.millis(20)), loop)
+  )
+  return Effect.timeout(loop, Duration.millis(ms))
+}
+
+export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Interrupt.InterruptBackend, E>) =>
+  layer(backend, { excludeTestServices: true })(`InterruptBackend conformance: ${name}`, (it) => {
+    it.effect("a lease is exclusive, owned, renewable and releasable", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        expect(yield* b.acquireLease(key, "run-1", ttl)).toBe(true)
+        expect(yield* b.acquireLease(key, "run-2", ttl)).toBe(false)
+        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
+        expect(yield* b.renewLease(key, "run-1", ttl)).toBe(true)
+        expect(yield* b.renewLease(key, "run-2", ttl)).toBe(false)
+        // only the owner can release it
+        yield* b.releaseLease(key, "run-2")
+        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
+        yield* b.releaseLease(key, "run-1")
+        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
+        expect(yield* b.acquireLease(key, "run-2", ttl)).toBe(true)
+        yield* b.releaseLease(key, "run-2")
+      }))
+
+    it.effect("keys are distinct per user and per session", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        expect(yield* b.acquireLease(key, "a", ttl)).toBe(true)
+        expect(yield* b.acquireLease({ ...key, userId: `${key.userId}x` }, "b", ttl)).toBe(true)
+        expect(yield* b.acquireLease({ ...key, sessionId: `${key.sessionId}x` }, "c", ttl)).toBe(true)
+        // a user id that contains the separator does not collide with another key
+        expect(yield* b.acquireLease({ userId: "a:b", sessionId: "c" }, "d", ttl)).toBe(true)
+        expect(yield* b.acquireLease({ userId: "a", sessionId: "b:c" }, "e", ttl)).toBe(true)
+        yield* b.releaseLease(key, "a")
+        yield* b.releaseLease({ ...key, userId: `${key.userId}x` }, "b")
+        yield* b.releaseLease({ ...key, sessionId: `${key.sessionId}x` }, "c")
+        yield* b.releaseLease({ userId: "a:b", sessionId: "c" }, "d")
+        yield* b.releaseLease({ userId: "a", sessionId: "b:c" }, "e")
+      }))
+
+    it.effect("a lease that is not renewed expires after its TTL", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        expect(yield* b.acquireLease(key, "dead", short)).toBe(true)
+        yield* eventually(Effect.map(b.leaseOwner(key), Option.isNone))
+        expect(yield* b.acquireLease(key, "alive", ttl)).toBe(true)
+        expect(yield* b.renewLease(key, "dead", ttl)).toBe(false)
+        yield* b.releaseLease(key, "alive")
+      }))
+
+    it.effect("states are recorded, replaced and expire", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        expect(yield* b.getState(key)).toEqual(Option.none())
+        yield* b.setState(key, { state: "RUNNING", runId: "r", updatedAt: 1 }, ttl)
+        expect(yield* b.getState(key)).toEqual(Option.some({ state: "RUNNING", runId: "r", updatedAt: 1 }))
+        yield* b.setState(key, { state: "FINISHED", runId: "r", updatedAt: 2 }, short)
+        expect(Option.map(yield* b.getState(key), (r) => r.state)).toEqual(Option.some("FINISHED"))
+        yield* eventually(Effect.map(b.getState(key), Option.isNone))
+      }))
+
+    it.effect("a stop reaches every listener of the key once, and only while a lease is held", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        const other = fresh()
+        const scope = yield* Scope.make()
+        const first = yield* Scope.provide(b.listen(key), scope)
+        const second = yield* Scope.provide(b.listen(key), scope)
+        const unrelated = yield* Scope.provide(b.listen(other), scope)
+        // no lease: nothing is sent
+        expect(yield* b.signalStop(key)).toBe(false)
+        expect(yield* b.acquireLease(key, "run", ttl)).toBe(true)
+        expect(yield* b.acquireLease(other, "run", ttl)).toBe(true)
+        expect(yield* b.signalStop(key)).toBe(true)
+        yield* first.pipe(Effect.timeout(Duration.seconds(3)))
+        yield* second.pipe(Effect.timeout(Duration.seconds(3)))
+        const unrelatedFiber = yield* Effect.forkChild(unrelated)
+        yield* Effect.sleep(Duration.millis(100))
+        expect(unrelatedFiber.pollUnsafe()).toBeUndefined()
+        yield* Fiber.interrupt(unrelatedFiber)
+        yield* Scope.close(scope, Exit.void)
+        yield* b.releaseLease(key, "run")
+        yield* b.releaseLease(other, "run")
+      }))
+
+    it.effect("listeners are removed when their scope closes", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const before = yield* b.listeners
+        const scope = yield* Scope.make()
+        yield* Scope.provide(b.listen(fresh()), scope)
+        yield* Scope.provide(b.listen(fresh()), scope)
+        expect(yield* b.listeners).toBe(before + 2)
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* b.listeners).toBe(before)
+      }))
+
+    it.effect("claim: holds the session, records RUNNING, and the final state when finished", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        const options = { leaseTtl: ttl, stateTtl: ttl, onBusy: "reject" as const, takeoverTimeout: ttl }
+        const scope = yield* Scope.make()
+        const claim = yield* Scope.provide(Interrupt.claim(key, options), scope)
+        expect(Option.map(yield* b.getState(key), (r) => r.state)).toEqual(Option.some("RUNNING"))
+        const busy = yield* Scope.provide(Interrupt.claim(key, options), scope).pipe(Effect.flip)
+        expect(busy._tag).toBe("SessionBusy")
+        yield* claim.finish("FINISHED")
+        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
+        expect(Option.map(yield* b.getState(key), (r) => r.state)).toEqual(Option.some("FINISHED"))
+        // a second finish does not change what was recorded
+        yield* claim.finish("ERROR")
+        expect(Option.map(yield* b.getState(key), (r) => r.state)).toEqual(Option.some("FINISHED"))
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* b.listeners).toBe(0)
+      }))
+
+    it.effect("claim: a stop completes `stopped`; a scope closed without finish records STOPPED", () =>
+      Effect.gen(function*() {
+        const key = fresh()
+        const options = { leaseTtl: ttl, stateTtl: ttl, onBusy: "reject" as const, takeoverTimeout: ttl }
+        const scope = yield* Scope.make()
+        const claim = yield* Scope.provide(Interrupt.claim(key, options), scope)
+        const done = yield* Deferred.make<void>()
+        yield* Effect.forkChild(Effect.andThen(claim.stopped, Deferred.succeed(done, undefined)))
+        yield* Interrupt.stop(key)
+        yield* Deferred.await(done).pipe(Effect.timeout(Duration.seconds(3)))
+        yield* Scope.close(scope, Exit.interrupt())
+        expect(Option.map(yield* Interrupt.state(key), (r) => r.state)).toEqual(Option.some("STOPPED"))
+        const none = yield* Interrupt.stop(key).pipe(Effect.flip)
+        expect(none._tag).toBe("NoActiveRun")
+      }))
+
+    it.effect("claim with onBusy interrupt: stops the running run and takes over", () =>
+      Effect.gen(function*() {
+        const key = fresh()
+        const base = { leaseTtl: ttl, stateTtl: ttl, takeoverTimeout: Duration.seconds(5) }
+        const oldScope = yield* Scope.make()
+        const old = yield* Scope.provide(Interrupt.claim(key, { ...base, onBusy: "reject" }), oldScope)
+        // the old run ends when it is stopped, as the query route does
+        yield* Effect.forkChild(Effect.andThen(old.stopped, Scope.close(oldScope, Exit.void)))
+        const scope = yield* Scope.make()
+        const next = yield* Scope.provide(Interrupt.claim(key, { ...base, onBusy: "interrupt" }), scope)
+        expect(next.runId).not.toBe(old.runId)
+        const b = yield* Interrupt.InterruptBackend
+        expect(yield* b.leaseOwner(key)).toEqual(Option.some(next.runId))
+        yield* Scope.close(scope, Exit.void)
+      }))
+  })
