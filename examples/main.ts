@@ -46,15 +46,26 @@ const words = (text: string, make: (delta: string) => AgentApp.AgentOutput) =>
     Duration.isZero(delay) ? (self) => self : Stream.tap(() => Effect.sleep(delay))
   )
 
-const lastUserText = (request: Protocol.AgentRequest): string => {
-  for (let i = request.input.length - 1; i >= 0; i--) {
-    const message = request.input[i]
-    if ((message.role ?? "user") !== "user") continue
-    const text = (message.content ?? []).flatMap((part) => part.type === "text" ? [part.text] : []).join(" ")
-    if (text.trim() !== "") return text
+const textOf = (message: Protocol.Message): string =>
+  (message.content ?? []).flatMap((part) => part.type === "text" ? [part.text] : []).join(" ")
+
+/** The text of the last user message among `messages`. */
+const lastUserText = (messages: ReadonlyArray<Protocol.Message>): string => {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if ((messages[i].role ?? "user") === "user" && textOf(messages[i]).trim() !== "") return textOf(messages[i])
   }
   return ""
 }
+
+/** A name the user gave ("my name is Ada", "I'm Ada", "call me Ada"). */
+const nameIn = (text: string): string | undefined =>
+  /\b(?:my name is|i am|i'm|call me)\s+([A-Z][\w-]*)/i.exec(text)?.[1]
+
+/** The latest name the user gave in earlier turns of the session. */
+const rememberedName = (history: ReadonlyArray<Protocol.Message>): string | undefined =>
+  history.filter((message) => message.role === "user").map((message) => nameIn(textOf(message))).filter(
+    (name) => name !== undefined
+  ).at(-1)
 
 export const Friday = AgentApp.make({
   name: "Friday",
@@ -62,22 +73,38 @@ export const Friday = AgentApp.make({
   version: "0.1.0"
 })
 
-/** The agent: reasoning, a tool call and its result, then the answer. */
-export const Query = Friday.query((request) =>
+/**
+ * The agent: reasoning, a tool call and its result, then the answer. It
+ * remembers the name the user gave in an earlier turn of the session, from
+ * the history that the server keeps for it.
+ */
+export const Query = Friday.query((request, context) =>
   Effect.gen(function*() {
     const toolbox = yield* Toolbox
-    const said = lastUserText(request)
+    const said = lastUserText(request.input)
     const stats = yield* toolbox.wordStats(said)
     const callId = `call_${crypto.randomUUID().slice(0, 8)}`
+    const newName = nameIn(said)
+    const knownName = rememberedName(context.history)
+    const memory = newName !== undefined
+      ? `The user's name is ${newName}.`
+      : knownName !== undefined
+      ? `I remember from earlier that the user's name is ${knownName}.`
+      : "I do not know the user's name yet."
+    const greeting = newName !== undefined
+      ? `Nice to meet you, ${newName}!`
+      : knownName !== undefined
+      ? `Your name is ${knownName}, I remember you.`
+      : "Hello, I am Friday!"
     return Stream.concat(
-      words(`The user said "${said}". I will count its words with the word_stats tool.`, AgentApp.reasoning),
+      words(`The user said "${said}". ${memory} I will count its words with the word_stats tool.`, AgentApp.reasoning),
       Stream.make(
         AgentApp.toolCall({ callId, name: "word_stats", arguments: { text: said } }),
         AgentApp.toolResult({ callId, name: "word_stats", output: stats })
       )
     ).pipe(
       Stream.concat(words(
-        `Hello, I am Friday! Your message has ${stats.words} words and ${stats.characters} characters.`,
+        `${greeting} Your message has ${stats.words} words and ${stats.characters} characters.`,
         AgentApp.text
       )),
       Stream.concat(Stream.make(AgentApp.usage({ input_tokens: stats.words, output_tokens: 16 })))

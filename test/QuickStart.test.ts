@@ -9,7 +9,7 @@ import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
-import { dataOf, parseFrames } from "./support/sse.ts"
+import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
 
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8")
 const shellBlocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].trim())
@@ -55,6 +55,23 @@ describe("README quick start", () => {
     // the lifespan of the example was acquired before it listened
     const output = server.output()
     expect(output.indexOf("Toolbox: initializing resources")).toBeLessThan(output.indexOf("Listening on"))
+  })
+
+  it("Friday remembers: the second turn of a session recalls the name given in the first", async () => {
+    expect(server).toBeDefined()
+    const turn = async (text: string) => {
+      const response = await postJson(`${server!.url}/process`, userText(text, { session_id: "friday-memory" }))
+      return checkRun(dataOf(parseFrames(await response.text())))
+    }
+    const first = await turn("Hi, my name is Ada")
+    expect(first.output.at(-1).content[0].text).toContain("Nice to meet you, Ada!")
+    const second = await turn("What is my name?")
+    expect(second.output.at(-1).content[0].text).toContain("Your name is Ada")
+    expect(second.output[0].content[0].text).toContain("the user's name is Ada")
+    // another session knows nothing of it
+    const response = await postJson(`${server!.url}/process`, userText("What is my name?"))
+    const stranger = checkRun(dataOf(parseFrames(await response.text())))
+    expect(stranger.output.at(-1).content[0].text).not.toContain("Ada")
   })
 
   it("npm start stops cleanly on SIGTERM, releasing the lifespan", async () => {

@@ -111,6 +111,16 @@ export type QueryHandler<E, R> = (
 ) => Stream.Stream<Output.AgentOutput, E, R> | Effect.Effect<Stream.Stream<Output.AgentOutput, E, R>, E, R>
 
 /**
+ * What a query handler's result requires, whichever mix of Streams and
+ * Effects its branches return.
+ *
+ * @since 0.1.0
+ */
+export type HandlerServices<Result> = Result extends Stream.Stream<Output.AgentOutput, infer _E, infer R> ? R
+  : Result extends Effect.Effect<Stream.Stream<Output.AgentOutput, infer _E1, infer R1>, infer _E2, infer R2> ? R1 | R2
+  : never
+
+/**
  * A route layer built by `query` or `endpoint`: it needs the router and the
  * services `serve` provides, and the handler's own requirements per request.
  *
@@ -137,12 +147,12 @@ export interface AgentApp {
    * Registers the agent on `POST /process`. The Runner numbers its outputs
    * into protocol events; `stream: false` gives the final response as JSON.
    */
-  readonly query: <E, R>(
-    handler: QueryHandler<E, R>
+  readonly query: <Result extends ReturnType<QueryHandler<any, any>>>(
+    handler: (request: Protocol.AgentRequest, context: QueryContext) => Result
   ) => Layer.Layer<
     never,
     never,
-    | Layer.Services<RouteLayer<never, R>>
+    | Layer.Services<RouteLayer<never, HandlerServices<Result>>>
     | Interrupt.InterruptBackend
     | SessionStore.SessionStore
   >
@@ -238,7 +248,7 @@ export const make = (options: Options): AgentApp => {
   }
   return {
     settings,
-    query: (handler) => queryRoute(settings, handler),
+    query: (handler) => queryRoute(settings, handler as QueryHandler<unknown, any>) as any,
     endpoint: (method: Method, path: HttpRouter.PathInput, ...rest: Array<any>) => {
       const [endpointOptions, handler] = rest.length === 1 ? [{}, rest[0]] : [rest[0], rest[1]]
       return Layer.mergeAll(

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
 
 /**
  * Who a run belongs to. A session holds at most one run at a time.
@@ -323,7 +323,11 @@ export const claim = Effect.fn("Interrupt.claim")(function*(key: SessionKey, opt
           Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause))
         ))
     })
-  yield* Effect.addFinalizer((exit) => finish(Exit.isFailure(exit) && Exit.hasDies(exit) ? "ERROR" : "STOPPED"))
+  // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
+  // unless it failed outright before it could run.
+  yield* Effect.addFinalizer((exit) =>
+    finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
+  )
 
   const renewEvery = Duration.divideUnsafe(options.leaseTtl, 3)
   yield* backend.renewLease(key, runId, options.leaseTtl).pipe(

@@ -5,19 +5,11 @@
 import { Interrupt } from "@agentapp/core"
 import { expect, layer } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { eventually } from "../../../../test/support/eventually.ts"
 
 const fresh = (): Interrupt.SessionKey => ({ userId: `u-${crypto.randomUUID()}`, sessionId: `s-${crypto.randomUUID()}` })
 const ttl = Duration.seconds(30)
 const short = Duration.millis(300)
-
-/** Resolves when `effect` is `true`, polling every 20 ms, or fails after `ms`. */
-const eventually = <E, R>(effect: Effect.Effect<boolean, E, R>, ms = 3_000): Effect.Effect<void, unknown, R> => {
-  const loop: Effect.Effect<void, E, R> = Effect.flatMap(
-    effect,
-    (done) => done ? Effect.void : Effect.andThen(Effect.sleep(Duration.millis(20)), loop)
-  )
-  return Effect.timeout(loop, Duration.millis(ms))
-}
 
 export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Interrupt.InterruptBackend, E>) =>
   layer(backend, { excludeTestServices: true })(`InterruptBackend conformance: ${name}`, (it) => {
