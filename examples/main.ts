@@ -96,6 +96,7 @@ export const Query = Friday.query((request, context) =>
       : knownName !== undefined
       ? `Your name is ${knownName}, I remember you.`
       : "Hello, I am Friday!"
+    if (/\bstory\b/i.test(said)) return story(knownName ?? newName)
     return Stream.concat(
       words(`The user said "${said}". ${memory} I will count its words with the word_stats tool.`, AgentApp.reasoning),
       Stream.make(
@@ -111,6 +112,30 @@ export const Query = Friday.query((request, context) =>
     )
   })
 )
+
+const chapters = [
+  "Friday the robot left the quiet harbour of Earth on a clear morning.",
+  "The stars grew brighter as the engines hummed a low and steady song.",
+  "Near a blue giant it found a planet of glass mountains and silver rain.",
+  "It mapped every valley, named every river, and wrote it all down.",
+  "Then a signal came from the far side of the galaxy, faint but patient."
+]
+
+/**
+ * A long story, a few hundred words, for trying out `POST /stop`. Its
+ * finalizer runs however the run ends, the place to save an agent's state.
+ */
+const story = (name: string | undefined) =>
+  Stream.concat(
+    words(`${name ?? "The user"} wants a long story. I will tell it chapter by chapter.`, AgentApp.reasoning),
+    Stream.range(1, 12).pipe(
+      Stream.flatMap((chapter) =>
+        words(`Chapter ${chapter}. ${chapters.join(" ")} `, AgentApp.text)
+      )
+    )
+  ).pipe(
+    Stream.onExit((exit) => Effect.log(`story ${exit._tag === "Success" ? "finished" : "interrupted, state saved"}`))
+  )
 
 /** An endpoint: an Effect gives JSON. */
 export const Hello = Friday.endpoint("POST", "/hello", Effect.succeed({ msg: "Hello world" }))

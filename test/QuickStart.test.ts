@@ -2,7 +2,7 @@
  * The README's quick start, done the way a reader would: `npm start`, then
  * the README's own curl command.
  */
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
@@ -72,6 +72,38 @@ describe("README quick start", () => {
     const response = await postJson(`${server!.url}/process`, userText("What is my name?"))
     const stranger = checkRun(dataOf(parseFrames(await response.text())))
     expect(stranger.output.at(-1).content[0].text).not.toContain("Ada")
+  })
+
+  it("the two-terminal stop walk-through works as the README says", async () => {
+    expect(server).toBeDefined()
+    const port = new URL(server!.url).port
+    const local = (command: string) => command.replace("127.0.0.1:8090", `127.0.0.1:${port}`)
+    const long = shellBlocks.find((block) => block.startsWith("curl -N") && block.includes("ss-123"))
+    const stop = shellBlocks.find((block) => block.includes("/stop"))
+    expect(long).toBeDefined()
+    expect(stop).toBeDefined()
+
+    // terminal 1: the long run, printing as it streams
+    const terminal1 = spawn("sh", ["-c", local(long!)], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] })
+    let streamed = ""
+    const firstDelta = new Promise<void>((resolve) =>
+      terminal1.stdout.on("data", (chunk) => {
+        streamed += chunk
+        if (streamed.includes("\"delta\":true")) resolve()
+      })
+    )
+    const ended = new Promise<void>((resolve) => terminal1.once("close", () => resolve()))
+    await within(10_000, "the story to start streaming", firstDelta)
+
+    // terminal 2: the stop
+    const { stdout } = await promisify(execFile)("sh", ["-c", local(stop!)], { cwd: repoRoot, timeout: 10_000 })
+    expect(JSON.parse(stdout)).toEqual({ status: "success", message: "Interrupt signal broadcasted." })
+
+    await within(10_000, "terminal 1 to end", ended)
+    const last = checkRun(dataOf(parseFrames(streamed)))
+    expect(last.status).toBe("canceled")
+    expect(last.session_id).toBe("ss-123")
+    await server!.waitForOutput("story interrupted, state saved", 5_000)
   })
 
   it("npm start stops cleanly on SIGTERM, releasing the lifespan", async () => {
