@@ -349,6 +349,8 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
     return Layer.mergeAll(
       HttpRouter.add("POST", settings.processPath, handle),
       Health.register("process", settings.processPath),
+      Health.readinessCheck("interrupts", backend.check),
+      Health.readinessCheck("sessions", store.check),
       settings.stopPath === false ? Layer.empty : Layer.merge(
         HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
         Health.register("stop", settings.stopPath)
@@ -385,7 +387,8 @@ const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>) => {
     name: settings.name,
     description: settings.description,
     version: settings.version,
-    endpoints: new Map<string, string>()
+    endpoints: new Map<string, string>(),
+    checks: new Map<string, Effect.Effect<void, unknown>>()
   }))
   const server = HttpRouter.serve(Layer.mergeAll(app, Health.layer), { disableLogger: !settings.logRequests })
   // Built after the server, so released before it: drain first, then close.

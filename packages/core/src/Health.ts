@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Lifecycle } from "./Lifecycle.ts"
 
@@ -20,7 +20,37 @@ export class AppInfo extends Context.Service<AppInfo, {
   readonly description: string
   readonly version: string
   readonly endpoints: Map<string, string>
+  /** Dependencies `/readiness` checks: name → an Effect that fails when it is unavailable. */
+  readonly checks: Map<string, Effect.Effect<void, unknown>>
 }>()("@agentapp/core/AppInfo") {}
+
+/**
+ * A layer that adds a readiness check: while `check` fails (or takes longer
+ * than 2 s), `/readiness` answers 503 and names it.
+ *
+ * @example
+ * ```ts
+ * const DatabaseReady = Health.readinessCheck("database", Effect.flatMap(Database, (db) => db.ping))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const readinessCheck = <E, R>(
+  name: string,
+  check: Effect.Effect<void, E, R>
+): Layer.Layer<never, never, AppInfo | R> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const info = yield* AppInfo
+    const context = yield* Effect.context<R>()
+    info.checks.set(name, Effect.provideContext(check, context))
+  }))
+
+const checkTimeout = Duration.seconds(2)
+
+const describeFailure = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
 
 /**
  * A layer that lists a route in `GET /` when it is built.
@@ -85,11 +115,24 @@ export const layer: Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | 
         active_runs: lifecycle.activeRuns()
       })
     )
-    const readiness = Effect.sync(() => {
+    const ready = HttpServerResponse.jsonUnsafe({ status: "ready" })
+    const readiness = Effect.gen(function*() {
       const phase = lifecycle.phase()
-      return phase === "ready"
-        ? HttpServerResponse.jsonUnsafe({ status: "ready" })
-        : HttpServerResponse.jsonUnsafe({ status: "not_ready", reason: phase }, { status: 503 })
+      if (phase !== "ready") return HttpServerResponse.jsonUnsafe({ status: "not_ready", reason: phase }, { status: 503 })
+      if (info.checks.size === 0) return ready
+      const failures = yield* Effect.forEach(
+        info.checks,
+        ([name, check]) =>
+          check.pipe(
+            Effect.timeout(checkTimeout),
+            Effect.match({ onSuccess: () => [], onFailure: (error) => [[name, describeFailure(error)] as const] })
+          ),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.map((results) => results.flat()))
+      return failures.length === 0 ? ready : HttpServerResponse.jsonUnsafe(
+        { status: "not_ready", reason: "dependency", checks: Object.fromEntries(failures) },
+        { status: 503 }
+      )
     })
     const liveness = HttpServerResponse.jsonUnsafe({ status: "alive" })
 

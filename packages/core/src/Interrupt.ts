@@ -124,6 +124,8 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
   readonly listen: (key: SessionKey) => Effect.Effect<Effect.Effect<void>, InterruptBackendError, Scope.Scope>
   /** How many listeners this process has open, for tests and metrics. */
   readonly listeners: Effect.Effect<number>
+  /** Fails while the backend is unavailable; `/readiness` is 503 meanwhile. */
+  readonly check: Effect.Effect<void, InterruptBackendError>
 }>()("@agentapp/core/InterruptBackend") {}
 
 /**
@@ -225,7 +227,8 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
             if (set?.size === 0) listeners.delete(id)
           })
       ).pipe(Effect.map(({ deferred }) => Deferred.await(deferred))),
-    listeners: Effect.sync(() => listenerCount)
+    listeners: Effect.sync(() => listenerCount),
+    check: Effect.void
   })
 })
 

@@ -41,6 +41,8 @@ export class SessionStore extends Context.Service<SessionStore, {
   readonly history: (key: SessionKey) => Effect.Effect<ReadonlyArray<Protocol.Message>, SessionStoreError>
   /** Forgets the session: state and history. */
   readonly clear: (key: SessionKey) => Effect.Effect<void, SessionStoreError>
+  /** Fails while the store is unavailable; `/readiness` is 503 meanwhile. */
+  readonly check: Effect.Effect<void, SessionStoreError>
 }>()("@agentapp/core/SessionStore") {}
 
 /**
@@ -167,7 +169,8 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     clear: (key) =>
       Effect.sync(() => {
         sessions.delete(keyString(key))
-      })
+      }),
+    check: Effect.void
   })
 })
 

@@ -1,0 +1,138 @@
+/**
+ * `InterruptBackend` on Redis: leases that hold a session across every node,
+ * states every node can read, and stop signals over pub/sub that reach the
+ * run wherever it is.
+ *
+ * - A lease is a key holding its owner's run id, with a TTL. Taking it is one
+ *   `SET NX PX`; renewing and releasing check the owner first, in Lua, so a
+ *   run never extends or frees a lease it lost.
+ * - A stop checks the lease and publishes in one Lua call, so it is sent only
+ *   while a run holds the session.
+ * - The process subscribes once, on one connection, to one channel; each
+ *   message completes the local listeners of its key.
+ *
+ * @since 0.1.0
+ */
+import { Interrupt } from "@agentapp/core"
+import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { RedisConnection } from "./RedisConnection.ts"
+
+const renewScript = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0`
+
+const releaseScript = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("DEL", KEYS[1])
+end
+return 0`
+
+const signalScript = `
+if redis.call("EXISTS", KEYS[1]) == 1 then
+  redis.call("PUBLISH", KEYS[2], ARGV[1])
+  return 1
+end
+return 0`
+
+const decodeRecord = Schema.decodeUnknownOption(Schema.fromJsonString(Interrupt.RunRecord))
+
+const fail = (error: { readonly message: string; readonly cause?: unknown }) =>
+  new Interrupt.InterruptBackendError({ message: error.message, cause: error.cause })
+
+/**
+ * Builds the backend on the process's Redis connection.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function*() {
+  const redis = yield* RedisConnection
+  const leaseKey = (key: Interrupt.SessionKey) => `${redis.prefix}:lease:${Interrupt.keyString(key)}`
+  const stateKey = (key: Interrupt.SessionKey) => `${redis.prefix}:state:${Interrupt.keyString(key)}`
+  const channel = `${redis.prefix}:stop`
+  const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
+
+  const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
+  let listenerCount = 0
+
+  // one subscription for the process; ioredis subscribes again after a reconnect
+  const onMessage = (from: string, message: string) => {
+    if (from !== channel) return
+    const waiting = listeners.get(message)
+    if (waiting === undefined) return
+    for (const deferred of waiting) Deferred.doneUnsafe(deferred, Effect.void)
+  }
+  const subscribe = () => redis.subscriber.subscribe(channel).catch(() => undefined)
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      redis.subscriber.on("message", onMessage)
+      // with the offline queue off, a subscribe while Redis is away fails; each ready subscribes again
+      redis.subscriber.on("ready", subscribe)
+    }),
+    () =>
+      Effect.sync(() => {
+        redis.subscriber.off("message", onMessage)
+        redis.subscriber.off("ready", subscribe)
+      })
+  )
+  // when Redis is up, be subscribed before the first run can listen
+  if (redis.subscriber.status === "ready") {
+    yield* Effect.promise(subscribe).pipe(Effect.timeoutOption(Duration.seconds(3)))
+  }
+
+  return Interrupt.InterruptBackend.of({
+    acquireLease: (key, owner, ttl) =>
+      run((client) => client.set(leaseKey(key), owner, "PX", Duration.toMillis(ttl), "NX")).pipe(
+        Effect.map((reply) => reply === "OK")
+      ),
+    renewLease: (key, owner, ttl) =>
+      run((client) => client.eval(renewScript, 1, leaseKey(key), owner, Duration.toMillis(ttl))).pipe(
+        Effect.map((reply) => reply === 1)
+      ),
+    releaseLease: (key, owner) => Effect.asVoid(run((client) => client.eval(releaseScript, 1, leaseKey(key), owner))),
+    leaseOwner: (key) => run((client) => client.get(leaseKey(key))).pipe(Effect.map(Option.fromNullishOr)),
+    setState: (key, record, ttl) =>
+      Effect.asVoid(
+        run((client) => client.set(stateKey(key), JSON.stringify(record), "PX", Math.max(1, Duration.toMillis(ttl))))
+      ),
+    getState: (key) =>
+      run((client) => client.get(stateKey(key))).pipe(
+        Effect.map((json) => json === null ? Option.none() : decodeRecord(json))
+      ),
+    signalStop: (key) =>
+      run((client) => client.eval(signalScript, 2, leaseKey(key), channel, Interrupt.keyString(key))).pipe(
+        Effect.map((reply) => reply === 1)
+      ),
+    listen: (key) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const id = Interrupt.keyString(key)
+          const deferred = Deferred.makeUnsafe<void>()
+          let set = listeners.get(id)
+          if (set === undefined) listeners.set(id, set = new Set())
+          set.add(deferred)
+          listenerCount++
+          return { id, deferred }
+        }),
+        ({ deferred, id }) =>
+          Effect.sync(() => {
+            const set = listeners.get(id)
+            if (set?.delete(deferred)) listenerCount--
+            if (set?.size === 0) listeners.delete(id)
+          })
+      ).pipe(Effect.map(({ deferred }) => Deferred.await(deferred))),
+    listeners: Effect.sync(() => listenerCount),
+    check: Effect.mapError(redis.ping, fail)
+  })
+})
+
+/**
+ * The backend as a layer, on a `RedisConnection`.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Interrupt.InterruptBackend, never, RedisConnection> = Layer.effect(
+  Interrupt.InterruptBackend,
+  make
+)

@@ -1,0 +1,17 @@
+/**
+ * @agentapp/redis: the backends that make an agentapp work across nodes.
+ *
+ * @since 0.1.0
+ */
+
+/** Interrupts and sessions on Redis in one layer. @since 0.1.0 */
+export * as AgentAppRedis from "./AgentAppRedis.ts"
+
+/** The ioredis connections of a process. @since 0.1.0 */
+export * as RedisConnection from "./RedisConnection.ts"
+
+/** `InterruptBackend` on Redis. @since 0.1.0 */
+export * as RedisInterrupt from "./RedisInterrupt.ts"
+
+/** `SessionStore` on Redis. @since 0.1.0 */
+export * as RedisSessionStore from "./RedisSessionStore.ts"

@@ -1,0 +1,19 @@
+import { AgentAppRedis } from "@agentapp/redis"
+import { Effect, Layer } from "effect"
+import { interruptBackendSuite } from "../../core/test/conformance/InterruptBackend.ts"
+import { sessionStoreSuite } from "../../core/test/conformance/SessionStore.ts"
+import { acquireRedis, uniquePrefix } from "../../../test/support/redis.ts"
+
+/** A real Redis for the suite: REDIS_URL, or a private redis-server. */
+const RedisUrl = Effect.acquireRelease(
+  Effect.promise(() => acquireRedis()),
+  (redis) => Effect.promise(() => redis.release())
+)
+
+const backends = (maxHistory?: number) =>
+  Layer.unwrap(Effect.map(RedisUrl, ({ url }) =>
+    AgentAppRedis.layer({ url, prefix: uniquePrefix("conformance"), sessions: { maxHistory } })
+  ))
+
+interruptBackendSuite("redis", backends())
+sessionStoreSuite("redis", backends(20), { maxHistory: 20 })
