@@ -6,6 +6,8 @@
  *   npm start                      # serves on 127.0.0.1:8090
  *   PORT=9000 HOST=0.0.0.0 npm start
  *   FRIDAY_DELAY_MS=0 npm start    # no delay between words
+ *
+ * examples/distributed.ts serves the same app on Redis.
  */
 import { AgentApp, Protocol } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -70,7 +72,9 @@ const rememberedName = (history: ReadonlyArray<Protocol.Message>): string | unde
 export const Friday = AgentApp.make({
   name: "Friday",
   description: "A helpful assistant that needs no API key",
-  version: "0.1.0"
+  version: "0.1.0",
+  // a short lease lets a session held by a crashed node free up sooner (default 30 s)
+  sessions: { leaseTtl: process.env.LEASE_TTL_MS ? Duration.millis(Number(process.env.LEASE_TTL_MS)) : undefined }
 })
 
 /**
@@ -151,7 +155,11 @@ export const Count = Friday.endpoint(
 const port = Number(process.env.PORT ?? 8090)
 const host = process.env.HOST ?? "127.0.0.1"
 
-export const Main = Friday.serve(Layer.mergeAll(Query, Hello, Count)).pipe(
+/** The routes of Friday, shared with examples/distributed.ts. */
+export const Routes = Layer.mergeAll(Query, Hello, Count)
+
+/** Friday on one machine: in-memory interrupts and sessions. */
+export const Main = Friday.serve(Routes).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
   Layer.provide(AgentApp.layerMemory), // embedded interrupts and sessions; no Redis needed
   Layer.provide(Toolbox.layer)

@@ -1,0 +1,182 @@
+/**
+ * Two server processes sharing one real Redis (examples/distributed.ts).
+ */
+import { Interrupt } from "@agentapp/core"
+import { AgentAppRedis } from "@agentapp/redis"
+import { Effect, Option } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { checkRun } from "./support/protocol.ts"
+import { type RedisServer, startRedisServer } from "./support/redis.ts"
+import { nodeBin, type ServerProcess, startServer, within } from "./support/server.ts"
+import { dataOf, parseFrames, postJson, readStream, userText } from "./support/sse.ts"
+
+const leaseTtlMs = 1_500
+const startNode = (redisUrl: string) =>
+  startServer(nodeBin, ["--disable-warning=ExperimentalWarning", "examples/distributed.ts"], {
+    env: { REDIS_URL: redisUrl, FRIDAY_DELAY_MS: "5", LEASE_TTL_MS: String(leaseTtlMs) }
+  })
+
+let redis: RedisServer
+let a: ServerProcess
+let b: ServerProcess
+const others: Array<ServerProcess> = []
+
+beforeAll(async () => {
+  redis = await startRedisServer()
+  ;[a, b] = await Promise.all([startNode(redis.url), startNode(redis.url)])
+})
+
+afterAll(async () => {
+  for (const node of [a, b, ...others]) node?.kill("SIGKILL")
+  await redis?.stop()
+})
+
+/** The state a session's run recorded, read from Redis through the library. */
+const stateOf = (userId: string, sessionId: string) =>
+  Effect.runPromise(
+    Interrupt.state({ userId, sessionId }).pipe(
+      Effect.map(Option.map((record) => record.state)),
+      Effect.map(Option.getOrUndefined),
+      Effect.provide(AgentAppRedis.layer({ url: redis.url }))
+    )
+  )
+
+const story = (ids: { session_id: string; user_id: string }) =>
+  userText("Please write a very long story about a robot named Friday.", ids)
+
+/** Starts a stream on a node; `streaming` resolves at its first content delta. */
+const startStream = (node: ServerProcess, body: unknown) => {
+  const streaming = Promise.withResolvers<void>()
+  const done = postJson(`${node.url}/process`, body).then((response) => {
+    if (response.status !== 200) throw new Error(`status ${response.status}`)
+    return readStream(response, (event) => {
+      if (event.object === "content" && event.delta) streaming.resolve()
+    })
+  })
+  done.catch((error) => streaming.reject(error))
+  return { streaming: streaming.promise, done }
+}
+
+/** Polls `check` every 20 ms until it holds, failing after `ms`. */
+const until = async (what: string, check: () => Promise<boolean>, ms = 10_000) => {
+  const deadline = Date.now() + ms
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+const status = (url: string) => fetch(url).then((response) => response.status)
+
+describe("two nodes, one Redis", () => {
+  it("a stream on A is stopped by POST /stop sent to B", async () => {
+    const ids = { session_id: `cross-${crypto.randomUUID()}`, user_id: "u" }
+    const run = startStream(a, story(ids))
+    await within(10_000, "A to stream", run.streaming)
+    expect(await stateOf("u", ids.session_id)).toBe("RUNNING")
+    const reply = await postJson(`${b.url}/stop`, ids)
+    expect(reply.status).toBe(200)
+    expect(await reply.json()).toEqual({ status: "success", message: "Interrupt signal broadcasted." })
+    const last = checkRun(dataOf(await within(5_000, "A's stream to end", run.done)))
+    expect(last.status).toBe("canceled")
+    expect(await stateOf("u", ids.session_id)).toBe("STOPPED")
+    await a.waitForOutput("story interrupted, state saved", 5_000)
+  })
+
+  it("a run on B for a session running on A gets 409", async () => {
+    const ids = { session_id: `busy-${crypto.randomUUID()}`, user_id: "u" }
+    const run = startStream(a, story(ids))
+    await within(10_000, "A to stream", run.streaming)
+    const busy = await postJson(`${b.url}/process`, userText("hello", ids))
+    expect(busy.status).toBe(409)
+    expect(((await busy.json()) as any).error.code).toBe("session_busy")
+    await postJson(`${a.url}/stop`, ids)
+    expect(checkRun(dataOf(await run.done)).status).toBe("canceled")
+    // and the session is free on B at once
+    const next = await postJson(`${b.url}/process`, userText("hello", ids))
+    expect(checkRun(dataOf(parseFrames(await next.text()))).status).toBe("completed")
+  })
+
+  it("multi-turn across nodes: B sees the history of turn 1 on A", async () => {
+    const ids = { session_id: `turns-${crypto.randomUUID()}`, user_id: "u" }
+    const turn1 = await postJson(`${a.url}/process`, userText("Hi, my name is Grace", ids))
+    expect(checkRun(dataOf(parseFrames(await turn1.text()))).output.at(-1).content[0].text).toContain(
+      "Nice to meet you, Grace!"
+    )
+    const turn2 = await postJson(`${b.url}/process`, userText("What is my name?", ids))
+    const answer = checkRun(dataOf(parseFrames(await turn2.text())))
+    expect(answer.output.at(-1).content[0].text).toContain("Your name is Grace")
+  })
+
+  it("Redis restarts while A streams: the stream completes, readiness is 503 meanwhile, then stops work again", async () => {
+    const ids = { session_id: `outage-${crypto.randomUUID()}`, user_id: "u" }
+    const run = startStream(a, story(ids))
+    await within(10_000, "A to stream", run.streaming)
+
+    await redis.stop()
+    await until("A's readiness to turn 503", async () => (await status(`${a.url}/readiness`)) === 503)
+    const readiness = (await (await fetch(`${a.url}/readiness`)).json()) as any
+    expect(readiness).toMatchObject({ status: "not_ready", reason: "dependency" })
+    expect(Object.keys(readiness.checks)).toContain("interrupts")
+    expect(await status(`${b.url}/readiness`)).toBe(503)
+    expect(await status(`${a.url}/liveness`)).toBe(200)
+    expect(await status(`${b.url}/liveness`)).toBe(200)
+    // new runs are refused with a clear 503 while the backend is away
+    const refused = await postJson(`${b.url}/process`, userText("hello"))
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as any).error.code).toBe("backend_unavailable")
+
+    await redis.start()
+    const last = checkRun(dataOf(await within(30_000, "A's stream to complete", run.done)))
+    expect(last.status).toBe("completed")
+
+    await until("A ready again", async () => (await status(`${a.url}/readiness`)) === 200)
+    await until("B ready again", async () => (await status(`${b.url}/readiness`)) === 200)
+    const again = { session_id: `after-${crypto.randomUUID()}`, user_id: "u" }
+    const next = startStream(a, story(again))
+    await within(10_000, "A to stream", next.streaming)
+    expect((await postJson(`${b.url}/stop`, again)).status).toBe(200)
+    expect(checkRun(dataOf(await within(5_000, "the stopped stream", next.done))).status).toBe("canceled")
+    // nothing crashed
+    expect(a.child.exitCode).toBeNull()
+    expect(b.child.exitCode).toBeNull()
+  })
+
+  it("a server started while Redis is unreachable says so, and is ready once Redis comes up", async () => {
+    const late = await startRedisServer()
+    await late.stop()
+    const c = await startNode(late.url)
+    others.push(c)
+    expect(c.output()).toMatch(/Redis client unreachable at redis:\/\/127\.0\.0\.1:\d+/)
+    expect(await status(`${c.url}/readiness`)).toBe(503)
+    expect(await status(`${c.url}/liveness`)).toBe(200)
+    await late.start()
+    try {
+      await until("C ready once Redis is up", async () => (await status(`${c.url}/readiness`)) === 200)
+      const run = await postJson(`${c.url}/process`, userText("hello"))
+      expect(checkRun(dataOf(parseFrames(await run.text()))).status).toBe("completed")
+    } finally {
+      c.kill("SIGKILL")
+      await late.stop()
+    }
+  })
+
+  it("kill -9 of A mid-run: the lease expires within its TTL and B can run the session", async () => {
+    const ids = { session_id: `crash-${crypto.randomUUID()}`, user_id: "u" }
+    const run = startStream(a, story(ids))
+    await within(10_000, "A to stream", run.streaming)
+    a.kill("SIGKILL")
+    const killed = Date.now()
+    await run.done.catch(() => undefined)
+    // right after the crash the session is still held
+    expect((await postJson(`${b.url}/process`, userText("hello", ids))).status).toBe(409)
+    let freed = 0
+    await until("B to get the session", async () => {
+      const response = await postJson(`${b.url}/process`, userText("hello", ids))
+      if (response.status !== 200) return false
+      freed = Date.now() - killed
+      return checkRun(dataOf(parseFrames(await response.text()))).status === "completed"
+    })
+    expect(freed).toBeLessThanOrEqual(leaseTtlMs + 1_000)
+  })
+})
