@@ -2,12 +2,16 @@
  * Two server processes sharing one real Redis (examples/distributed.ts).
  */
 import { Interrupt } from "@agentapp/core"
+import { execFile, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { promisify } from "node:util"
 import { AgentAppRedis } from "@agentapp/redis"
 import { Effect, Option } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
-import { nodeBin, type ServerProcess, startServer, within } from "./support/server.ts"
+import { nodeBin, repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
 import { dataOf, parseFrames, postJson, readStream, userText } from "./support/sse.ts"
 
 const leaseTtlMs = 1_500
@@ -159,6 +163,31 @@ describe("two nodes, one Redis", () => {
       c.kill("SIGKILL")
       await late.stop()
     }
+  })
+
+  it("the README's two-replica commands work as written", async () => {
+    const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8")
+    const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].trim())
+      .find((text) => text.includes("8091/process") && text.includes("8092/stop"))
+    expect(block, "the README shows a story on 8091 stopped through 8092").toBeDefined()
+    const local = (line: string) =>
+      line.replace("127.0.0.1:8091", `127.0.0.1:${new URL(a.url).port}`)
+        .replace("127.0.0.1:8092", `127.0.0.1:${new URL(b.url).port}`)
+    const [streamCommand, stopCommand] = block!.split("\n").map(local)
+    const terminal1 = spawn("sh", ["-c", streamCommand], { stdio: ["ignore", "pipe", "pipe"] })
+    let streamed = ""
+    const delta = new Promise<void>((resolve) =>
+      terminal1.stdout.on("data", (chunk) => {
+        streamed += chunk
+        if (streamed.includes("\"delta\":true")) resolve()
+      })
+    )
+    const ended = new Promise<void>((resolve) => terminal1.once("close", () => resolve()))
+    await within(10_000, "the story to stream", delta)
+    const { stdout } = await promisify(execFile)("sh", ["-c", stopCommand], { timeout: 10_000 })
+    expect(JSON.parse(stdout).status).toBe("success")
+    await within(10_000, "the first command to end", ended)
+    expect(checkRun(dataOf(parseFrames(streamed))).status).toBe("canceled")
   })
 
   it("kill -9 of A mid-run: the lease expires within its TTL and B can run the session", async () => {
