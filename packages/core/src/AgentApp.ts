@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Context, Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
 import type { HttpServer } from "effect/http"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Runtime from "effect/Runtime"
@@ -26,6 +26,8 @@ import { closeAfterResponse } from "./internal/connection.ts"
 import * as HttpError from "./internal/httpError.ts"
 import * as Interrupt from "./Interrupt.ts"
 import * as SessionStore from "./SessionStore.ts"
+import * as TaskQueue from "./TaskQueue.ts"
+import * as Tasks from "./Tasks.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 import * as Output from "./Output.ts"
 import * as Protocol from "./Protocol.ts"
@@ -54,6 +56,15 @@ export interface Options {
   readonly logRequests?: boolean | undefined
   /** Path of the stop route; `false` leaves it out. Default `/stop`. */
   readonly stopPath?: HttpRouter.PathInput | false | undefined
+  /** Task workers: jobs run at once per queue, and the queue of `/process/task`. */
+  readonly tasks?: {
+    /** Default 4. */
+    readonly concurrency?: number | undefined
+    /** Default `"default"`. */
+    readonly processQueue?: string | undefined
+    /** Retention of `/process/task` results. Default 1 hour. */
+    readonly retention?: Duration.Input | undefined
+  } | undefined
   /** How runs hold their session. */
   readonly sessions?: {
     /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
@@ -84,6 +95,9 @@ export interface Settings {
   readonly stopPath: HttpRouter.PathInput | false
   readonly claim: Interrupt.ClaimOptions
   readonly history: boolean
+  readonly concurrency: number
+  readonly processQueue: string
+  readonly processJob: TaskQueue.JobOptions
 }
 
 /**
@@ -121,20 +135,38 @@ export type HandlerServices<Result> = Result extends Stream.Stream<Output.AgentO
   : never
 
 /**
- * A route layer built by `query` or `endpoint`: it needs the router and the
- * services `serve` provides, and the handler's own requirements per request.
+ * The services `serve` provides to the layers it serves.
+ *
+ * @since 0.1.0
+ */
+export type ServeProvided = HttpRouter.HttpRouter | Health.AppInfo | Lifecycle | Tasks.TaskRegistry
+
+/**
+ * A route layer built by `endpoint`: it needs the router and the services
+ * `serve` provides, and the handler's own requirements per request.
  *
  * @since 0.1.0
  */
 export type RouteLayer<E, R> = Layer.Layer<
   never,
   never,
-  | HttpRouter.HttpRouter
-  | Health.AppInfo
-  | Lifecycle
+  | ServeProvided
   | HttpRouter.Request.From<"Requires", Exclude<R, HttpRouter.Provided>>
   | HttpRouter.Request.From<"Error", E>
 >
+
+/**
+ * Options of `serve`.
+ *
+ * @since 0.1.0
+ */
+export interface ServeOptions {
+  /**
+   * `"both"` (the default) answers the API and runs task workers; `"api"`
+   * only answers; `"worker"` only runs workers (and the health routes).
+   */
+  readonly role?: Tasks.Role | undefined
+}
 
 /**
  * An app definition. Build routes with its methods, then `serve` them.
@@ -152,10 +184,22 @@ export interface AgentApp {
   ) => Layer.Layer<
     never,
     never,
-    | Layer.Services<RouteLayer<never, HandlerServices<Result>>>
+    | ServeProvided
     | Interrupt.InterruptBackend
     | SessionStore.SessionStore
+    | TaskQueue.TaskQueue
+    | HandlerServices<Result>
   >
+  /**
+   * A background task: `POST path` enqueues the decoded payload and answers
+   * `{task_id, status: "submitted", queue, message}` at once; `GET
+   * path/:task_id` answers its status and result. Workers run `handler`.
+   */
+  readonly task: <P, I, A, E, R>(
+    path: HttpRouter.PathInput,
+    options: Tasks.Options<P, I>,
+    handler: (payload: P) => Effect.Effect<A, E, R>
+  ) => Layer.Layer<never, never, ServeProvided | TaskQueue.TaskQueue | R>
   /**
    * A route whose handler gives an Effect (sent as JSON) or a Stream (sent
    * as SSE). With options, it receives decoded query parameters, a decoded
@@ -179,28 +223,33 @@ export interface AgentApp {
    * layer is up, and on shutdown turns readiness to 503, lets runs finish
    * within the grace period, then cancels the rest with `response canceled`.
    */
-  readonly serve: <A, E, R>(app: Layer.Layer<A, E, R>) => Layer.Layer<
+  readonly serve: <A, E, R>(app: Layer.Layer<A, E, R>, options?: ServeOptions) => Layer.Layer<
     never,
-    HttpRouter.Request.Without<E>,
+    HttpRouter.Request.Without<E> | TaskQueue.TaskQueueError,
     | HttpServer.HttpServer
+    | TaskQueue.TaskQueue
     | Exclude<
       | HttpRouter.Request.Without<R>
       | HttpRouter.Request.Only<"Requires", R>
       | HttpRouter.Request.Only<"GlobalRequires", R>,
-      HttpRouter.HttpRouter | Health.AppInfo | Lifecycle
+      ServeProvided
     >
   >
 }
 
 /**
- * The embedded backends: in-memory interrupts and sessions. Provide it to
- * `serve` unless a distributed backend (Redis) is provided instead.
+ * The embedded backends: in-memory interrupts, sessions and task queue.
+ * Provide it to `serve` unless distributed backends (Redis) are provided
+ * instead.
  *
  * @since 0.1.0
  */
-export const layerMemory: Layer.Layer<Interrupt.InterruptBackend | SessionStore.SessionStore> = Layer.mergeAll(
+export const layerMemory: Layer.Layer<
+  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue
+> = Layer.mergeAll(
   Interrupt.layerMemory(),
-  SessionStore.layerMemory()
+  SessionStore.layerMemory(),
+  TaskQueue.layerMemory()
 )
 
 /**
@@ -244,7 +293,10 @@ export const make = (options: Options): AgentApp => {
       stateTtl: Duration.fromInputUnsafe(options.sessions?.stateTtl ?? Duration.seconds(600)),
       takeoverTimeout: Duration.seconds(10)
     },
-    history: options.sessions?.history ?? true
+    history: options.sessions?.history ?? true,
+    concurrency: options.tasks?.concurrency ?? 4,
+    processQueue: options.tasks?.processQueue ?? "default",
+    processJob: Tasks.jobOptions({ retention: options.tasks?.retention })
   }
   return {
     settings,
@@ -256,7 +308,8 @@ export const make = (options: Options): AgentApp => {
         Health.register(path.slice(1) || path, path)
       ) as any
     },
-    serve: (app) => serve(settings, app) as any
+    task: (path, options, handler) => Tasks.make(path, options, handler, settings),
+    serve: (app, options) => serve(settings, app, options) as any
   }
 }
 
@@ -280,11 +333,17 @@ const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol
 const unavailable = (error: { readonly message: string }) =>
   HttpError.errorResponse(503, "backend_unavailable", error.message)
 
+/** The name of the job that runs a whole agent request for `/process/task`. */
+const PROCESS_TASK = "agentapp.process"
+
 const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
   Layer.unwrap(Effect.gen(function*() {
     const lifecycle = yield* Lifecycle
     const backend = yield* Interrupt.InterruptBackend
     const store = yield* SessionStore.SessionStore
+    const tasks = yield* TaskQueue.TaskQueue
+    const registry = yield* Tasks.TaskRegistry
+    const services = yield* Effect.context<R>()
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = { keepAlive: settings.keepAlive }
@@ -303,58 +362,102 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
         claim.finish(stateOf(response.status))
       )
 
-    const handle = Effect.gen(function*() {
-      if (lifecycle.phase() === "draining") return shuttingDown
-      const services = yield* Effect.context<R | HttpServerRequest.HttpServerRequest>()
-      const request = yield* Effect.flatMap(readJson, decode)
-      // ids are settled before the session is claimed, so anonymous requests never collide
+    /** ids are settled before anything else, so anonymous requests never collide */
+    const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
       const sessionId = request.session_id ?? crypto.randomUUID()
-      const userId = request.user_id ?? sessionId
-      const key: Interrupt.SessionKey = { userId, sessionId }
-      const claim = yield* Interrupt.claim(key, settings.claim)
+      return { ...request, session_id: sessionId, user_id: request.user_id ?? sessionId }
+    }
+
+    /**
+     * Claims the session and gives the run's events; the claim lasts as long
+     * as the current scope (the HTTP request, or the job).
+     */
+    const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
+      const key: Interrupt.SessionKey = { userId: request.user_id!, sessionId: request.session_id! }
+      const claim = yield* Interrupt.claim(key, settings.claim).pipe(
+        Effect.provideService(Interrupt.InterruptBackend, backend)
+      )
       const history = settings.history ? yield* store.history(key) : []
       if (settings.history) yield* store.appendHistory(key, request.input)
       const context: QueryContext = {
-        request: { ...request, session_id: sessionId, user_id: userId },
+        request,
         responseId: request.id ?? `response_${crypto.randomUUID()}`,
-        sessionId,
-        userId,
+        sessionId: key.sessionId,
+        userId: key.userId,
         key,
         history
       }
       const outputs = Stream.suspend(() => {
-        const result = handler(context.request, context)
+        const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
-      const onDrain = closeAfterResponse(Context.get(services, HttpServerRequest.HttpServerRequest))
       const run = Runner.events(context, outputs, {
         cancel: Effect.race(lifecycle.shutdown, claim.stopped),
         onEnd: record(key, claim)
       })
-      const events = lifecycle.track(run, { onDrain }).pipe(Stream.provideContext(services))
+      return lifecycle.track(run, { onDrain }).pipe(Stream.provideContext(services))
+    })
+
+    const refused = <A>(effect: Effect.Effect<A, any, any>) =>
+      effect.pipe(
+        Effect.catchTags({
+          RequestError: (error: HttpError.RequestError) => Effect.succeed(HttpError.toResponse(error)),
+          SessionBusy: (error: Interrupt.SessionBusy) =>
+            Effect.succeed(HttpError.errorResponse(409, "session_busy", error.message)),
+          InterruptBackendError: (error: Interrupt.InterruptBackendError) => Effect.succeed(unavailable(error)),
+          SessionStoreError: (error: SessionStore.SessionStoreError) => Effect.succeed(unavailable(error))
+        })
+      )
+
+    const process = refused(Effect.gen(function*() {
+      if (lifecycle.phase() === "draining") return shuttingDown
+      const request = settleIds(yield* Effect.flatMap(readJson, decode))
+      const onDrain = closeAfterResponse(yield* HttpServerRequest.HttpServerRequest)
+      const events = yield* start(request, onDrain)
       if (request.stream === false) {
         return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events))
       }
       return Sse.response(Sse.encode(events, Sse.eventFrame, keepAlive))
-    }).pipe(
-      Effect.provideService(Interrupt.InterruptBackend, backend),
-      Effect.catchTags({
-        RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
-        SessionBusy: (error) => Effect.succeed(HttpError.errorResponse(409, "session_busy", error.message)),
-        InterruptBackendError: (error) => Effect.succeed(unavailable(error)),
-        SessionStoreError: (error) => Effect.succeed(unavailable(error))
-      })
-    )
+    })) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
+    /** A whole request run by a worker: its result is the final response. */
+    const runInBackground: Tasks.Runner = (payload) =>
+      Effect.scoped(Effect.gen(function*() {
+        const request = yield* Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload)
+        return yield* Runner.finalResponse(yield* start(request, undefined))
+      })).pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.fail(new TaskQueue.JobFailed({ message: TaskQueue.failureMessage(cause) }))
+        )
+      )
+
+    const submitInBackground = (body: unknown) =>
+      Effect.gen(function*() {
+        const request = settleIds(yield* decode(body))
+        const task_id = yield* tasks.submit(settings.processQueue, PROCESS_TASK, request, settings.processJob)
+        return { task_id, session_id: request.session_id!, user_id: request.user_id! }
+      })
+
+    const processTaskPath = `${settings.processPath}/task` as HttpRouter.PathInput
     return Layer.mergeAll(
-      HttpRouter.add("POST", settings.processPath, handle),
-      Health.register("process", settings.processPath),
+      registry.role === "worker" ? Layer.empty : Layer.mergeAll(
+        HttpRouter.add("POST", settings.processPath, process),
+        Health.register("process", settings.processPath),
+        settings.stopPath === false ? Layer.empty : Layer.merge(
+          HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
+          Health.register("stop", settings.stopPath)
+        )
+      ),
+      Tasks.routes(processTaskPath, settings.processQueue, submitInBackground, {
+        maxBodySize: settings.maxBodySize,
+        name: "process_task"
+      }),
+      Tasks.registerRunner(settings.processQueue, PROCESS_TASK, runInBackground),
       Health.readinessCheck("interrupts", backend.check),
       Health.readinessCheck("sessions", store.check),
-      settings.stopPath === false ? Layer.empty : Layer.merge(
-        HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
-        Health.register("stop", settings.stopPath)
-      )
+      Health.readinessCheck("tasks", tasks.check)
     )
   }))
 
@@ -382,7 +485,7 @@ const stopRoute = (settings: Settings, backend: Interrupt.InterruptBackend["Serv
   )
 }
 
-const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>) => {
+const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>, options?: ServeOptions) => {
   const info = Layer.sync(Health.AppInfo, () => ({
     name: settings.name,
     description: settings.description,
@@ -390,16 +493,21 @@ const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>) => {
     endpoints: new Map<string, string>(),
     checks: new Map<string, Effect.Effect<void, unknown>>()
   }))
+  const registry = Layer.sync(Tasks.TaskRegistry, () => ({
+    role: options?.role ?? "both",
+    runners: new Map<string, Map<string, Tasks.Runner>>()
+  }))
   const server = HttpRouter.serve(Layer.mergeAll(app, Health.layer), { disableLogger: !settings.logRequests })
-  // Built after the server, so released before it: drain first, then close.
+  // Built after the server, so released before it: stop the workers and drain the runs, then close.
   const ready = Layer.effectDiscard(Effect.gen(function*() {
     const lifecycle = yield* Lifecycle
     yield* Effect.addFinalizer(() => lifecycle.drain({ grace: settings.shutdownGracePeriod }))
+    yield* Tasks.startWorkers({ concurrency: settings.concurrency })
     yield* lifecycle.markReady
   }))
   return ready.pipe(
     Layer.provide(server),
-    Layer.provide(Layer.merge(Lifecycle.layer, info))
+    Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry))
   )
 }
 

@@ -34,3 +34,9 @@ export * as SessionStore from "./SessionStore.ts"
 
 /** SSE framing. @since 0.1.0 */
 export * as Sse from "./Sse.ts"
+
+/** The task queue service and its memory layer. @since 0.1.0 */
+export * as TaskQueue from "./TaskQueue.ts"
+
+/** Task routes, roles and workers. @since 0.1.0 */
+export * as Tasks from "./Tasks.ts"

@@ -1,4 +1,4 @@
-import { AgentApp, Interrupt, SessionStore } from "@agentapp/core"
+import { AgentApp, Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
 import { describe, expect, layer } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Option } from "effect"
@@ -251,7 +251,7 @@ describe("exactly one signal per stop", () => {
       })
     })
   )
-  const backends = Layer.merge(Counting, SessionStore.layerMemory())
+  const backends = Layer.mergeAll(Counting, SessionStore.layerMemory(), TaskQueue.layerMemory())
   layer(serverOn(makeApp({ backends }).Main), { excludeTestServices: true })("a counting backend", (it) => {
     it.effect("one POST /stop sends one signal, which wakes the run once", () =>
       Effect.gen(function*() {

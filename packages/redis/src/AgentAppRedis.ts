@@ -1,5 +1,6 @@
 /**
- * The distributed backends in one layer: the drop-in replacement for
+ * The distributed backends in one layer (interrupts, sessions, and the
+ * BullMQ task queue): the drop-in replacement for
  * `AgentApp.layerMemory` when an app runs on several nodes.
  *
  * @example
@@ -12,8 +13,9 @@
  *
  * @since 0.1.0
  */
-import type { Interrupt, SessionStore } from "@agentapp/core"
-import { type Config, Layer } from "effect"
+import type { Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
+import { type Config, Effect, Layer } from "effect"
+import * as BullTaskQueue from "./BullTaskQueue.ts"
 import * as RedisConnection from "./RedisConnection.ts"
 import * as RedisInterrupt from "./RedisInterrupt.ts"
 import * as RedisSessionStore from "./RedisSessionStore.ts"
@@ -25,10 +27,16 @@ import * as RedisSessionStore from "./RedisSessionStore.ts"
  */
 export interface Options extends RedisConnection.Options {
   readonly sessions?: RedisSessionStore.Options | undefined
+  /** BullMQ options of the task queue (the URL is shared). */
+  readonly tasks?: Omit<BullTaskQueue.Options, "url"> | undefined
 }
 
-const backends = (sessions?: RedisSessionStore.Options) =>
-  Layer.merge(RedisInterrupt.layer, RedisSessionStore.layer(sessions))
+const backends = (url: string, options?: Pick<Options, "sessions" | "tasks">) =>
+  Layer.mergeAll(
+    RedisInterrupt.layer,
+    RedisSessionStore.layer(options?.sessions),
+    BullTaskQueue.layer({ url, ...options?.tasks })
+  )
 
 /**
  * Interrupts and sessions on the Redis at `url`.
@@ -37,8 +45,9 @@ const backends = (sessions?: RedisSessionStore.Options) =>
  */
 export const layer = (
   options: Options
-): Layer.Layer<Interrupt.InterruptBackend | SessionStore.SessionStore | RedisConnection.RedisConnection> =>
-  backends(options.sessions).pipe(Layer.provideMerge(RedisConnection.layer(options)))
+): Layer.Layer<
+  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | RedisConnection.RedisConnection
+> => backends(options.url, options).pipe(Layer.provideMerge(RedisConnection.layer(options)))
 
 /**
  * Interrupts and sessions on the Redis that `REDIS_URL` names.
@@ -46,6 +55,9 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig: Layer.Layer<
-  Interrupt.InterruptBackend | SessionStore.SessionStore | RedisConnection.RedisConnection,
+  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | RedisConnection.RedisConnection,
   Config.ConfigError
-> = backends().pipe(Layer.provideMerge(RedisConnection.layerConfig))
+> = Layer.unwrap(Effect.gen(function*() {
+  const { prefix, url } = yield* RedisConnection.config
+  return layer({ url, prefix, tasks: { prefix: `${prefix}:bull` } })
+}))

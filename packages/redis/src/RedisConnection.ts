@@ -130,16 +130,24 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 export const layer = (options: Options): Layer.Layer<RedisConnection> => Layer.effect(RedisConnection, make(options))
 
 /**
- * The connection from configuration: `REDIS_URL` (default
+ * The connection settings from configuration: `REDIS_URL` (default
  * `redis://127.0.0.1:6379`) and `REDIS_PREFIX` (default `agentapp`).
+ *
+ * @since 0.1.0
+ */
+export const config = Config.all({
+  url: Config.String("REDIS_URL").pipe(Config.withDefault("redis://127.0.0.1:6379")),
+  prefix: Config.String("REDIS_PREFIX").pipe(Config.withDefault("agentapp"))
+})
+
+/**
+ * The connection from configuration (see {@link config}).
  *
  * @since 0.1.0
  */
 export const layerConfig: Layer.Layer<RedisConnection, Config.ConfigError> = Layer.effect(
   RedisConnection,
   Effect.gen(function*() {
-    const url = yield* Config.String("REDIS_URL").pipe(Config.withDefault("redis://127.0.0.1:6379"))
-    const prefix = yield* Config.String("REDIS_PREFIX").pipe(Config.withDefault("agentapp"))
-    return yield* make({ url, prefix })
+    return yield* make(yield* config)
   })
 )

@@ -15,3 +15,6 @@ export * as RedisInterrupt from "./RedisInterrupt.ts"
 
 /** `SessionStore` on Redis. @since 0.1.0 */
 export * as RedisSessionStore from "./RedisSessionStore.ts"
+
+/** `TaskQueue` on BullMQ. @since 0.1.0 */
+export * as BullTaskQueue from "./BullTaskQueue.ts"

@@ -1,0 +1,252 @@
+/**
+ * Task routes and workers. `POST <path>` enqueues a job and answers at once
+ * with its `task_id`; `GET <path>/<task_id>` answers its status and result.
+ * Workers run the jobs, in the API process or in processes of their own: an
+ * app serves as `"api"` (routes only), `"worker"` (workers only) or
+ * `"both"`.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import { AppInfo, register as registerEndpoint } from "./Health.ts"
+import * as HttpError from "./internal/httpError.ts"
+import { Lifecycle } from "./Lifecycle.ts"
+import * as TaskQueue from "./TaskQueue.ts"
+
+/**
+ * What a served app does: answer the API, run workers, or both.
+ *
+ * @since 0.1.0
+ */
+export type Role = "api" | "worker" | "both"
+
+/**
+ * A task as workers run it: a JSON payload in, a JSON result out.
+ *
+ * @since 0.1.0
+ */
+export type Runner = (payload: unknown, job: TaskQueue.Job) => Effect.Effect<unknown, TaskQueue.JobFailed>
+
+/**
+ * The role of the served app and the tasks its workers run (queue → task
+ * name → runner). `AgentApp.serve` provides it.
+ *
+ * @since 0.1.0
+ */
+export class TaskRegistry extends Context.Service<TaskRegistry, {
+  readonly role: Role
+  readonly runners: Map<string, Map<string, Runner>>
+}>()("@agentapp/core/TaskRegistry") {}
+
+/**
+ * How a task is queued and run.
+ *
+ * @since 0.1.0
+ */
+export interface Options<P, I> {
+  /** Decodes the JSON body; an invalid one gets 400 before anything is enqueued. */
+  readonly payload: Schema.Codec<P, I>
+  /** The queue. Default `"default"`. */
+  readonly queue?: string | undefined
+  /** The name workers know the task by. Default: its path. */
+  readonly name?: string | undefined
+  /** A run that takes longer fails with a timeout message (and is retried if attempts remain). */
+  readonly timeout?: Duration.Input | undefined
+  /** Runs in all, the first included. Default 1 (no retry). */
+  readonly attempts?: number | undefined
+  /** Delay before the first retry, doubling after. Default 1 s. */
+  readonly backoff?: Duration.Input | undefined
+  /** How long the result is kept once the task ends. Default 1 hour. */
+  readonly retention?: Duration.Input | undefined
+}
+
+/**
+ * The queue options of a task, with defaults.
+ *
+ * @since 0.1.0
+ */
+export const jobOptions = (options: {
+  readonly attempts?: number | undefined
+  readonly backoff?: Duration.Input | undefined
+  readonly retention?: Duration.Input | undefined
+}): TaskQueue.JobOptions => ({
+  attempts: Math.max(1, Math.floor(options.attempts ?? 1)),
+  backoff: Duration.fromInputUnsafe(options.backoff ?? Duration.seconds(1)),
+  retention: Duration.fromInputUnsafe(options.retention ?? Duration.hours(1))
+})
+
+/**
+ * Wraps a runner with a timeout: a run past it fails with
+ * `"Task timed out after …"`.
+ *
+ * @since 0.1.0
+ */
+export const withTimeout = (run: Runner, timeout: Duration.Input | undefined): Runner => {
+  if (timeout === undefined) return run
+  const duration = Duration.fromInputUnsafe(timeout)
+  const message = `Task timed out after ${Duration.format(duration)}`
+  return (payload, job) =>
+    Effect.timeoutOrElse(run(payload, job), {
+      duration,
+      orElse: () => Effect.fail(new TaskQueue.JobFailed({ message }))
+    })
+}
+
+/**
+ * A layer that lets this app's workers run `run` for jobs named `name` on
+ * `queue` (nothing in the `"api"` role).
+ *
+ * @since 0.1.0
+ */
+export const registerRunner = (queue: string, name: string, run: Runner): Layer.Layer<never, never, TaskRegistry> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const registry = yield* TaskRegistry
+    if (registry.role === "api") return
+    let tasks = registry.runners.get(queue)
+    if (tasks === undefined) registry.runners.set(queue, tasks = new Map())
+    tasks.set(name, run)
+  }))
+
+const notFound = (id: string) => HttpServerResponse.jsonUnsafe({ error: `Task ${id} not found` }, { status: 404 })
+
+const unavailable = (error: { readonly message: string }) =>
+  HttpError.errorResponse(503, "backend_unavailable", error.message)
+
+/**
+ * The routes of a task: `POST path` (submit) and `GET path/:task_id`
+ * (status). `submit` decodes the body and enqueues; nothing is mounted in
+ * the `"worker"` role.
+ *
+ * @since 0.1.0
+ */
+export const routes = <R>(
+  path: HttpRouter.PathInput,
+  queue: string,
+  submit: (body: unknown) => Effect.Effect<
+    Record<string, unknown> & { readonly task_id: string },
+    HttpError.RequestError | TaskQueue.TaskQueueError,
+    R
+  >,
+  options: { readonly maxBodySize: number; readonly name: string }
+): Layer.Layer<
+  never,
+  never,
+  | HttpRouter.HttpRouter
+  | AppInfo
+  | Lifecycle
+  | TaskRegistry
+  | TaskQueue.TaskQueue
+  | HttpRouter.Request.From<"Requires", Exclude<R, HttpRouter.Provided>>
+> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const registry = yield* TaskRegistry
+    if (registry.role === "worker") return Layer.empty
+    const tasks = yield* TaskQueue.TaskQueue
+    const lifecycle = yield* Lifecycle
+    const readJson = HttpError.readJson(options.maxBodySize)
+    const shuttingDown = HttpError.errorResponse(503, "shutting_down", "The server is shutting down")
+
+    const post = Effect.gen(function*() {
+      if (lifecycle.phase() === "draining") return shuttingDown
+      const submitted = yield* Effect.flatMap(readJson, submit)
+      return HttpServerResponse.jsonUnsafe({
+        ...submitted,
+        status: "submitted",
+        queue,
+        message: `Task ${submitted.task_id} submitted to queue ${queue}`
+      })
+    }).pipe(
+      Effect.catchTags({
+        RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
+        TaskQueueError: (error) => Effect.succeed(unavailable(error))
+      })
+    )
+
+    const get = Effect.gen(function*() {
+      const id = (yield* HttpRouter.params).task_id ?? ""
+      const status = yield* tasks.status(queue, id)
+      return Option.match(status, {
+        onNone: () => notFound(id),
+        onSome: (status) => HttpServerResponse.jsonUnsafe(status)
+      })
+    }).pipe(Effect.catchTag("TaskQueueError", (error) => Effect.succeed(unavailable(error))))
+
+    return Layer.mergeAll(
+      HttpRouter.add("POST", path, post),
+      HttpRouter.add("GET", `${path}/:task_id` as HttpRouter.PathInput, get),
+      registerEndpoint(options.name, path)
+    )
+  })) as any
+
+/**
+ * Starts the workers of every queue that has registered tasks, for the life
+ * of the current scope.
+ *
+ * @since 0.1.0
+ */
+export const startWorkers = Effect.fn("Tasks.startWorkers")(function*(options: { readonly concurrency: number }) {
+  const registry = yield* TaskRegistry
+  const tasks = yield* TaskQueue.TaskQueue
+  for (const [queue, runners] of registry.runners) {
+    yield* tasks.work(queue, (job) => {
+      const run = runners.get(job.task)
+      return run === undefined
+        ? Effect.fail(new TaskQueue.JobFailed({ message: `No worker here runs task ${job.task}` }))
+        : run(job.payload, job)
+    }, options)
+    yield* Effect.logInfo(`worker started on queue ${queue} (${[...runners.keys()].join(", ")})`)
+  }
+})
+
+/**
+ * Builds the layer of a task: its routes and its runner.
+ *
+ * @since 0.1.0
+ */
+export const make = <P, I, A, E, R>(
+  path: HttpRouter.PathInput,
+  options: Options<P, I>,
+  handler: (payload: P) => Effect.Effect<A, E, R>,
+  settings: { readonly maxBodySize: number }
+): Layer.Layer<
+  never,
+  never,
+  HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskRegistry | TaskQueue.TaskQueue | R
+> => {
+  const queue = options.queue ?? "default"
+  const name = options.name ?? path
+  const job = jobOptions(options)
+  const codec = Schema.toCodecJson(options.payload as Schema.Codec<P, I>)
+  const decodeBody = HttpError.decode(options.payload as Schema.Codec<P, unknown>, "task payload")
+  const encode = Schema.encodeEffect(codec)
+  const decode = Schema.decodeUnknownEffect(codec)
+  return Layer.unwrap(Effect.gen(function*() {
+    const tasks = yield* TaskQueue.TaskQueue
+    const services = yield* Effect.context<R>()
+    const run: Runner = (payload) =>
+      decode(payload).pipe(
+        Effect.mapError((error) => new TaskQueue.JobFailed({ message: `Invalid payload: ${error.message}` })),
+        Effect.flatMap(handler),
+        // a worker that stops mid-run leaves the job to the queue: interruption stays interruption
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.fail(new TaskQueue.JobFailed({ message: TaskQueue.failureMessage(cause) }))
+        ),
+        Effect.provideContext(services)
+      )
+    const submit = (body: unknown) =>
+      decodeBody(body).pipe(
+        Effect.flatMap((payload) =>
+          Effect.mapError(encode(payload), (error) => HttpError.invalidRequest(error.message))
+        ),
+        Effect.flatMap((json) => tasks.submit(queue, name, json, job)),
+        Effect.map((task_id) => ({ task_id }))
+      )
+    return Layer.mergeAll(
+      routes(path, queue, submit, { maxBodySize: settings.maxBodySize, name: path.slice(1) || path }),
+      registerRunner(queue, name, withTimeout(run, options.timeout))
+    )
+  }))
+}
