@@ -1,0 +1,53 @@
+import { AgentApp, TaskQueue, Tasks } from "@agentapp/core"
+import { describe, expect, layer } from "@effect/vitest"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Effect, Layer } from "effect"
+import { HttpServer } from "effect/http"
+import { createServer } from "node:http"
+import { postJson } from "../../../test/support/sse.ts"
+import { Counter, serveTaskApp } from "../../../test/fixtures/TaskApp.ts"
+import { taskSuite } from "./conformance/Tasks.ts"
+
+const memory = Layer.mergeAll(AgentApp.layerMemory, Counter.layerMemory)
+const on = <A, E, R>(app: Layer.Layer<A, E, R>) =>
+  app.pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
+
+taskSuite("memory", on(serveTaskApp(memory)))
+
+const baseUrl = HttpServer.addressFormattedWith((url) => Effect.succeed(url))
+
+describe("roles", () => {
+  layer(on(serveTaskApp(memory, "api")), { excludeTestServices: true })("api only", (it) => {
+    it.effect("accepts tasks but runs none", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const submitted: any = yield* Effect.promise(() => postJson(`${url}/square`, { x: 2 }).then((r) => r.json()))
+        const tasks = yield* TaskQueue.TaskQueue
+        // with no worker in this process the job stays pending
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
+        const status: any = yield* Effect.promise(() => fetch(`${url}/square/${submitted.task_id}`).then((r) => r.json()))
+        expect(status.status).toBe("pending")
+        expect((yield* tasks.status("default", submitted.task_id))._tag).toBe("Some")
+      }))
+  })
+
+  layer(on(serveTaskApp(memory, "worker")), { excludeTestServices: true })("worker only", (it) => {
+    it.effect("mounts no API routes, only health", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        expect((yield* Effect.promise(() => postJson(`${url}/square`, { x: 2 }))).status).toBe(404)
+        expect((yield* Effect.promise(() => postJson(`${url}/process`, { input: [] }))).status).toBe(404)
+        expect((yield* Effect.promise(() => fetch(`${url}/readiness`))).status).toBe(200)
+        // and its worker runs what others enqueue
+        const tasks = yield* TaskQueue.TaskQueue
+        const id = yield* tasks.submit("default", "/square", { x: 3 }, Tasks.jobOptions({}))
+        let status = yield* tasks.status("default", id)
+        const deadline = Date.now() + 5_000
+        while (status._tag === "Some" && status.value.status !== "finished" && Date.now() < deadline) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+          status = yield* tasks.status("default", id)
+        }
+        expect(status._tag === "Some" && status.value.result).toEqual({ square: 9 })
+      }))
+  })
+})
