@@ -17,7 +17,10 @@ import { Friday, Routes, Toolbox } from "./main.ts"
 const port = Number(process.env.PORT ?? 8090)
 const host = process.env.HOST ?? "127.0.0.1"
 
-export const Main = Friday.serve(Routes).pipe(
+/** `ROLE=api` leaves the tasks to separate workers (examples/worker.ts); the default runs both. */
+const role = process.env.ROLE === "api" ? "api" : "both"
+
+export const Main = Friday.serve(Routes, { role }).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
   Layer.provide(AgentAppRedis.layerConfig), // REDIS_URL, REDIS_PREFIX
   Layer.provide(Toolbox.layer)

@@ -155,8 +155,18 @@ export const Count = Friday.endpoint(
 const port = Number(process.env.PORT ?? 8090)
 const host = process.env.HOST ?? "127.0.0.1"
 
-/** The routes of Friday, shared with examples/distributed.ts. */
-export const Routes = Layer.mergeAll(Query, Hello, Count)
+/**
+ * A background task: `POST /tasks/word_stats` answers a task id at once, and
+ * `GET /tasks/word_stats/<id>` the result once a worker has run it.
+ */
+export const WordStats = Friday.task(
+  "/tasks/word_stats",
+  { payload: Schema.Struct({ text: Schema.String }), timeout: Duration.seconds(10), attempts: 2 },
+  ({ text }) => Toolbox.use((toolbox) => toolbox.wordStats(text))
+)
+
+/** The routes of Friday, shared with examples/distributed.ts and examples/worker.ts. */
+export const Routes = Layer.mergeAll(Query, Hello, Count, WordStats)
 
 /** Friday on one machine: in-memory interrupts and sessions. */
 export const Main = Friday.serve(Routes).pipe(

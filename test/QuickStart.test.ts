@@ -106,6 +106,28 @@ describe("README quick start", () => {
     await server!.waitForOutput("story interrupted, state saved", 5_000)
   })
 
+  it("the README's task walk-through works as written", async () => {
+    expect(server).toBeDefined()
+    const port = new URL(server!.url).port
+    const local = (command: string) => command.replace("127.0.0.1:8090", `127.0.0.1:${port}`)
+    const submitCommand = shellBlocks.find((block) => block.includes("POST") && block.includes("/tasks/word_stats"))
+    const statusCommand = shellBlocks.find((block) => block.includes("/tasks/word_stats/<task_id>"))
+    expect(submitCommand).toBeDefined()
+    expect(statusCommand).toBeDefined()
+    const run = (command: string) =>
+      promisify(execFile)("sh", ["-c", command], { cwd: repoRoot, timeout: 10_000 }).then(({ stdout }) =>
+        JSON.parse(stdout)
+      )
+    const submitted = await run(local(submitCommand!))
+    expect(submitted).toMatchObject({ status: "submitted", queue: "default" })
+    let status: any
+    const deadline = Date.now() + 10_000
+    do {
+      status = await run(local(statusCommand!).replace("<task_id>", submitted.task_id))
+    } while (status.status !== "finished" && Date.now() < deadline)
+    expect(status).toMatchObject({ status: "finished", result: { words: 4, characters: 22 } })
+  })
+
   it("npm start stops cleanly on SIGTERM, releasing the lifespan", async () => {
     expect(server).toBeDefined()
     server!.kill("SIGTERM")
