@@ -124,10 +124,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }),
     status: (queue, id) =>
       use("could not read the task", async () => {
+        // the state first: a job read after it is at least as far along, so a finished one has its result
+        const state = stateOf(await queueOf(queue).getJobState(id))
+        if (state === undefined) return Option.none()
         const job = await Job.fromId(queueOf(queue), id)
         if (job === undefined) return Option.none()
-        const state = stateOf(await job.getState())
-        if (state === undefined) return Option.none()
         const data = job.data as JobData
         if ((state === "finished" || state === "error") && job.finishedOn !== undefined) {
           if (job.finishedOn + data.retentionMs <= Date.now()) {
