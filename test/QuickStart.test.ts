@@ -128,6 +128,21 @@ describe("README quick start", () => {
     expect(status).toMatchObject({ status: "finished", result: { words: 4, characters: 22 } })
   })
 
+  it("npm run client consumes Friday with the typed client and stops a story halfway", async () => {
+    expect(server).toBeDefined()
+    const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "client"], {
+      cwd: repoRoot,
+      timeout: 30_000,
+      env: { ...process.env, AGENT_URL: server!.url }
+    })
+    expect(stdout).toContain("Nice to meet you, Ada!")
+    expect(stdout).toContain("Chapter 1.")
+    expect(stdout).toContain("[stopped halfway]")
+    expect(stdout).not.toContain("Chapter 12.")
+    expect(stdout).toContain("Your name is Ada")
+    await server!.waitForOutput("story interrupted, state saved", 5_000)
+  })
+
   it("npm start stops cleanly on SIGTERM, releasing the lifespan", async () => {
     expect(server).toBeDefined()
     server!.kill("SIGTERM")

@@ -16,9 +16,11 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Duration, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Option, Schema, type Scope, Stream } from "effect"
 import type { HttpServer } from "effect/http"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { RpcSerialization, RpcServer } from "effect/rpc"
+import * as AgentRpc from "./AgentRpc.ts"
 import * as Runtime from "effect/Runtime"
 import * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
@@ -56,6 +58,8 @@ export interface Options {
   readonly logRequests?: boolean | undefined
   /** Path of the stop route; `false` leaves it out. Default `/stop`. */
   readonly stopPath?: HttpRouter.PathInput | false | undefined
+  /** Path of the typed RPC route (`AgentRpcs`, ndjson over HTTP); `false` leaves it out. Default `/rpc`. */
+  readonly rpcPath?: HttpRouter.PathInput | false | undefined
   /** Task workers: jobs run at once per queue, and the queue of `/process/task`. */
   readonly tasks?: {
     /** Default 4. */
@@ -93,6 +97,7 @@ export interface Settings {
   readonly processPath: HttpRouter.PathInput
   readonly logRequests: boolean
   readonly stopPath: HttpRouter.PathInput | false
+  readonly rpcPath: HttpRouter.PathInput | false
   readonly claim: Interrupt.ClaimOptions
   readonly history: boolean
   readonly concurrency: number
@@ -287,6 +292,7 @@ export const make = (options: Options): AgentApp => {
     processPath: options.processPath ?? "/process",
     logRequests: options.logRequests ?? false,
     stopPath: options.stopPath ?? "/stop",
+    rpcPath: options.rpcPath ?? "/rpc",
     claim: {
       onBusy: options.sessions?.onBusy ?? "reject",
       leaseTtl: Duration.fromInputUnsafe(options.sessions?.leaseTtl ?? Duration.seconds(30)),
@@ -440,6 +446,75 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
         return { task_id, session_id: request.session_id!, user_id: request.user_id! }
       })
 
+    const toInvalid = (error: HttpError.RequestError) =>
+      new AgentRpc.InvalidRequest({
+        message: error.message,
+        issues: Array.isArray(error.details) ? error.details : []
+      })
+    const toUnavailable = (error: { readonly message: string }) => new AgentRpc.Unavailable({ message: error.message })
+    const refusedWhileDraining = Effect.suspend(() =>
+      lifecycle.phase() === "draining"
+        ? Effect.fail(new AgentRpc.Unavailable({ message: "The server is shutting down" }))
+        : Effect.void
+    )
+    const rpcHandlers = AgentRpc.AgentRpcs.toLayer({
+      Process: ({ request }) =>
+        Stream.unwrap(Effect.gen(function*() {
+          yield* refusedWhileDraining
+          const decoded = settleIds(yield* Effect.mapError(decode(request), toInvalid))
+          return yield* start(decoded, undefined)
+        }).pipe(
+          Effect.catchTags({
+            InterruptBackendError: (error) => Effect.fail(toUnavailable(error)),
+            SessionStoreError: (error) => Effect.fail(toUnavailable(error))
+          })
+        )),
+      Stop: ({ session_id, user_id }) =>
+        Interrupt.stop({ userId: user_id ?? session_id, sessionId: session_id }).pipe(
+          Effect.provideService(Interrupt.InterruptBackend, backend),
+          Effect.as({ status: "success" as const, message: "Interrupt signal broadcasted." }),
+          Effect.catchTags({
+            NoActiveRun: (error) => Effect.fail(new AgentRpc.NotFound({ message: error.message })),
+            InterruptBackendError: (error) => Effect.fail(toUnavailable(error))
+          })
+        ),
+      SubmitTask: ({ request }) =>
+        Effect.andThen(refusedWhileDraining, submitInBackground(request)).pipe(
+          Effect.map((submitted) => ({
+            ...submitted,
+            status: "submitted" as const,
+            queue: settings.processQueue,
+            message: `Task ${submitted.task_id} submitted to queue ${settings.processQueue}`
+          })),
+          Effect.catchTags({
+            RequestError: (error) => Effect.fail(toInvalid(error)),
+            TaskQueueError: (error) => Effect.fail(toUnavailable(error))
+          })
+        ),
+      GetTask: ({ task_id }) =>
+        tasks.status(settings.processQueue, task_id).pipe(
+          Effect.mapError(toUnavailable),
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(new AgentRpc.NotFound({ message: `Task ${task_id} not found` })),
+            onSome: Effect.succeed
+          }))
+        ),
+      Health: () =>
+        Effect.succeed({
+          status: "healthy" as const,
+          name: settings.name,
+          version: settings.version,
+          phase: lifecycle.phase(),
+          active_runs: lifecycle.activeRuns()
+        })
+    })
+    const rpc = settings.rpcPath === false ? Layer.empty : Layer.merge(
+      RpcServer.layerHttp({ group: AgentRpc.AgentRpcs, path: settings.rpcPath, protocol: "http" }).pipe(
+        Layer.provide([rpcHandlers, RpcSerialization.layerNdjson])
+      ),
+      Health.register("rpc", settings.rpcPath)
+    )
+
     const processTaskPath = `${settings.processPath}/task` as HttpRouter.PathInput
     return Layer.mergeAll(
       registry.role === "worker" ? Layer.empty : Layer.mergeAll(
@@ -448,7 +523,8 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
         settings.stopPath === false ? Layer.empty : Layer.merge(
           HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
           Health.register("stop", settings.stopPath)
-        )
+        ),
+        rpc
       ),
       Tasks.routes(processTaskPath, settings.processQueue, submitInBackground, {
         maxBodySize: settings.maxBodySize,

@@ -239,15 +239,25 @@ export type AgentRequest = typeof AgentRequest.Type
  *
  * @since 0.1.0
  */
-export interface ErrorInfo {
-  readonly code: string
-  readonly message: string
+export const ErrorInfo = Schema.Struct({ code: Schema.String, message: Schema.String })
+
+/**
+ * @since 0.1.0
+ */
+export type ErrorInfo = typeof ErrorInfo.Type
+
+const eventFields = {
+  sequence_number: Schema.Int,
+  status: RunStatus,
+  error: Schema.NullOr(ErrorInfo)
 }
 
-interface EventBase {
-  readonly sequence_number: number
-  readonly status: RunStatus
-  readonly error: ErrorInfo | null
+const contentEventFields = {
+  ...eventFields,
+  object: Schema.Literal("content"),
+  index: Schema.Int,
+  delta: Schema.Boolean,
+  msg_id: Schema.String
 }
 
 /**
@@ -257,12 +267,20 @@ interface EventBase {
  *
  * @since 0.1.0
  */
-export type ContentEvent = EventBase & {
-  readonly object: "content"
-  readonly index: number
-  readonly delta: boolean
-  readonly msg_id: string
-} & Content
+export const ContentEvent = Schema.Union([
+  Schema.Struct({ ...contentEventFields, ...TextContent.fields }),
+  Schema.Struct({ ...contentEventFields, ...DataContent.fields }),
+  Schema.Struct({ ...contentEventFields, ...ImageContent.fields }),
+  Schema.Struct({ ...contentEventFields, ...AudioContent.fields }),
+  Schema.Struct({ ...contentEventFields, ...VideoContent.fields }),
+  Schema.Struct({ ...contentEventFields, ...FileContent.fields }),
+  Schema.Struct({ ...contentEventFields, ...RefusalContent.fields })
+])
+
+/**
+ * @since 0.1.0
+ */
+export type ContentEvent = typeof ContentEvent.Type
 
 /**
  * A message event: `in_progress` when it starts, then `completed` with all
@@ -270,17 +288,23 @@ export type ContentEvent = EventBase & {
  *
  * @since 0.1.0
  */
-export interface MessageEvent extends EventBase {
-  readonly object: "message"
-  readonly id: string
-  readonly type: MessageType
-  readonly role: Role | null
-  readonly content: ReadonlyArray<ContentEvent> | null
-  readonly code: string | null
-  readonly message: string | null
-  readonly usage: JsonObject | null
-  readonly metadata: JsonObject | null
-}
+export const MessageEvent = Schema.Struct({
+  ...eventFields,
+  object: Schema.Literal("message"),
+  id: Schema.String,
+  type: MessageType,
+  role: Schema.NullOr(Role),
+  content: Schema.NullOr(Schema.Array(ContentEvent)),
+  code: Schema.NullOr(Schema.String),
+  message: Schema.NullOr(Schema.String),
+  usage: Schema.NullOr(JsonObject),
+  metadata: Schema.NullOr(JsonObject)
+})
+
+/**
+ * @since 0.1.0
+ */
+export type MessageEvent = typeof MessageEvent.Type
 
 /**
  * A response event: the run's lifecycle. The terminal one (`completed`,
@@ -288,22 +312,33 @@ export interface MessageEvent extends EventBase {
  *
  * @since 0.1.0
  */
-export interface ResponseEvent extends EventBase {
-  readonly object: "response"
-  readonly id: string
-  readonly created_at: number
-  readonly completed_at: number | null
-  readonly output: ReadonlyArray<MessageEvent>
-  readonly usage: JsonObject | null
-  readonly session_id: string
-}
+export const ResponseEvent = Schema.Struct({
+  ...eventFields,
+  object: Schema.Literal("response"),
+  id: Schema.String,
+  created_at: Schema.Number,
+  completed_at: Schema.NullOr(Schema.Number),
+  output: Schema.Array(MessageEvent),
+  usage: Schema.NullOr(JsonObject),
+  session_id: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ */
+export type ResponseEvent = typeof ResponseEvent.Type
 
 /**
  * Any event on the `/process` stream.
  *
  * @since 0.1.0
  */
-export type Event = ResponseEvent | MessageEvent | ContentEvent
+export const Event = Schema.Union([ResponseEvent, MessageEvent, ContentEvent])
+
+/**
+ * @since 0.1.0
+ */
+export type Event = typeof Event.Type
 
 /**
  * The statuses that end a run. Exactly one response event with one of them

@@ -8,6 +8,12 @@
 /** The public builder: make, query, endpoint, serve, runMain. @since 0.1.0 */
 export * as AgentApp from "./AgentApp.ts"
 
+/** The typed client of an app, for Effect consumers. @since 0.1.0 */
+export * as AgentClient from "./AgentClient.ts"
+
+/** The RPC group every app serves on /rpc, and its errors. @since 0.1.0 */
+export * as AgentRpc from "./AgentRpc.ts"
+
 /** The endpoint helper: JSON and SSE routes with typed parameters. @since 0.1.0 */
 export * as Endpoint from "./Endpoint.ts"
 

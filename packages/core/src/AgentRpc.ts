@@ -1,0 +1,132 @@
+/**
+ * The typed RPC face of an app, an `effect/rpc` group served beside REST
+ * (by default on `POST /rpc`, ndjson over HTTP). Effect services consume it
+ * with `AgentClient` instead of parsing SSE by hand; errors cross the wire as
+ * themselves.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Rpc, RpcGroup } from "effect/rpc"
+import { SessionBusy } from "./Interrupt.ts"
+import * as Protocol from "./Protocol.ts"
+
+/**
+ * The request does not match its schema; `issues` says where.
+ *
+ * @since 0.1.0
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  message: Schema.String,
+  issues: Schema.Array(Schema.Struct({ path: Schema.Array(Schema.String), message: Schema.String }))
+}) {}
+
+/**
+ * Nothing runs in the session to stop, or the task id is unknown.
+ *
+ * @since 0.1.0
+ */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  message: Schema.String
+}) {}
+
+/**
+ * The caller is not allowed (when authentication is configured).
+ *
+ * @since 0.1.0
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  message: Schema.String
+}) {}
+
+/**
+ * A backend the app needs (Redis) is unreachable, or the server is shutting
+ * down: try again, perhaps elsewhere.
+ *
+ * @since 0.1.0
+ */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
+  message: Schema.String
+}) {}
+
+/**
+ * The errors of `Process` and `SubmitTask`.
+ *
+ * @since 0.1.0
+ */
+export const RunError = Schema.Union([SessionBusy, InvalidRequest, Unauthorized, Unavailable])
+
+/**
+ * The status of a background task.
+ *
+ * @since 0.1.0
+ */
+export const TaskStatus = Schema.Struct({
+  status: Schema.Literals(["pending", "running", "finished", "error"]),
+  result: Schema.Unknown,
+  error: Schema.optional(Schema.String),
+  started_at: Schema.optional(Schema.Number),
+  finished_at: Schema.optional(Schema.Number),
+  attempts: Schema.Number
+})
+
+/**
+ * What `SubmitTask` answers.
+ *
+ * @since 0.1.0
+ */
+export const Submitted = Schema.Struct({
+  task_id: Schema.String,
+  status: Schema.Literal("submitted"),
+  queue: Schema.String,
+  message: Schema.String,
+  session_id: Schema.String,
+  user_id: Schema.String
+})
+
+/**
+ * What `Health` answers.
+ *
+ * @since 0.1.0
+ */
+export const HealthStatus = Schema.Struct({
+  status: Schema.Literal("healthy"),
+  name: Schema.String,
+  version: Schema.String,
+  phase: Schema.Literals(["starting", "ready", "draining"]),
+  active_runs: Schema.Number
+})
+
+/**
+ * The procedures. `Process` takes the request as JSON and validates it on
+ * the server, so that a bad one comes back as `InvalidRequest` with its
+ * issues.
+ *
+ * @since 0.1.0
+ */
+export class AgentRpcs extends RpcGroup.make(
+  Rpc.make("Process", {
+    payload: { request: Schema.Unknown },
+    success: Protocol.Event,
+    error: RunError,
+    stream: true
+  }),
+  Rpc.make("Stop", {
+    payload: { session_id: Schema.String, user_id: Schema.optional(Schema.String) },
+    success: Schema.Struct({ status: Schema.Literal("success"), message: Schema.String }),
+    error: Schema.Union([NotFound, Unauthorized, Unavailable])
+  }),
+  Rpc.make("SubmitTask", {
+    payload: { request: Schema.Unknown },
+    success: Submitted,
+    error: RunError
+  }),
+  Rpc.make("GetTask", {
+    payload: { task_id: Schema.String },
+    success: TaskStatus,
+    error: Schema.Union([NotFound, Unauthorized, Unavailable])
+  }),
+  Rpc.make("Health", {
+    success: HealthStatus
+  })
+) {}
