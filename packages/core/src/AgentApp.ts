@@ -25,6 +25,7 @@ import * as Runtime from "effect/Runtime"
 import * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
 import { closeAfterResponse } from "./internal/connection.ts"
+import { KeepAlive } from "./internal/keepAlive.ts"
 import * as HttpError from "./internal/httpError.ts"
 import * as Interrupt from "./Interrupt.ts"
 import * as SessionStore from "./SessionStore.ts"
@@ -144,7 +145,7 @@ export type HandlerServices<Result> = Result extends Stream.Stream<Output.AgentO
  *
  * @since 0.1.0
  */
-export type ServeProvided = HttpRouter.HttpRouter | Health.AppInfo | Lifecycle | Tasks.TaskRegistry
+export type ServeProvided = HttpRouter.HttpRouter | Health.AppInfo | Lifecycle | Tasks.TaskRegistry | KeepAlive
 
 /**
  * A route layer built by `endpoint`: it needs the router and the services
@@ -309,10 +310,15 @@ export const make = (options: Options): AgentApp => {
     query: (handler) => queryRoute(settings, handler as QueryHandler<unknown, any>) as any,
     endpoint: (method: Method, path: HttpRouter.PathInput, ...rest: Array<any>) => {
       const [endpointOptions, handler] = rest.length === 1 ? [{}, rest[0]] : [rest[0], rest[1]]
-      return Layer.mergeAll(
-        HttpRouter.add(method, path, Endpoint.make(endpointOptions, handler, settings)),
-        Health.register(path.slice(1) || path, path)
-      ) as any
+      return Layer.unwrap(KeepAlive.useSync((keepAlive) =>
+        Layer.mergeAll(
+          HttpRouter.add(
+            method,
+            path,
+            Endpoint.make(endpointOptions, handler, { maxBodySize: settings.maxBodySize, keepAlive: keepAlive.watch })
+          ),
+          Health.register(path.slice(1) || path, path)
+        ))) as any
     },
     task: (path, options, handler) => Tasks.make(path, options, handler, settings),
     serve: (app, options) => serve(settings, app, options) as any
@@ -352,7 +358,7 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
     const services = yield* Effect.context<R>()
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
-    const keepAlive = { keepAlive: settings.keepAlive }
+    const keepAlive = yield* KeepAlive
     const shuttingDown = HttpServerResponse.setHeader(
       HttpError.errorResponse(503, "shutting_down", "The server is shutting down"),
       "connection",
@@ -397,11 +403,8 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
         const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
-      const run = Runner.events(context, outputs, {
-        cancel: Effect.race(lifecycle.shutdown, claim.stopped),
-        onEnd: record(key, claim)
-      })
-      return lifecycle.track(run, { onDrain }).pipe(Stream.provideContext(services))
+      const run = Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
+      return lifecycle.track(run, { onDrain, cancel: claim.stopped }).pipe(Stream.provideContext(services))
     })
 
     const refused = <A>(effect: Effect.Effect<A, any, any>) =>
@@ -418,12 +421,13 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
     const process = refused(Effect.gen(function*() {
       if (lifecycle.phase() === "draining") return shuttingDown
       const request = settleIds(yield* Effect.flatMap(readJson, decode))
-      const onDrain = closeAfterResponse(yield* HttpServerRequest.HttpServerRequest)
-      const events = yield* start(request, onDrain)
+      const httpRequest = yield* HttpServerRequest.HttpServerRequest
+      const events = yield* start(request, closeAfterResponse(httpRequest))
       if (request.stream === false) {
         return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events))
       }
-      return Sse.response(Sse.encode(events, Sse.eventFrame, keepAlive))
+      const watch = yield* keepAlive.watch(httpRequest)
+      return Sse.response(Sse.encode(events, Sse.eventFrame, watch.touch))
     })) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
     /** A whole request run by a worker: its result is the final response. */
@@ -583,7 +587,7 @@ const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>, options?:
   }))
   return ready.pipe(
     Layer.provide(server),
-    Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry))
+    Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry, KeepAlive.layer(settings.keepAlive)))
   )
 }
 

@@ -6,9 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Schema, Stream } from "effect"
+import { Cause, Effect, type Schema, type Scope, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpError from "./internal/httpError.ts"
+import type { Watch } from "./internal/keepAlive.ts"
 import * as Sse from "./Sse.ts"
 
 /**
@@ -106,8 +107,12 @@ export const failureResponse = (cause: Cause.Cause<unknown>): HttpServerResponse
 export const make = <Query, Body, A, E, R>(
   options: Options<Query, Body>,
   handler: Handler<Query, Body, A, E, R>,
-  settings: { readonly maxBodySize: number; readonly keepAlive?: Sse.EncodeOptions["keepAlive"] }
-): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> => {
+  settings: {
+    readonly maxBodySize: number
+    /** Keeps a streamed response alive while it is quiet; given the chunk hook. */
+    readonly keepAlive?: ((request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Watch, never, Scope.Scope>) | undefined
+  }
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest | Scope.Scope> => {
   const decodeQuery = options.query === undefined
     ? undefined
     : HttpError.decode(options.query as Schema.Codec<Query, unknown>, "query string")
@@ -125,17 +130,21 @@ export const make = <Query, Body, A, E, R>(
     return { query, body, request }
   })
 
+  const keepAlive = settings.keepAlive
   const respond = (result: Effect.Effect<A, E, R> | Stream.Stream<A, E, R>) =>
     Stream.isStream(result)
-      ? Effect.map(Effect.context<R>(), (services) =>
-        Sse.response(Sse.encode(
+      ? Effect.gen(function*() {
+        const services = yield* Effect.context<R>()
+        const watch = keepAlive === undefined ? undefined : yield* keepAlive(yield* HttpServerRequest.HttpServerRequest)
+        return Sse.response(Sse.encode(
           result.pipe(
             Stream.catchCause((cause) => Stream.succeed(streamErrorFrame(cause))),
             Stream.provideContext(services)
           ),
           Sse.dataFrame,
-          { keepAlive: settings.keepAlive }
-        )))
+          watch?.touch
+        ))
+      })
       : Effect.matchCause(result, {
         onSuccess: (value) =>
           HttpServerResponse.isHttpServerResponse(value) ? value : HttpServerResponse.jsonUnsafe(value ?? null),

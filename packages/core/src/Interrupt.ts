@@ -118,10 +118,10 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
    */
   readonly signalStop: (key: SessionKey) => Effect.Effect<boolean, InterruptBackendError>
   /**
-   * Listens for stop signals of the key while the scope is open. The Effect
-   * it gives completes at the first signal.
+   * Listens for stop signals of the key while the scope is open: the
+   * Deferred it gives is completed by the first signal.
    */
-  readonly listen: (key: SessionKey) => Effect.Effect<Effect.Effect<void>, InterruptBackendError, Scope.Scope>
+  readonly listen: (key: SessionKey) => Effect.Effect<Deferred.Deferred<void>, InterruptBackendError, Scope.Scope>
   /** How many listeners this process has open, for tests and metrics. */
   readonly listeners: Effect.Effect<number>
   /** Fails while the backend is unavailable; `/readiness` is 503 meanwhile. */
@@ -226,7 +226,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
             if (set?.delete(deferred)) listenerCount--
             if (set?.size === 0) listeners.delete(id)
           })
-      ).pipe(Effect.map(({ deferred }) => Deferred.await(deferred))),
+      ).pipe(Effect.map(({ deferred }) => deferred)),
     listeners: Effect.sync(() => listenerCount),
     check: Effect.void
   })
@@ -265,8 +265,8 @@ export interface ClaimOptions {
 export interface Claim {
   readonly key: SessionKey
   readonly runId: string
-  /** Completes when a stop signal for this session arrives. */
-  readonly stopped: Effect.Effect<void>
+  /** Completed when a stop signal for this session arrives (and the run's cancel signal). */
+  readonly stopped: Deferred.Deferred<void>
   /**
    * Records the final state and gives the lease up. The first call counts;
    * if none was made when the scope closes, the state is `STOPPED`.
@@ -295,7 +295,7 @@ export const claim = Effect.fn("Interrupt.claim")(function*(key: SessionKey, opt
     )
     if (taken) return Option.some(stopped)
     yield* Scope.close(listening, Exit.void)
-    return Option.none<Effect.Effect<void>>()
+    return Option.none<Deferred.Deferred<void>>()
   })
 
   let stopped = yield* attempt

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Duration, Effect, Latch, Layer, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, Stream } from "effect"
 
 /**
  * @since 0.1.0
@@ -30,14 +30,16 @@ export class Lifecycle extends Context.Service<Lifecycle, {
   /**
    * Counts a run as in flight while the stream runs. `onDrain` is called if
    * shutdown begins while it runs (for example to close its connection after
-   * the last frame instead of keeping it alive).
+   * the last frame instead of keeping it alive); `cancel` is completed if it
+   * still runs when the grace period ends.
    */
   readonly track: <A, E, R>(
     self: Stream.Stream<A, E, R>,
-    options?: { readonly onDrain?: (() => void) | undefined }
+    options?: {
+      readonly onDrain?: (() => void) | undefined
+      readonly cancel?: Deferred.Deferred<void> | undefined
+    }
   ) => Stream.Stream<A, E, R>
-  /** Completes when in-flight runs must stop because the server shuts down. */
-  readonly shutdown: Effect.Effect<void>
   /**
    * Begins shutdown: readiness turns 503, runs get `grace` to finish, the rest
    * are canceled, and it returns when none is left (or `flush` has passed).
@@ -56,19 +58,23 @@ export class Lifecycle extends Context.Service<Lifecycle, {
     let phase: Phase = "starting"
     let active = 0
     const idle = Latch.makeUnsafe(true)
-    const stop = yield* Deferred.make<void>()
 
-    const onDrain = new Set<() => void>()
-    const enter = (callback: (() => void) | undefined) =>
+    interface Run {
+      readonly onDrain?: (() => void) | undefined
+      readonly cancel?: Deferred.Deferred<void> | undefined
+    }
+    const runs = new Set<Run>()
+    let canceling = false
+    const enter = (run: Run) =>
       Effect.sync(() => {
         if (active++ === 0) idle.closeUnsafe()
-        if (callback === undefined) return
-        if (phase === "draining") callback()
-        else onDrain.add(callback)
+        runs.add(run)
+        if (phase === "draining") run.onDrain?.()
+        if (canceling && run.cancel) Deferred.doneUnsafe(run.cancel, Exit.void)
       })
-    const leave = (callback: (() => void) | undefined) =>
+    const leave = (run: Run) =>
       Effect.sync(() => {
-        if (callback !== undefined) onDrain.delete(callback)
+        runs.delete(run)
         if (--active === 0) idle.openUnsafe()
       })
 
@@ -77,14 +83,14 @@ export class Lifecycle extends Context.Service<Lifecycle, {
       readonly flush?: Duration.Input | undefined
     }) {
       phase = "draining"
-      for (const callback of onDrain) callback()
-      onDrain.clear()
+      for (const run of runs) run.onDrain?.()
       if (active > 0) {
         yield* Effect.logInfo(`shutting down: waiting for ${active} run(s) to finish`)
         yield* Effect.timeoutOption(idle.await, options.grace)
         if (active === 0) yield* Effect.logInfo("shutting down: all runs finished")
       }
-      yield* Deferred.succeed(stop, undefined)
+      canceling = true
+      for (const run of runs) if (run.cancel) Deferred.doneUnsafe(run.cancel, Exit.void)
       if (active > 0) {
         yield* Effect.logInfo(`shutting down: canceling ${active} run(s) after the grace period`)
         yield* Effect.timeoutOption(idle.await, options.flush ?? Duration.seconds(5))
@@ -99,8 +105,10 @@ export class Lifecycle extends Context.Service<Lifecycle, {
         if (phase === "starting") phase = "ready"
       }),
       track: (self, options) =>
-        Stream.unwrap(Effect.as(Effect.acquireRelease(enter(options?.onDrain), () => leave(options?.onDrain)), self)),
-      shutdown: Deferred.await(stop),
+        Stream.unwrap(Effect.suspend(() => {
+          const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
+          return Effect.as(Effect.acquireRelease(enter(run), () => leave(run)), self)
+        })),
       drain
     })
   })

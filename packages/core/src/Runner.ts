@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Option, Stream } from "effect"
+import { Cause, Deferred, Effect, Option, Stream } from "effect"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -28,8 +28,11 @@ export interface RunContext {
  * @since 0.1.0
  */
 export interface RunOptions {
-  /** Completes when the run must stop: the run then ends with `response canceled`. */
-  readonly cancel?: Effect.Effect<unknown> | undefined
+  /**
+   * Completed when the run must stop: the handler's stream is interrupted
+   * (its finalizers run) and the run ends with `response canceled`.
+   */
+  readonly cancel?: Deferred.Deferred<void> | undefined
   /**
    * Runs with the terminal response just before it is emitted, so that what
    * it records (state, history, the session lease) is settled by the time a
@@ -59,7 +62,8 @@ export const events = <E, R>(
 ): Stream.Stream<Protocol.Event, never, R> =>
   Stream.suspend(() => {
     const run = new RunState(context)
-    let body = Stream.transformPull(outputs, (pull) => {
+    const cancel = options?.cancel
+    const body = Stream.transformPull(outputs, (pull) => {
       // A chunk of outputs may produce no event (usage alone): then pull the next one.
       const step = (chunk: ReadonlyArray<Output.AgentOutput>): Effect.Effect<
         NonEmptyArray<Protocol.Event>,
@@ -68,12 +72,22 @@ export const events = <E, R>(
         const out = run.push(chunk)
         return out.length > 0 ? Effect.succeed(out as NonEmptyArray<Protocol.Event>) : Effect.flatMap(pull, step)
       }
-      return Effect.succeed(Effect.flatMap(pull, step))
+      const next: ReturnType<typeof step> = Effect.flatMap(pull, step)
+      if (cancel === undefined) return Effect.succeed(next)
+      // Each pull races the cancel signal (a fork per pull, not per event): when the signal
+      // wins, the pull in flight is interrupted and the body ends.
+      const canceled: ReturnType<typeof step> = Effect.flatMap(Deferred.await(cancel), () => {
+        run.cancel()
+        return Cause.done()
+      })
+      return Effect.succeed(Effect.suspend((): ReturnType<typeof step> => {
+        if (Deferred.isDoneUnsafe(cancel)) {
+          run.cancel()
+          return Cause.done()
+        }
+        return Effect.raceFirst(next, canceled)
+      }))
     })
-    if (options?.cancel) {
-      const cancel = options.cancel
-      body = Stream.interruptWhen(body, Effect.tap(cancel, () => Effect.sync(() => run.cancel())))
-    }
     const onEnd = options?.onEnd
     const end = (events: Array<Protocol.Event>): Stream.Stream<Protocol.Event> =>
       onEnd === undefined || events.length === 0

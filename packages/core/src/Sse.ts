@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Schedule, Stream } from "effect"
+import { Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type * as Protocol from "./Protocol.ts"
 
@@ -18,13 +18,6 @@ export const headers: Readonly<Record<string, string>> = {
   "cache-control": "no-cache",
   "x-accel-buffering": "no"
 }
-
-/**
- * The comment frame sent while a stream is quiet, so proxies keep it open.
- *
- * @since 0.1.0
- */
-export const keepAliveFrame = ": keep-alive\n\n"
 
 /**
  * The frame of one protocol event: its `sequence_number` as the `id:` line,
@@ -44,40 +37,24 @@ export const eventFrame = (event: Protocol.Event): string =>
 export const dataFrame = (item: unknown): string => `data: ${JSON.stringify(item) ?? "null"}\n\n`
 
 /**
- * Options of the SSE encoders.
- *
- * @since 0.1.0
- */
-export interface EncodeOptions {
-  /** Interval of the `: keep-alive` comment; `undefined` or zero turns it off. */
-  readonly keepAlive?: Duration.Input | undefined
-}
-
-/**
- * Frames a stream as SSE bytes, a chunk of items becoming one buffer.
+ * Frames a stream as SSE bytes, a chunk of items becoming one buffer (one
+ * socket write). `onChunk` runs once per chunk (the keep-alive uses it to
+ * know the stream is active).
  *
  * @since 0.1.0
  */
 export const encode = <A, E, R>(
   self: Stream.Stream<A, E, R>,
   frame: (item: A) => string,
-  options?: EncodeOptions
-): Stream.Stream<Uint8Array, E, R> => {
-  const bytes = Stream.mapArray(self, (chunk) => {
+  onChunk?: () => void
+): Stream.Stream<Uint8Array, E, R> =>
+  Stream.mapArray(self, (chunk) => {
+    onChunk?.()
     if (chunk.length === 1) return [Buffer.from(frame(chunk[0]))]
     let text = ""
     for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
     return [Buffer.from(text)]
   })
-  const interval = options?.keepAlive === undefined ? undefined : Duration.fromInputUnsafe(options.keepAlive)
-  if (interval === undefined || Duration.isZero(interval)) return bytes
-  const keepAlive = Buffer.from(keepAliveFrame)
-  return Stream.merge(
-    bytes,
-    Stream.fromSchedule(Schedule.spaced(interval)).pipe(Stream.map(() => keepAlive)),
-    { haltStrategy: "left" }
-  )
-}
 
 /**
  * An SSE response for a byte stream already framed by {@link encode}.

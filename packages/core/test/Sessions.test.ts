@@ -1,7 +1,7 @@
 import { AgentApp, Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
 import { describe, expect, layer } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer, Option } from "effect"
+import { Deferred, Effect, Layer, Option } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { checkRun } from "../../../test/support/protocol.ts"
@@ -239,7 +239,7 @@ const toIds = (key: Interrupt.SessionKey) => ({ session_id: key.sessionId, user_
 
 describe("exactly one signal per stop", () => {
   let signals = 0
-  let wakeups = 0
+  const listened: Array<Deferred.Deferred<void>> = []
   const Counting = Layer.effect(
     Interrupt.InterruptBackend,
     Effect.gen(function*() {
@@ -247,7 +247,7 @@ describe("exactly one signal per stop", () => {
       return Interrupt.InterruptBackend.of({
         ...memory,
         signalStop: (key) => Effect.tap(memory.signalStop(key), (sent) => Effect.sync(() => sent && signals++)),
-        listen: (key) => Effect.map(memory.listen(key), (wait) => Effect.tap(wait, () => Effect.sync(() => wakeups++)))
+        listen: (key) => Effect.tap(memory.listen(key), (stopped) => Effect.sync(() => listened.push(stopped)))
       })
     })
   )
@@ -261,7 +261,9 @@ describe("exactly one signal per stop", () => {
         expect((yield* Effect.promise(() => stop(url, { session_id: "one", user_id: "u" }))).status).toBe(200)
         expect(checkRun(dataOf(yield* Effect.promise(() => run.done))).status).toBe("canceled")
         expect(signals).toBe(1)
-        expect(wakeups).toBe(1)
+        // the run listened once, and that listener was woken
+        expect(listened).toHaveLength(1)
+        expect(Deferred.isDoneUnsafe(listened[0])).toBe(true)
       }))
   })
 })

@@ -121,7 +121,7 @@ export const make = Effect.gen(function*() {
             if (set?.delete(deferred)) listenerCount--
             if (set?.size === 0) listeners.delete(id)
           })
-      ).pipe(Effect.map(({ deferred }) => Deferred.await(deferred))),
+      ).pipe(Effect.map(({ deferred }) => deferred)),
     listeners: Effect.sync(() => listenerCount),
     check: Effect.mapError(redis.ping, fail)
   })

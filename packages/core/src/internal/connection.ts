@@ -20,3 +20,26 @@ interface NodeResponseInternals {
   headersSent: boolean
   _last: boolean
 }
+
+/**
+ * Writes text straight to the response of this request, once its headers are
+ * out and while it is open and not backed up; `false` when it did not write.
+ * `undefined` on servers that are not Node HTTP/1.
+ */
+export const rawWriter = (request: HttpServerRequest.HttpServerRequest): ((text: string) => boolean) | undefined => {
+  const response = NodeHttpServerRequest.toServerResponse(request) as Partial<WritableResponse> | undefined
+  if (response === undefined || typeof response.write !== "function") return undefined
+  const writable = response as WritableResponse
+  return (text) => {
+    if (!writable.headersSent || writable.writableEnded || writable.destroyed || writable.writableNeedDrain) return false
+    return writable.write(text)
+  }
+}
+
+interface WritableResponse {
+  readonly headersSent: boolean
+  readonly writableEnded: boolean
+  readonly destroyed: boolean
+  readonly writableNeedDrain: boolean
+  write(text: string): boolean
+}

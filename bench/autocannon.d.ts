@@ -1,0 +1,30 @@
+/** The part of autocannon's API the benchmarks use (it ships no types). */
+declare module "autocannon" {
+  interface Options {
+    readonly url: string
+    readonly method?: string
+    readonly headers?: Record<string, string>
+    readonly body?: string
+    readonly connections?: number
+    readonly duration?: number
+    readonly pipelining?: number
+  }
+  interface Histogram {
+    readonly average: number
+    readonly p50: number
+    readonly p90: number
+    readonly p99: number
+    readonly max: number
+    readonly total: number
+  }
+  interface Result {
+    readonly requests: Histogram
+    readonly latency: Histogram
+    readonly throughput: Histogram
+    readonly errors: number
+    readonly timeouts: number
+    readonly non2xx: number
+  }
+  function autocannon(options: Options): Promise<Result>
+  export default autocannon
+}

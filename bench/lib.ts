@@ -1,0 +1,124 @@
+/**
+ * Helpers of the benchmarks: servers pinned to a core, CPU and memory read
+ * from /proc, autocannon, percentiles.
+ */
+import autocannon from "autocannon"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+
+export const root = path.resolve(import.meta.dirname, "..")
+
+/** Whether `taskset` can pin processes (server on core 0, load on core 1). */
+export const canPin = (() => {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"])
+    return true
+  } catch {
+    return false
+  }
+})()
+
+export interface Server {
+  readonly url: string
+  readonly pid: number
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly stop: () => Promise<void>
+}
+
+/** Starts `node script` (pinned to core 0 when possible) and waits for its "Listening on" line. */
+export const startServer = (script: string, env: Record<string, string> = {}, options?: { readonly pin?: boolean }) =>
+  new Promise<Server>((resolve, reject) => {
+    const args = ["--disable-warning=ExperimentalWarning", script]
+    const pin = canPin && options?.pin !== false
+    const child = pin
+      ? spawn("taskset", ["-c", "0", process.execPath, ...args], { cwd: root, env: { ...process.env, PORT: "0", ...env } })
+      : spawn(process.execPath, args, { cwd: root, env: { ...process.env, PORT: "0", ...env } })
+    let output = ""
+    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 30_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk
+      const match = /Listening on (http:\/\/\S+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        child.stdout!.off("data", onData)
+        child.stdout!.on("data", (more: Buffer) => (output += more))
+        resolve({
+          url: match[1],
+          pid: child.pid!,
+          child,
+          output: () => output,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done()
+              child.once("exit", () => done())
+              child.kill("SIGTERM")
+              setTimeout(() => child.kill("SIGKILL"), 5_000).unref()
+            })
+        })
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk))
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}:\n${output}`)))
+  })
+
+const ticksPerSecond = 100
+
+/** CPU time (user + system) of a process so far, in ms. */
+export const cpuMs = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond
+}
+
+/** Resident memory of a process, in bytes. */
+export const rssBytes = (pid: number): number => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
+  return Number(line.split(/\s+/)[1]) * 1024
+}
+
+export interface Load {
+  readonly requests: number
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly errors: number
+  readonly non2xx: number
+  readonly cpuMsPerRequest: number
+}
+
+/** Runs autocannon against a server and reads its CPU over the run. */
+export const load = async (
+  server: Server,
+  options: { readonly path: string; readonly body: string; readonly connections: number; readonly seconds: number }
+): Promise<Load> => {
+  const before = cpuMs(server.pid)
+  const result = await autocannon({
+    url: `${server.url}${options.path}`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: options.body,
+    connections: options.connections,
+    duration: options.seconds
+  })
+  const cpu = cpuMs(server.pid) - before
+  const requests = result.requests.total
+  return {
+    requests,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    cpuMsPerRequest: requests === 0 ? Number.NaN : cpu / requests
+  }
+}
+
+export const percentile = (values: ReadonlyArray<number>, p: number): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+export const round = (value: number, digits = 2) => Number(value.toFixed(digits))

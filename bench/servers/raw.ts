@@ -1,0 +1,63 @@
+/**
+ * The floor: a raw node:http server that writes the same SSE bytes as the
+ * agent server, with nothing in between.
+ *
+ *   MODE=replay  POST /process answers the bytes in REPLAY_FILE at once (Friday with no delay)
+ *   MODE=ticks   POST /process writes FRAMES frames, INTERVAL_MS apart, each like the agent's
+ *   GET /readiness answers 200
+ */
+import { readFileSync } from "node:fs"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+
+const mode = process.env.MODE ?? "replay"
+const replay = mode === "replay" ? readFileSync(process.env.REPLAY_FILE!) : Buffer.alloc(0)
+const frames = Number(process.env.FRAMES ?? 20)
+const interval = Number(process.env.INTERVAL_MS ?? 10)
+const headers = { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
+
+/** A frame shaped like the agent's text delta, numbered `n`. */
+const frame = (n: number) =>
+  `id: ${n}\ndata: ${
+    JSON.stringify({
+      sequence_number: n,
+      object: "content",
+      status: "in_progress",
+      error: null,
+      type: "text",
+      index: 0,
+      delta: true,
+      msg_id: "msg_00000000-0000-0000-0000-000000000000",
+      text: `tick ${n} `
+    })
+  }\n\n`
+
+const handle = (request: IncomingMessage, response: ServerResponse) => {
+  if (request.method === "GET") {
+    response.writeHead(200, { "content-type": "application/json" })
+    response.end("{\"status\":\"ready\"}")
+    return
+  }
+  const chunks: Array<Buffer> = []
+  request.on("data", (chunk: Buffer) => chunks.push(chunk))
+  request.on("end", () => {
+    JSON.parse(Buffer.concat(chunks).toString("utf8"))
+    response.writeHead(200, headers)
+    if (mode === "replay") return response.end(replay)
+    let n = 0
+    const timer = setInterval(() => {
+      response.write(frame(n++))
+      if (n >= frames) {
+        clearInterval(timer)
+        response.end()
+      }
+    }, interval)
+    response.on("close", () => clearInterval(timer))
+  })
+}
+
+const server = createServer(handle)
+server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+  const address = server.address() as { port: number }
+  console.log(`Listening on http://127.0.0.1:${address.port}`)
+})
+process.on("SIGTERM", () => server.close(() => process.exit(0)))

@@ -1,0 +1,70 @@
+import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import type { HttpServerRequest } from "effect/http"
+import { rawWriter } from "./connection.ts"
+
+/** The comment frame sent on a quiet stream, so proxies keep it open. */
+export const keepAliveFrame = ": keep-alive\n\n"
+
+/** A watched stream: `touch` marks it active (called once per written chunk). */
+export interface Watch {
+  readonly touch: () => void
+}
+
+interface Entry {
+  readonly write: (text: string) => boolean
+  active: boolean
+  idleMs: number
+}
+
+const noWatch: Watch = { touch: () => {} }
+
+/**
+ * Keep-alive comments for every SSE stream of a server, from one timer: a
+ * stream quiet for the interval gets `: keep-alive`. Nothing runs per frame
+ * but a flag, and nothing per stream but a map entry.
+ */
+export class KeepAlive extends Context.Service<KeepAlive, {
+  /** Watches the response of this request until the scope closes. */
+  readonly watch: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Watch, never, Scope.Scope>
+}>()("@agentapp/core/KeepAlive") {
+  static readonly layer = (interval: Duration.Duration): Layer.Layer<KeepAlive> =>
+    Layer.effect(
+      KeepAlive,
+      Effect.gen(function*() {
+        const intervalMs = Duration.toMillis(interval)
+        if (intervalMs <= 0) return KeepAlive.of({ watch: () => Effect.succeed(noWatch) })
+        const tickMs = Math.min(1_000, Math.max(5, Math.floor(intervalMs / 3)))
+        const entries = new Set<Entry>()
+        const sweep = Effect.sync(() => {
+          for (const entry of entries) {
+            if (entry.active) {
+              entry.active = false
+              entry.idleMs = 0
+              continue
+            }
+            entry.idleMs += tickMs
+            if (entry.idleMs >= intervalMs) {
+              entry.idleMs = 0
+              entry.write(keepAliveFrame)
+            }
+          }
+        })
+        yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(Duration.millis(tickMs))))
+        return KeepAlive.of({
+          watch: (request) =>
+            Effect.suspend(() => {
+              const write = rawWriter(request)
+              if (write === undefined) return Effect.succeed(noWatch)
+              const entry: Entry = { write, active: true, idleMs: 0 }
+              return Effect.acquireRelease(
+                Effect.sync(() => {
+                  entries.add(entry)
+                  return { touch: () => void (entry.active = true) }
+                }),
+                () => Effect.sync(() => void entries.delete(entry))
+              )
+            })
+        })
+      })
+    )
+}
