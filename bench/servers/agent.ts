@@ -16,8 +16,11 @@ const App = AgentApp.make({ name: "Bench", shutdownGracePeriod: Duration.seconds
 
 const ticks = Stream.fromSchedule(Schedule.spaced(interval)).pipe(Stream.map((n) => AgentApp.text(`tick ${n} `)))
 
+/** `burst`: FRAMES deltas at once, as one chunk. */
+const burst = Stream.fromIterable(Array.from({ length: frames }, (_, n) => AgentApp.text(`tick ${n} `)))
+
 const Query = App.query((request) =>
-  request.mode === "endless" ? ticks : Stream.take(ticks, frames)
+  request.mode === "endless" ? ticks : process.env.MODE === "burst" ? burst : Stream.take(ticks, frames)
 )
 
 const backends = process.env.REDIS_URL ? AgentAppRedis.layer({ url: process.env.REDIS_URL }) : AgentApp.layerMemory

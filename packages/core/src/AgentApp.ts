@@ -386,9 +386,7 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
      */
     const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
       const key: Interrupt.SessionKey = { userId: request.user_id!, sessionId: request.session_id! }
-      const claim = yield* Interrupt.claim(key, settings.claim).pipe(
-        Effect.provideService(Interrupt.InterruptBackend, backend)
-      )
+      const claim = yield* Interrupt.claimWith(backend, key, settings.claim)
       const history = settings.history ? yield* store.history(key) : []
       if (settings.history) yield* store.appendHistory(key, request.input)
       const context: QueryContext = {
@@ -402,9 +400,9 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
       const outputs = Stream.suspend(() => {
         const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
-      })
+      }).pipe(Stream.provideContext(services))
       const run = Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
-      return lifecycle.track(run, { onDrain, cancel: claim.stopped }).pipe(Stream.provideContext(services))
+      return lifecycle.track(run, { onDrain, cancel: claim.stopped })
     })
 
     const refused = <A>(effect: Effect.Effect<A, any, any>) =>

@@ -281,8 +281,20 @@ export interface Claim {
  *
  * @since 0.1.0
  */
-export const claim = Effect.fn("Interrupt.claim")(function*(key: SessionKey, options: ClaimOptions) {
-  const backend = yield* InterruptBackend
+export const claim = (key: SessionKey, options: ClaimOptions) =>
+  InterruptBackend.use((backend) => claimWith(backend, key, options))
+
+/**
+ * {@link claim} with the backend given: the form for hot paths, which skips
+ * the context lookup.
+ *
+ * @since 0.1.0
+ */
+export const claimWith = Effect.fnUntraced(function*(
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  options: ClaimOptions
+) {
   const scope = yield* Effect.scope
   const runId = crypto.randomUUID()
 

@@ -59,6 +59,8 @@ const stateOf = (state: string): TaskQueue.TaskState | undefined => {
 
 const seconds = (ms: number | undefined) => ms === undefined || ms === 0 ? undefined : Math.floor(ms / 1000)
 
+const operationTimeout = Duration.seconds(3)
+
 const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
 
 /**
@@ -73,19 +75,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const lockDuration = millis(options.lockDuration, Duration.seconds(30))
   const runPromiseExit = Effect.runPromiseExitWith(yield* Effect.context<never>())
 
-  const connection = (settings: { readonly failFast: boolean }) =>
+  // BullMQ needs the offline queue (it sends commands as it connects) and, for workers, unlimited
+  // retries; callers are kept from waiting on an outage by the timeout of each operation instead.
+  const connection = (settings: { readonly worker: boolean }) =>
     Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(options.url, {
-          // BullMQ's blocking commands need unlimited retries; enqueueing fails fast instead of waiting
-          maxRetriesPerRequest: settings.failFast ? 1 : null,
-          enableOfflineQueue: !settings.failFast,
+          maxRetriesPerRequest: settings.worker ? null : 1,
           retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000)
         } as never)
       ),
       (redis) => Effect.sync(() => redis.disconnect())
     )
-  const client = yield* connection({ failFast: true })
+  const client = yield* connection({ worker: false })
   // ioredis reports connection errors on its own; keep them from being unhandled
   client.on("error", () => {})
 
@@ -107,7 +109,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.tryPromise({
       try: f,
       catch: (cause) => new TaskQueue.TaskQueueError({ message: `${what}: ${describe(cause)}`, cause })
-    })
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: operationTimeout,
+        orElse: () => Effect.fail(new TaskQueue.TaskQueueError({ message: `${what}: Redis did not answer in time` }))
+      })
+    )
 
   return TaskQueue.TaskQueue.of({
     submit: (queue, task, payload, job) =>
@@ -147,7 +154,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }),
     work: (queue, process, work) =>
       Effect.gen(function*() {
-        const workerConnection = yield* connection({ failFast: false })
+        const workerConnection = yield* connection({ worker: true })
         workerConnection.on("error", () => {})
         const worker = yield* Effect.acquireRelease(
           Effect.sync(() => {

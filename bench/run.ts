@@ -1,0 +1,310 @@
+/**
+ * npm run bench [-- --quick]
+ *
+ * Every scenario runs its baseline in the same run and reports ratios. The
+ * server under test is pinned to core 0 and this load generator to core 1
+ * when taskset exists (it re-runs itself under taskset).
+ */
+import { spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import * as http from "node:http"
+import * as path from "node:path"
+import { startRedisServer } from "../test/support/redis.ts"
+import { canPin, cpuMs, load, percentile, root, round, rssBytes, type Server, startServer } from "./lib.ts"
+import { taskQueueScenario } from "./taskQueue.ts"
+
+const quick = process.argv.includes("--quick")
+
+if (canPin && process.env.BENCH_PINNED !== "1") {
+  const child = spawn("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_PINNED: "1" }
+  })
+  child.on("exit", (code) => process.exit(code ?? 1))
+} else {
+  await main()
+}
+
+async function main() {
+  const results: Record<string, unknown> = { quick, pinned: canPin, node: process.version, date: new Date().toISOString() }
+  const log = (name: string, value: unknown) => {
+    results[name] = value
+    console.log(`\n## ${name}\n${JSON.stringify(value, null, 2)}`)
+  }
+  const friday = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
+
+  // 1. /process throughput: Friday (no delay) against raw node:http writing the same bytes
+  {
+    const agent = await startServer("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
+    const sample = Buffer.from(await (await fetch(`${agent.url}/process`, { method: "POST", body: friday })).arrayBuffer())
+    const replay = path.join(root, "bench", ".replay.bin")
+    writeFileSync(replay, sample)
+    const raw = await startServer("bench/servers/raw.ts", { MODE: "replay", REPLAY_FILE: replay })
+    const effect = await startServer("bench/servers/effect-min.ts", { REPLAY_FILE: replay })
+    const seconds = quick ? 4 : 10
+    const out: Record<string, unknown> = { bytes_per_response: sample.length }
+    for (const connections of [50, 200]) {
+      const run = async (server: Server) => {
+        await load(server, { path: "/process", body: friday, connections, seconds: 1 })
+        return load(server, { path: "/process", body: friday, connections, seconds })
+      }
+      const r = await run(raw)
+      const e = await run(effect)
+      const a = await run(agent)
+      out[`c${connections}`] = {
+        raw: summary(r),
+        effect_minimal: summary(e),
+        agentapp: summary(a),
+        throughput_ratio: round(a.rps / r.rps, 3),
+        effect_minimal_ratio: round(e.rps / r.rps, 3),
+        cpu_per_request_ratio: round(a.cpuMsPerRequest / r.cpuMsPerRequest, 1)
+      }
+    }
+    log("1. /process throughput (Friday, no delay)", out)
+    await Promise.all([agent.stop(), raw.stop(), effect.stop()])
+  }
+
+  // 2. time to first byte, frames 10 ms apart
+  {
+    const env = { FRAMES: "20", INTERVAL_MS: "10" }
+    const raw = await startServer("bench/servers/raw.ts", { MODE: "ticks", ...env })
+    const agent = await startServer("bench/servers/agent.ts", env)
+    const n = quick ? 40 : 200
+    const r = await ttfb(raw, n)
+    const a = await ttfb(agent, n)
+    log("2. time to first byte (20 frames, 10 ms apart)", {
+      requests: n,
+      raw_ms: r,
+      agentapp_ms: a,
+      p50_ratio: round(a.p50 / r.p50, 2),
+      p99_ratio: round(a.p99 / r.p99, 2)
+    })
+    await Promise.all([raw.stop(), agent.stop()])
+  }
+
+  // 3. many long-lived streams, one frame per second each
+  {
+    const streams = quick ? 1000 : 5000
+    const frames = quick ? 5 : 8
+    const env = { FRAMES: String(frames), INTERVAL_MS: "1000" }
+    const raw = await startServer("bench/servers/raw.ts", { MODE: "ticks", ...env })
+    const r = await manyStreams(raw, streams, frames)
+    await raw.stop()
+    const agent = await startServer("bench/servers/agent.ts", env)
+    const a = await manyStreams(agent, streams, frames)
+    await agent.stop()
+    log(`3. ${streams} concurrent streams, one frame per second`, {
+      raw: r,
+      agentapp: a,
+      rss_per_stream_ratio: round(a.rss_kib_per_stream / r.rss_kib_per_stream, 2),
+      cpu_per_frame_ratio: round(a.cpu_us_per_frame / r.cpu_us_per_frame, 2)
+    })
+  }
+
+  // 4. interrupt latency: POST /stop sent → response canceled received
+  const redis = await startRedisServer()
+  try {
+    const n = quick ? 30 : 100
+    const env = { MODE: "burst", FRAMES: "20" }
+    const local = await startServer("bench/servers/agent.ts", env)
+    const idleLocal = await interrupts(local, local, n)
+    const busyLocal = await underLoad(local, () => interrupts(local, local, n))
+    await local.stop()
+    const a = await startServer("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url })
+    const b = await startServer("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url }, { pin: false })
+    const idleCross = await interrupts(a, b, n)
+    const busyCross = await underLoad(a, () => interrupts(a, b, n))
+    await Promise.all([a.stop(), b.stop()])
+    log("4. interrupt latency (ms): POST /stop sent → response canceled received", {
+      stops: n,
+      local_idle: idleLocal,
+      local_under_load: busyLocal,
+      across_nodes_idle: idleCross,
+      across_nodes_under_load: busyCross
+    })
+
+    // 5. task queue: the BullMQ layer against plain BullMQ
+    log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000))
+  } finally {
+    await redis.stop()
+  }
+
+  // 6. startup: process start → /readiness answers 200
+  {
+    const n = quick ? 3 : 7
+    const raw = await startups("bench/servers/raw.ts", { MODE: "ticks" }, n)
+    const agent = await startups("examples/main.ts", {}, n)
+    log("6. startup (ms): process start → /readiness 200", {
+      runs: n,
+      raw_node_http: raw,
+      agentapp_friday: agent,
+      ratio: round(agent.p50 / raw.p50, 2)
+    })
+  }
+
+  writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
+  console.log("\nwritten to bench/results.json")
+  process.exit(0)
+}
+
+function summary(result: Awaited<ReturnType<typeof load>>) {
+  return {
+    req_per_s: round(result.rps, 0),
+    p50_ms: result.p50,
+    p99_ms: result.p99,
+    cpu_ms_per_request: round(result.cpuMsPerRequest, 3),
+    errors: result.errors + result.non2xx
+  }
+}
+
+/** An agent that opens as many sockets as asked, without keep-alive. */
+function manySockets() {
+  return new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
+}
+
+/** POSTs a request and calls back on each chunk of the body. */
+function stream(
+  server: Server,
+  body: unknown,
+  onChunk: (text: string) => void,
+  agent?: http.Agent
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body)
+    const request = http.request(`${server.url}/process`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      agent: agent ?? false
+    }, (response) => {
+      response.setEncoding("utf8")
+      response.on("data", onChunk)
+      response.on("end", () => resolve())
+      response.on("error", reject)
+    })
+    request.on("error", reject)
+    request.end(payload)
+  })
+}
+
+async function ttfb(server: Server, n: number) {
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    let first = 0
+    await stream(server, { input: [] }, (text) => {
+      if (first === 0 && text.includes("\"delta\":true")) first = performance.now() - start
+    })
+    times.push(first)
+  }
+  return { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)) }
+}
+
+async function manyStreams(server: Server, count: number, frames: number) {
+  const agent = manySockets()
+  const rssBefore = rssBytes(server.pid)
+  const gaps: Array<number> = []
+  let opened = 0
+  let allOpen: () => void
+  const open = new Promise<void>((resolve) => (allOpen = resolve))
+  let framesSeen = 0
+  const done = Array.from({ length: count }, () => {
+    let last = 0
+    let counted = false
+    return stream(server, { input: [] }, (text) => {
+      const now = performance.now()
+      const n = (text.match(/"delta":true/g) ?? []).length
+      if (n === 0) return
+      framesSeen += n
+      if (last !== 0) gaps.push(now - last)
+      last = now
+      if (!counted) {
+        counted = true
+        if (++opened === count) allOpen()
+      }
+    }, agent)
+  })
+  await open
+  const rssOpen = rssBytes(server.pid)
+  const cpuStart = cpuMs(server.pid)
+  const framesStart = framesSeen
+  await Promise.all(done)
+  const cpu = cpuMs(server.pid) - cpuStart
+  const framesInWindow = framesSeen - framesStart
+  agent.destroy()
+  return {
+    streams: count,
+    frames_per_stream: frames,
+    rss_kib_per_stream: round((rssOpen - rssBefore) / 1024 / count, 1),
+    cpu_us_per_frame: round((cpu * 1000) / framesInWindow, 1),
+    gap_p50_ms: round(percentile(gaps, 50), 1),
+    gap_p99_ms: round(percentile(gaps, 99), 1)
+  }
+}
+
+async function interrupts(streamOn: Server, stopOn: Server, n: number) {
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const session = `bench-${i}-${crypto.randomUUID()}`
+    let stopSent = 0
+    let canceled = 0
+    let started: () => void
+    const running = new Promise<void>((resolve) => (started = resolve))
+    const done = stream(streamOn, { input: [], mode: "endless", session_id: session }, (text) => {
+      if (text.includes("\"delta\":true")) started()
+      if (canceled === 0 && stopSent !== 0 && text.includes("\"status\":\"canceled\"") && text.includes("\"object\":\"response\"")) {
+        canceled = performance.now()
+      }
+    })
+    await running
+    stopSent = performance.now()
+    await fetch(`${stopOn.url}/stop`, { method: "POST", body: JSON.stringify({ session_id: session }) })
+    await done
+    times.push(canceled - stopSent)
+  }
+  const liveness: Array<number> = []
+  for (let i = 0; i < 20; i++) {
+    const start = performance.now()
+    await (await fetch(`${streamOn.url}/liveness`)).text()
+    liveness.push(performance.now() - start)
+  }
+  return {
+    p50: round(percentile(times, 50)),
+    p99: round(percentile(times, 99)),
+    baseline_liveness_rtt_p50: round(percentile(liveness, 50)),
+    p50_ratio_to_rtt: round(percentile(times, 50) / percentile(liveness, 50), 1)
+  }
+}
+
+/** Runs `f` while 32 clients keep the server saturated with /process requests. */
+async function underLoad<A>(server: Server, f: () => Promise<A>): Promise<A> {
+  const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "load" }] }] })
+  let running = true
+  const loops = Array.from({ length: 32 }, async () => {
+    while (running) {
+      await fetch(`${server.url}/process`, { method: "POST", body }).then((r) => r.arrayBuffer(), () => undefined)
+    }
+  })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  try {
+    return await f()
+  } finally {
+    running = false
+    await Promise.all(loops)
+  }
+}
+
+async function startups(script: string, env: Record<string, string>, n: number) {
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    const server = await startServer(script, env)
+    while (true) {
+      const ok = await fetch(`${server.url}/readiness`).then((r) => r.status === 200, () => false)
+      if (ok) break
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    times.push(performance.now() - start)
+    await server.stop()
+  }
+  return { p50: round(percentile(times, 50)), max: round(Math.max(...times)) }
+}

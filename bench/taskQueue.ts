@@ -1,0 +1,92 @@
+/**
+ * The BullMQ layer (`BullTaskQueue` through the `TaskQueue` service) against
+ * plain BullMQ, on the same Redis, with the same no-op jobs and concurrency.
+ */
+import { TaskQueue, Tasks } from "@agentapp/core"
+import { BullTaskQueue } from "@agentapp/redis"
+import { Job, Queue, Worker } from "bullmq"
+import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { Redis } from "ioredis"
+import { percentile, round } from "./lib.ts"
+
+const concurrency = 8
+
+export const taskQueueScenario = async (url: string, jobs: number) => {
+  const ours = await oursRun(url, jobs)
+  const plain = await plainRun(url, jobs)
+  return {
+    jobs,
+    concurrency,
+    plain_bullmq: plain,
+    agentapp_layer: ours,
+    throughput_ratio: round(ours.jobs_per_s / plain.jobs_per_s, 2),
+    latency_p50_ratio: round(ours.latency_p50_ms / plain.latency_p50_ms, 2)
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function plainRun(url: string, jobs: number) {
+  const prefix = `bench-plain-${crypto.randomUUID().slice(0, 6)}`
+  const connection = new Redis(url, { maxRetriesPerRequest: null })
+  const queue = new Queue("bench", { connection, prefix })
+  let done = 0
+  let finished: () => void = () => {}
+  const worker = new Worker("bench", async (job) => {
+    if (++done === jobs) finished()
+    return { n: job.data.n }
+  }, { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix, concurrency })
+  await worker.waitUntilReady()
+  const all = new Promise<void>((resolve) => (finished = resolve))
+  const start = performance.now()
+  for (let n = 0; n < jobs; n++) await queue.add("noop", { n }, { removeOnComplete: { age: 3600 } })
+  await all
+  const jobsPerS = jobs / ((performance.now() - start) / 1000)
+  const latencies: Array<number> = []
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now()
+    const job = await queue.add("noop", { n: i }, { removeOnComplete: { age: 3600 } })
+    while ((await queue.getJobState(job.id!)) !== "completed") await sleep(1)
+    await Job.fromId(queue, job.id!)
+    latencies.push(performance.now() - t)
+  }
+  await worker.close()
+  await queue.close()
+  connection.disconnect()
+  return { jobs_per_s: round(jobsPerS, 0), latency_p50_ms: round(percentile(latencies, 50)), latency_p99_ms: round(percentile(latencies, 99)) }
+}
+
+async function oursRun(url: string, jobs: number) {
+  const scope = Scope.makeUnsafe()
+  const layer = BullTaskQueue.layer({ url, prefix: `bench-ours-${crypto.randomUUID().slice(0, 6)}` })
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  const run = <A, E>(effect: Effect.Effect<A, E, TaskQueue.TaskQueue>) =>
+    Effect.runPromise(Effect.provideContext(effect, context))
+  const options = Tasks.jobOptions({})
+  let done = 0
+  let finished: () => void = () => {}
+  await run(TaskQueue.TaskQueue.use((tasks) =>
+    tasks.work("bench", (job) =>
+      Effect.sync(() => {
+        if (++done === jobs) finished()
+        return job.payload
+      }), { concurrency }).pipe(Scope.provide(scope))))
+  const all = new Promise<void>((resolve) => (finished = resolve))
+  const start = performance.now()
+  for (let n = 0; n < jobs; n++) await run(TaskQueue.TaskQueue.use((tasks) => tasks.submit("bench", "noop", { n }, options)))
+  await all
+  const jobsPerS = jobs / ((performance.now() - start) / 1000)
+  const latencies: Array<number> = []
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now()
+    const id = await run(TaskQueue.TaskQueue.use((tasks) => tasks.submit("bench", "noop", { n: i }, options)))
+    while (true) {
+      const status = await run(TaskQueue.TaskQueue.use((tasks) => tasks.status("bench", id)))
+      if (Option.isSome(status) && status.value.status === "finished") break
+      await sleep(1)
+    }
+    latencies.push(performance.now() - t)
+  }
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  return { jobs_per_s: round(jobsPerS, 0), latency_p50_ms: round(percentile(latencies, 50)), latency_p99_ms: round(percentile(latencies, 99)) }
+}
