@@ -32,10 +32,11 @@ async function plainRun(url: string, jobs: number) {
   const queue = new Queue("bench", { connection, prefix })
   let done = 0
   let finished: () => void = () => {}
+  const workerConnection = new Redis(url, { maxRetriesPerRequest: null })
   const worker = new Worker("bench", async (job) => {
     if (++done === jobs) finished()
     return { n: job.data.n }
-  }, { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix, concurrency })
+  }, { connection: workerConnection, prefix, concurrency })
   await worker.waitUntilReady()
   const all = new Promise<void>((resolve) => (finished = resolve))
   const start = performance.now()
@@ -53,6 +54,7 @@ async function plainRun(url: string, jobs: number) {
   await worker.close()
   await queue.close()
   connection.disconnect()
+  workerConnection.disconnect()
   return { jobs_per_s: round(jobsPerS, 0), latency_p50_ms: round(percentile(latencies, 50)), latency_p99_ms: round(percentile(latencies, 99)) }
 }
 
