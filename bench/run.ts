@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick]
+ * npm run bench [-- --quick] [-- --only 1,5]
  *
  * Every scenario runs its baseline in the same run and reports ratios. The
  * server under test is pinned to core 0 and this load generator to core 1
@@ -14,6 +14,12 @@ import { canPin, cpuMs, load, percentile, root, round, rssBytes, type Server, st
 import { taskQueueScenario } from "./taskQueue.ts"
 
 const quick = process.argv.includes("--quick")
+/** `--only 1,5` runs those scenarios alone. */
+const only = (() => {
+  const i = process.argv.indexOf("--only")
+  return i === -1 ? undefined : new Set(process.argv[i + 1].split(",").map(Number))
+})()
+const want = (scenario: number) => only === undefined || only.has(scenario)
 
 if (canPin && process.env.BENCH_PINNED !== "1") {
   const child = spawn("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
@@ -34,7 +40,7 @@ async function main() {
   const friday = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
 
   // 1. /process throughput: Friday (no delay) against raw node:http writing the same bytes
-  {
+  if (want(1)) {
     const agent = await startServer("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
     const sample = Buffer.from(await (await fetch(`${agent.url}/process`, { method: "POST", body: friday })).arrayBuffer())
     const replay = path.join(root, "bench", ".replay.bin")
@@ -65,7 +71,7 @@ async function main() {
   }
 
   // 2. time to first byte, frames 10 ms apart
-  {
+  if (want(2)) {
     const env = { FRAMES: "20", INTERVAL_MS: "10" }
     const raw = await startServer("bench/servers/raw.ts", { MODE: "ticks", ...env })
     const agent = await startServer("bench/servers/agent.ts", env)
@@ -83,7 +89,7 @@ async function main() {
   }
 
   // 3. many long-lived streams, one frame per second each
-  {
+  if (want(3)) {
     const streams = quick ? 1000 : 5000
     const frames = quick ? 5 : 8
     const env = { FRAMES: String(frames), INTERVAL_MS: "1000" }
@@ -102,10 +108,11 @@ async function main() {
   }
 
   // 4. interrupt latency: POST /stop sent → response canceled received
-  const redis = await startRedisServer()
-  try {
+  const redis = want(4) || want(5) ? await startRedisServer() : undefined
+  if (redis) try {
     const n = quick ? 30 : 100
     const env = { MODE: "burst", FRAMES: "20" }
+    if (want(4)) {
     const local = await startServer("bench/servers/agent.ts", env)
     const idleLocal = await interrupts(local, local, n)
     const busyLocal = await underLoad(local, () => interrupts(local, local, n))
@@ -122,15 +129,18 @@ async function main() {
       across_nodes_idle: idleCross,
       across_nodes_under_load: busyCross
     })
+    }
 
     // 5. task queue: the BullMQ layer against plain BullMQ
-    log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000))
+    if (want(5)) {
+      log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000))
+    }
   } finally {
     await redis.stop()
   }
 
   // 6. startup: process start → /readiness answers 200
-  {
+  if (want(6)) {
     const n = quick ? 3 : 7
     const raw = await startups("bench/servers/raw.ts", { MODE: "ticks" }, n)
     const agent = await startups("examples/main.ts", {}, n)

@@ -76,12 +76,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const runPromiseExit = Effect.runPromiseExitWith(yield* Effect.context<never>())
 
   // BullMQ needs the offline queue (it sends commands as it connects) and, for workers, unlimited
-  // retries; callers are kept from waiting on an outage by the timeout of each operation instead.
+  // retries; enqueueing and reading are kept from waiting on an outage by ioredis' command timeout.
   const connection = (settings: { readonly worker: boolean }) =>
     Effect.acquireRelease(
       Effect.sync(() =>
         new Redis(options.url, {
           maxRetriesPerRequest: settings.worker ? null : 1,
+          ...(settings.worker ? {} : { commandTimeout: Duration.toMillis(operationTimeout) }),
           retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000)
         } as never)
       ),
@@ -109,12 +110,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.tryPromise({
       try: f,
       catch: (cause) => new TaskQueue.TaskQueueError({ message: `${what}: ${describe(cause)}`, cause })
-    }).pipe(
-      Effect.timeoutOrElse({
-        duration: operationTimeout,
-        orElse: () => Effect.fail(new TaskQueue.TaskQueueError({ message: `${what}: Redis did not answer in time` }))
-      })
-    )
+    })
 
   return TaskQueue.TaskQueue.of({
     submit: (queue, task, payload, job) =>
