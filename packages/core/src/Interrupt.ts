@@ -136,6 +136,57 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
 export const keyString = (key: SessionKey): string => `${key.userId.length}:${key.userId}:${key.sessionId}`
 
 /**
+ * The stop listeners of one process, by key: what every backend keeps
+ * locally, whatever carries the signal between processes.
+ *
+ * @since 0.1.0
+ */
+export interface ListenerRegistry {
+  /** `InterruptBackend.listen`: a Deferred for the key, until the scope closes. */
+  readonly listen: (key: SessionKey) => Effect.Effect<Deferred.Deferred<void>, never, Scope.Scope>
+  /** Completes the listeners of a key (by its `keyString`). */
+  readonly signal: (id: string) => void
+  /** `InterruptBackend.listeners`. */
+  readonly count: Effect.Effect<number>
+}
+
+/**
+ * A registry of stop listeners, for backends.
+ *
+ * @since 0.1.0
+ */
+export const makeListenerRegistry = (): ListenerRegistry => {
+  const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
+  let count = 0
+  return {
+    listen: (key) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const id = keyString(key)
+          const deferred = Deferred.makeUnsafe<void>()
+          let set = listeners.get(id)
+          if (set === undefined) listeners.set(id, set = new Set())
+          set.add(deferred)
+          count++
+          return { id, deferred }
+        }),
+        ({ deferred, id }) =>
+          Effect.sync(() => {
+            const set = listeners.get(id)
+            if (set?.delete(deferred)) count--
+            if (set?.size === 0) listeners.delete(id)
+          })
+      ).pipe(Effect.map(({ deferred }) => deferred)),
+    signal: (id) => {
+      const waiting = listeners.get(id)
+      if (waiting === undefined) return
+      for (const deferred of waiting) Deferred.doneUnsafe(deferred, Exit.void)
+    },
+    count: Effect.sync(() => count)
+  }
+}
+
+/**
  * Builds the in-memory backend: one process, no external service. Expired
  * leases and states are swept every `sweepInterval` (default 60 s).
  *
@@ -146,8 +197,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
 }) {
   const leases = new Map<string, { owner: string; expiresAt: number }>()
   const states = new Map<string, { record: RunRecord; expiresAt: number }>()
-  const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
-  let listenerCount = 0
+  const listeners = makeListenerRegistry()
 
   const liveLease = (id: string, now: number) => {
     const lease = leases.get(id)
@@ -202,32 +252,14 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
         return Option.some(state.record)
       }),
     signalStop: (key) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.map(Clock.currentTimeMillis, (now) => {
         const id = keyString(key)
-        if (liveLease(id, now) === undefined) return Effect.succeed(false)
-        const waiting = listeners.get(id)
-        if (waiting === undefined) return Effect.succeed(true)
-        return Effect.as(Effect.forEach(waiting, (deferred) => Deferred.succeed(deferred, undefined), { discard: true }), true)
+        if (liveLease(id, now) === undefined) return false
+        listeners.signal(id)
+        return true
       }),
-    listen: (key) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const id = keyString(key)
-          const deferred = Deferred.makeUnsafe<void>()
-          let set = listeners.get(id)
-          if (set === undefined) listeners.set(id, set = new Set())
-          set.add(deferred)
-          listenerCount++
-          return { id, deferred }
-        }),
-        ({ deferred, id }) =>
-          Effect.sync(() => {
-            const set = listeners.get(id)
-            if (set?.delete(deferred)) listenerCount--
-            if (set?.size === 0) listeners.delete(id)
-          })
-      ).pipe(Effect.map(({ deferred }) => deferred)),
-    listeners: Effect.sync(() => listenerCount),
+    listen: listeners.listen,
+    listeners: listeners.count,
     check: Effect.void
   })
 })

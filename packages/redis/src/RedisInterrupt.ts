@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { Interrupt } from "@agentapp/core"
-import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { RedisConnection } from "./RedisConnection.ts"
 
 const renewScript = `
@@ -53,15 +53,11 @@ export const make = Effect.gen(function*() {
   const channel = `${redis.prefix}:stop`
   const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
 
-  const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
-  let listenerCount = 0
+  const listeners = Interrupt.makeListenerRegistry()
 
   // one subscription for the process; ioredis subscribes again after a reconnect
   const onMessage = (from: string, message: string) => {
-    if (from !== channel) return
-    const waiting = listeners.get(message)
-    if (waiting === undefined) return
-    for (const deferred of waiting) Deferred.doneUnsafe(deferred, Effect.void)
+    if (from === channel) listeners.signal(message)
   }
   const subscribe = () => redis.subscriber.subscribe(channel).catch(() => undefined)
   yield* Effect.acquireRelease(
@@ -104,25 +100,8 @@ export const make = Effect.gen(function*() {
       run((client) => client.eval(signalScript, 2, leaseKey(key), channel, Interrupt.keyString(key))).pipe(
         Effect.map((reply) => reply === 1)
       ),
-    listen: (key) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const id = Interrupt.keyString(key)
-          const deferred = Deferred.makeUnsafe<void>()
-          let set = listeners.get(id)
-          if (set === undefined) listeners.set(id, set = new Set())
-          set.add(deferred)
-          listenerCount++
-          return { id, deferred }
-        }),
-        ({ deferred, id }) =>
-          Effect.sync(() => {
-            const set = listeners.get(id)
-            if (set?.delete(deferred)) listenerCount--
-            if (set?.size === 0) listeners.delete(id)
-          })
-      ).pipe(Effect.map(({ deferred }) => deferred)),
-    listeners: Effect.sync(() => listenerCount),
+    listen: listeners.listen,
+    listeners: listeners.count,
     check: Effect.mapError(redis.ping, fail)
   })
 })
