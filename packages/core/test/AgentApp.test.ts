@@ -1,6 +1,7 @@
+import { AgentApp, SessionStore } from "@agentapp/core"
 import { assert, describe, expect, layer } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { checkRun } from "../../../test/support/protocol.ts"
@@ -168,6 +169,40 @@ describe("keep-alive", () => {
         const frames = parseFrames(text)
         assert.isTrue(frames.some((frame) => frame.comment === "keep-alive"))
         expect(checkRun(dataOf(frames)).status).toBe("completed")
+      }))
+  })
+})
+
+describe("options", () => {
+  const App = AgentApp.make({
+    name: "Options",
+    processPath: "/agent/run",
+    rpcPath: false,
+    sessions: { history: false }
+  })
+  const Query = App.query((_request, context) =>
+    Stream.make(AgentApp.text(`history ${context.history.length}`))
+  )
+  const Server = App.serve(Query).pipe(
+    Layer.provideMerge(AgentApp.layerMemory),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+  )
+  layer(Server, { excludeTestServices: true })("processPath, rpcPath and history", (it) => {
+    it.effect("serve the query elsewhere, leave /rpc out, and keep no history", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const root: any = yield* Effect.promise(() => fetch(`${url}/`).then((r) => r.json()))
+        expect(root.endpoints.process).toBe("/agent/run")
+        expect(root.endpoints.rpc).toBeUndefined()
+        expect((yield* Effect.promise(() => postJson(`${url}/process`, userText("x")))).status).toBe(404)
+        expect((yield* Effect.promise(() => postJson(`${url}/rpc`, "{}"))).status).toBe(404)
+        const ids = { session_id: "no-history", user_id: "u" }
+        for (let turn = 0; turn < 2; turn++) {
+          const text = yield* Effect.promise(() => postJson(`${url}/agent/run`, userText("x", ids)).then((r) => r.text()))
+          expect(checkRun(dataOf(parseFrames(text))).output[0].content[0].text).toBe("history 0")
+        }
+        const store = yield* SessionStore.SessionStore
+        expect(yield* store.history({ userId: "u", sessionId: "no-history" })).toEqual([])
       }))
   })
 })
