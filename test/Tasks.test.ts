@@ -23,7 +23,8 @@ const start = async (role: "api" | "worker") => {
 
 const stop = async (node: ServerProcess) => {
   node.kill("SIGTERM")
-  expect(await within(15_000, "the process to exit", node.exited)).toEqual({ code: 0, signal: null })
+  const exit = await within(15_000, "the process to exit", node.exited)
+  expect(exit, node.output()).toEqual({ code: 0, signal: null })
 }
 
 const counter = async (key: string) => Number(await client.get(`${prefix}:counter:${key}`) ?? 0)

@@ -16,9 +16,8 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Duration, Effect, Exit, Layer, Option, Schema, type Scope, Stream } from "effect"
-import type { HttpServer } from "effect/http"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Cause, Duration, Effect, Exit, Layer, Option, Schema, Scope, Stream } from "effect"
+import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { RpcSerialization, RpcServer } from "effect/rpc"
 import * as AgentRpc from "./AgentRpc.ts"
 import * as Runtime from "effect/Runtime"
@@ -575,18 +574,47 @@ const serve = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>, options?:
     role: options?.role ?? "both",
     runners: new Map<string, Map<string, Tasks.Runner>>()
   }))
-  const server = HttpRouter.serve(Layer.mergeAll(app, Health.layer), { disableLogger: !settings.logRequests })
-  // Built after the server, so released before it: stop the workers and drain the runs, then close.
-  const ready = Layer.effectDiscard(Effect.gen(function*() {
+  const serveApp = Layer.effectDiscard(Effect.gen(function*() {
     const lifecycle = yield* Lifecycle
+    const scope = yield* Effect.scope
+    // The app's layers live in a scope of their own, closed last: after the drain and after the
+    // server has stopped taking requests.
+    const appScope = yield* Scope.fork(scope, "sequential")
+    yield* Effect.addFinalizer(() => Scope.close(appScope, Exit.void))
+
+    // Requests are answered from the start: while the app is built, the health routes say so
+    // and the rest get 503 `starting`, rather than hanging until the routes exist.
+    // (the routes also need, per request, what the app's routes require: the server's context has it)
+    let routes: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, any> | undefined
+    const starting = HttpServerRequest.HttpServerRequest.useSync(startingResponse(lifecycle))
+    const handler = Effect.suspend(() => routes ?? starting)
+    yield* HttpServer.serveEffect(
+      settings.logRequests ? HttpMiddleware.logger(handler) : handler
+    )
+    routes = yield* HttpRouter.toHttpEffect(Layer.mergeAll(app, Health.layer)).pipe(Scope.provide(appScope)) as Effect.Effect<
+      typeof routes & {},
+      unknown,
+      never
+    >
+
+    // Added after the server: on shutdown it runs first, draining the runs before the server closes.
     yield* Effect.addFinalizer(() => lifecycle.drain({ grace: settings.shutdownGracePeriod }))
     yield* Tasks.startWorkers({ concurrency: settings.concurrency })
     yield* lifecycle.markReady
   }))
-  return ready.pipe(
-    Layer.provide(server),
+  return HttpServer.withLogAddress(serveApp).pipe(
     Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry, KeepAlive.layer(settings.keepAlive)))
   )
+}
+
+/** The answers given while the app is still being built. */
+const startingResponse = (lifecycle: Lifecycle["Service"]) => (request: HttpServerRequest.HttpServerRequest) => {
+  const path = request.url.split("?")[0]
+  if (path === Health.paths.liveness) return HttpServerResponse.jsonUnsafe({ status: "alive" })
+  if (path === Health.paths.readiness || path === Health.paths.health) {
+    return HttpServerResponse.jsonUnsafe({ status: "not_ready", reason: lifecycle.phase() }, { status: 503 })
+  }
+  return HttpError.errorResponse(503, "starting", "The server is starting")
 }
 
 /**

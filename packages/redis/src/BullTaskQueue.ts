@@ -179,7 +179,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             worker.on("error", () => {})
             return worker
           }),
-          (worker) => Effect.promise(() => worker.close())
+          (worker) =>
+            Effect.tryPromise(() => worker.close()).pipe(
+              Effect.catchCause((cause) => Effect.logWarning(`the worker of queue ${queue} did not close cleanly`, cause))
+            )
         )
         return worker
       }).pipe(Effect.asVoid),
