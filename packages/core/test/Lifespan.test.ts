@@ -1,11 +1,13 @@
 import { AgentApp } from "@agentapp/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
+import { createServer as createNetServer } from "node:net"
+import { eventually } from "../../../test/support/eventually.ts"
 import { checkRun } from "../../../test/support/protocol.ts"
-import { dataOf, postJson, readStream, userText } from "../../../test/support/sse.ts"
+import { dataOf, parseFrames, postJson, readStream, userText } from "../../../test/support/sse.ts"
 
 describe("lifespan", () => {
   it.live("layers are acquired before the first request and released after the last, in reverse order", () =>
@@ -79,3 +81,47 @@ describe("lifespan", () => {
       ])
     }))
 })
+
+describe("startup", () => {
+  it.live("while the app's layers are built, readiness is 503, liveness 200, and requests get 503 starting", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(() => freePort())
+      const url = `http://127.0.0.1:${port}`
+      const gate = yield* Deferred.make<void>()
+      // a warm-up inside the app: the server already listens while it runs
+      const WarmUp = Layer.effectDiscard(Deferred.await(gate))
+      const App = AgentApp.make({ name: "Starting" })
+      const Query = App.query(() => Stream.make(AgentApp.text("ready now")))
+      const Main = App.serve(Layer.mergeAll(Query, WarmUp)).pipe(
+        Layer.provide(AgentApp.layerMemory),
+        Layer.provide(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
+      )
+      const scope = yield* Scope.make()
+      const building = yield* Effect.forkChild(Layer.buildWithScope(Main, scope))
+
+      const status = (path: string, init?: RequestInit) =>
+        Effect.promise(() => fetch(`${url}${path}`, init).then((r) => r.status, () => 0))
+      yield* eventually(Effect.map(status("/readiness"), (code) => code === 503), 5_000)
+      expect(yield* status("/liveness")).toBe(200)
+      const early = yield* Effect.promise(() => postJson(`${url}/process`, userText("x")))
+      expect(early.status).toBe(503)
+      expect(((yield* Effect.promise(() => early.json())) as any).error.code).toBe("starting")
+
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(building)
+      expect(yield* status("/readiness")).toBe(200)
+      const run = yield* Effect.promise(() => postJson(`${url}/process`, userText("x")).then((r) => r.text()))
+      expect(checkRun(dataOf(parseFrames(run))).status).toBe("completed")
+      yield* Scope.close(scope, Exit.void)
+    }))
+})
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createNetServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
+  })
