@@ -331,6 +331,9 @@ export const claimWith = Effect.fnUntraced(function*(
   const runId = crypto.randomUUID()
 
   // Listen before taking the lease, so that no stop can find the lease but miss the listener.
+  // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
+  const first = yield* backend.listen(key)
+  const firstTaken = yield* backend.acquireLease(key, runId, options.leaseTtl)
   const attempt = Effect.gen(function*() {
     const listening = yield* Scope.fork(scope, "sequential")
     const stopped = yield* Scope.provide(backend.listen(key), listening)
@@ -342,7 +345,7 @@ export const claimWith = Effect.fnUntraced(function*(
     return Option.none<Deferred.Deferred<void>>()
   })
 
-  let stopped = yield* attempt
+  let stopped = firstTaken ? Option.some(first) : Option.none<Deferred.Deferred<void>>()
   if (Option.isNone(stopped) && options.onBusy === "interrupt") {
     yield* backend.signalStop(key)
     stopped = yield* attempt.pipe(
