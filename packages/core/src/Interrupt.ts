@@ -362,11 +362,13 @@ export const claimWith = Effect.fnUntraced(function*(
     })
   }
 
+  const renewal = renewLease(backend, key, runId, options.leaseTtl)
   let finished = false
   const finish = (state: Exclude<RunState, "RUNNING">) =>
     Effect.suspend(() => {
       if (finished) return Effect.void
       finished = true
+      renewal.cancel()
       return Effect.flatMap(Clock.currentTimeMillis, (now) =>
         backend.setState(key, { state, runId, updatedAt: now }, options.stateTtl).pipe(
           Effect.ensuring(backend.releaseLease(key, runId).pipe(Effect.ignore)),
@@ -379,19 +381,93 @@ export const claimWith = Effect.fnUntraced(function*(
     finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
   )
 
-  const renewEvery = Duration.divideUnsafe(options.leaseTtl, 3)
-  yield* backend.renewLease(key, runId, options.leaseTtl).pipe(
-    Effect.flatMap((held) => held ? Effect.void : Effect.logWarning(`the lease of session ${key.sessionId} was lost`)),
-    Effect.catchCause((cause) => Effect.logWarning("could not renew a lease", cause)),
-    Effect.delay(renewEvery),
-    Effect.forever,
-    Effect.forkIn(scope)
-  )
+  yield* renewal.start
   const now = yield* Clock.currentTimeMillis
   yield* backend.setState(key, { state: "RUNNING", runId, updatedAt: now }, options.stateTtl)
 
   return { key, runId, stopped: stopped.value, finish } satisfies Claim
 })
+
+interface Renewal {
+  readonly key: SessionKey
+  readonly owner: string
+  readonly ttl: Duration.Duration
+  readonly everyMs: number
+  nextAt: number
+}
+
+interface Renewer {
+  readonly renewals: Set<Renewal>
+  running: boolean
+  /** How long the loop sleeps now, and what wakes it early (a run with a shorter lease). */
+  tickMs: number
+  wake: Deferred.Deferred<void>
+}
+
+/** The lease renewals of each backend in this process. */
+const renewers = new WeakMap<InterruptBackend["Service"], Renewer>()
+
+/**
+ * Renews the leases of every run of this process on one fiber per backend,
+ * which runs while any run holds a lease: a stream costs a set entry, not a
+ * fiber and a timer of its own.
+ */
+const renewLease = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  owner: string,
+  ttl: Duration.Duration
+) => {
+  let renewer = renewers.get(backend)
+  if (renewer === undefined) {
+    renewers.set(backend, renewer = { renewals: new Set(), running: false, tickMs: 0, wake: Deferred.makeUnsafe() })
+  }
+  const state = renewer
+  const everyMs = Math.max(1, Duration.toMillis(ttl) / 3)
+  const renewal: Renewal = { key, owner, ttl, everyMs, nextAt: 0 }
+  const renewOne = (entry: Renewal) =>
+    backend.renewLease(entry.key, entry.owner, entry.ttl).pipe(
+      Effect.flatMap((held) =>
+        held ? Effect.void : Effect.logWarning(`the lease of session ${entry.key.sessionId} was lost`)
+      ),
+      Effect.catchCause((cause) => Effect.logWarning("could not renew a lease", cause))
+    )
+  const loop: Effect.Effect<void> = Effect.suspend(() => {
+    if (state.renewals.size === 0) {
+      state.running = false
+      return Effect.void
+    }
+    let tick = 1_000
+    for (const entry of state.renewals) tick = Math.min(tick, entry.everyMs)
+    state.tickMs = Math.max(5, tick)
+    state.wake = Deferred.makeUnsafe<void>()
+    return Effect.raceFirst(Effect.sleep(Duration.millis(state.tickMs)), Deferred.await(state.wake)).pipe(
+      Effect.andThen(Effect.suspend(() => {
+        const now = Date.now()
+        const due = [...state.renewals].filter((entry) => entry.nextAt <= now)
+        for (const entry of due) entry.nextAt = now + entry.everyMs
+        return Effect.forEach(due, renewOne, { concurrency: 16, discard: true })
+      })),
+      Effect.andThen(loop)
+    )
+  })
+  return {
+    start: Effect.suspend(() => {
+      renewal.nextAt = Date.now() + everyMs
+      state.renewals.add(renewal)
+      if (state.running) {
+        if (everyMs < state.tickMs) Deferred.doneUnsafe(state.wake, Exit.void)
+        return Effect.void
+      }
+      state.running = true
+      // a daemon with no context of the run that started it: it ends when no lease is left
+      return Effect.asVoid(Effect.forkDetach(Effect.provideContext(loop, Context.empty())))
+    }),
+    cancel: () => {
+      state.renewals.delete(renewal)
+    }
+  }
+}
 
 /**
  * Stops the run of a session, wherever it runs. Fails with `NoActiveRun`

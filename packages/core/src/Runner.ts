@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Option, Stream } from "effect"
+import { Cause, Deferred, Effect, Fiber, Option, Stream } from "effect"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -63,7 +63,7 @@ export const events = <E, R>(
   Stream.suspend(() => {
     const run = new RunState(context)
     const cancel = options?.cancel
-    const body = Stream.transformPull(outputs, (pull) => {
+    const body = Stream.transformPull(outputs, (pull, scope) => {
       // A chunk of outputs may produce no event (usage alone): then pull the next one.
       const step = (chunk: ReadonlyArray<Output.AgentOutput>): Effect.Effect<
         NonEmptyArray<Protocol.Event>,
@@ -74,19 +74,30 @@ export const events = <E, R>(
       }
       const next: ReturnType<typeof step> = Effect.flatMap(pull, step)
       if (cancel === undefined) return Effect.succeed(next)
-      // Each pull races the cancel signal (a fork per pull, not per event): when the signal
-      // wins, the pull in flight is interrupted and the body ends.
-      const canceled: ReturnType<typeof step> = Effect.flatMap(Deferred.await(cancel), () => {
-        run.cancel()
-        return Cause.done()
-      })
-      return Effect.succeed(Effect.suspend((): ReturnType<typeof step> => {
-        if (Deferred.isDoneUnsafe(cancel)) {
+      // Each pull runs in a fiber of its own (started at once, so a pull that completes
+      // synchronously never waits); one watcher per run interrupts the pull in flight when the
+      // cancel signal comes, and the body ends.
+      let inFlight: Fiber.Fiber<unknown, unknown> | undefined
+      const watch = Effect.flatMap(Deferred.await(cancel), () =>
+        Effect.sync(() => {
           run.cancel()
-          return Cause.done()
-        }
-        return Effect.raceFirst(next, canceled)
-      }))
+          inFlight?.interruptUnsafe()
+        }))
+      return Effect.as(
+        Effect.forkIn(watch, scope),
+        Effect.suspend((): ReturnType<typeof step> => {
+          if (run.isCanceled) return Cause.done()
+          return Effect.flatMap(Effect.forkChild(next, { startImmediately: true }), (fiber) => {
+            inFlight = fiber
+            return Effect.flatMap(Fiber.await(fiber), (exit): ReturnType<typeof step> => {
+              inFlight = undefined
+              if (exit._tag === "Success") return Effect.succeed(exit.value)
+              if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return Cause.done()
+              return Effect.failCause(exit.cause)
+            })
+          })
+        })
+      )
     })
     const onEnd = options?.onEnd
     const end = (events: Array<Protocol.Event>): Stream.Stream<Protocol.Event> =>
@@ -181,6 +192,10 @@ class RunState {
 
   cancel(): void {
     this.canceled = true
+  }
+
+  get isCanceled(): boolean {
+    return this.canceled
   }
 
   finish(): Array<Protocol.Event> {

@@ -128,6 +128,20 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(yield* b.listeners).toBe(0)
       }))
 
+    it.effect("claim: the lease is renewed while the run lives, past its TTL, and not after", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        const options = { leaseTtl: short, stateTtl: ttl, onBusy: "reject" as const, takeoverTimeout: ttl }
+        const scope = yield* Scope.make()
+        const claim = yield* Scope.provide(Interrupt.claim(key, options), scope)
+        // three TTLs later the run still holds its session
+        yield* Effect.sleep(Duration.times(short, 3))
+        expect(yield* b.leaseOwner(key)).toEqual(Option.some(claim.runId))
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
+      }))
+
     it.effect("claim: a stop completes `stopped`; a scope closed without finish records STOPPED", () =>
       Effect.gen(function*() {
         const key = fresh()
