@@ -3,7 +3,7 @@
  * `redis-server` on a free port that keeps nothing on disk.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
+import { freePort } from "./server.ts"
 
 export interface RedisServer {
   readonly url: string
@@ -13,16 +13,6 @@ export interface RedisServer {
   /** Starts it again on the same port. */
   readonly start: () => Promise<void>
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resolve(port))
-    })
-  })
 
 const missing = "redis-server is not on PATH. Install it (Debian: apt-get install -y redis-server) or set REDIS_URL."
 

@@ -2,6 +2,7 @@
  * Starts a real server process for tests and waits for its listen line.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
 import * as path from "node:path"
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..")
@@ -103,4 +104,15 @@ export const within = <A>(ms: number, what: string, promise: Promise<A>): Promis
         reject(error)
       }
     )
+  })
+
+/** A TCP port that is free on 127.0.0.1 right now. */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
   })

@@ -4,8 +4,8 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
-import { createServer as createNetServer } from "node:net"
 import { eventually } from "../../../test/support/eventually.ts"
+import { freePort } from "../../../test/support/server.ts"
 import { checkRun } from "../../../test/support/protocol.ts"
 import { dataOf, parseFrames, postJson, readStream, userText } from "../../../test/support/sse.ts"
 
@@ -115,13 +115,3 @@ describe("startup", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 })
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createNetServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resolve(port))
-    })
-  })
