@@ -341,8 +341,6 @@ const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol
     ...(message.usage === null ? {} : { usage: message.usage })
   }))
 
-const unavailable = (error: { readonly message: string }) =>
-  HttpError.errorResponse(503, "backend_unavailable", error.message)
 
 /** The name of the job that runs a whole agent request for `/process/task`. */
 const PROCESS_TASK = "agentapp.process"
@@ -410,8 +408,8 @@ const queryRoute = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
           RequestError: (error: HttpError.RequestError) => Effect.succeed(HttpError.toResponse(error)),
           SessionBusy: (error: Interrupt.SessionBusy) =>
             Effect.succeed(HttpError.errorResponse(409, "session_busy", error.message)),
-          InterruptBackendError: (error: Interrupt.InterruptBackendError) => Effect.succeed(unavailable(error)),
-          SessionStoreError: (error: SessionStore.SessionStoreError) => Effect.succeed(unavailable(error))
+          InterruptBackendError: (error: Interrupt.InterruptBackendError) => Effect.succeed(HttpError.unavailable(error)),
+          SessionStoreError: (error: SessionStore.SessionStoreError) => Effect.succeed(HttpError.unavailable(error))
         })
       )
 
@@ -557,7 +555,7 @@ const stopRoute = (settings: Settings, backend: Interrupt.InterruptBackend["Serv
     Effect.catchTags({
       RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
       NoActiveRun: (error) => Effect.succeed(HttpError.errorResponse(404, "not_found", error.message)),
-      InterruptBackendError: (error) => Effect.succeed(unavailable(error))
+      InterruptBackendError: (error) => Effect.succeed(HttpError.unavailable(error))
     })
   )
 }

@@ -110,8 +110,6 @@ export const registerRunner = (queue: string, name: string, run: Runner): Layer.
 
 const notFound = (id: string) => HttpServerResponse.jsonUnsafe({ error: `Task ${id} not found` }, { status: 404 })
 
-const unavailable = (error: { readonly message: string }) =>
-  HttpError.errorResponse(503, "backend_unavailable", error.message)
 
 /**
  * The routes of a task: `POST path` (submit) and `GET path/:task_id`
@@ -159,7 +157,7 @@ export const routes = <R>(
     }).pipe(
       Effect.catchTags({
         RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
-        TaskQueueError: (error) => Effect.succeed(unavailable(error))
+        TaskQueueError: (error) => Effect.succeed(HttpError.unavailable(error))
       })
     )
 
@@ -170,7 +168,7 @@ export const routes = <R>(
         onNone: () => notFound(id),
         onSome: (status) => HttpServerResponse.jsonUnsafe(status)
       })
-    }).pipe(Effect.catchTag("TaskQueueError", (error) => Effect.succeed(unavailable(error))))
+    }).pipe(Effect.catchTag("TaskQueueError", (error) => Effect.succeed(HttpError.unavailable(error))))
 
     return Layer.mergeAll(
       HttpRouter.add("POST", path, post),

@@ -25,6 +25,10 @@ export const errorResponse = (
     { status }
   )
 
+/** A backend the app needs (Redis) is unreachable. */
+export const unavailable = (error: { readonly message: string }): HttpServerResponse.HttpServerResponse =>
+  errorResponse(503, "backend_unavailable", error.message)
+
 export const toResponse = (error: RequestError): HttpServerResponse.HttpServerResponse =>
   errorResponse(error.status, error.code, error.message, error.details)
 
