@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Fiber, Option, Stream } from "effect"
+import { Cause, Deferred, Effect, Fiber, Option, Pull, Stream } from "effect"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -63,57 +63,68 @@ export const events = <E, R>(
   Stream.suspend(() => {
     const run = new RunState(context)
     const cancel = options?.cancel
-    const body = Stream.transformPull(outputs, (pull, scope) => {
+    const onEnd = options?.onEnd
+    // One pull loop for the whole run (no concatenated streams): the opening events, then the
+    // handler's outputs as events, then the terminal events once it ends, fails or is canceled.
+    return Stream.transformPull(outputs, (pull, scope) => {
+      type Events = NonEmptyArray<Protocol.Event>
       // A chunk of outputs may produce no event (usage alone): then pull the next one.
-      const step = (chunk: ReadonlyArray<Output.AgentOutput>): Effect.Effect<
-        NonEmptyArray<Protocol.Event>,
-        Effect.Error<typeof pull>
-      > => {
+      const step = (chunk: ReadonlyArray<Output.AgentOutput>): Effect.Effect<Events, Effect.Error<typeof pull>> => {
         const out = run.push(chunk)
-        return out.length > 0 ? Effect.succeed(out as NonEmptyArray<Protocol.Event>) : Effect.flatMap(pull, step)
+        return out.length > 0 ? Effect.succeed(out as Events) : Effect.flatMap(pull, step)
       }
       const next: ReturnType<typeof step> = Effect.flatMap(pull, step)
-      if (cancel === undefined) return Effect.succeed(next)
-      // Each pull runs in a fiber of its own (started at once, so a pull that completes
-      // synchronously never waits); one watcher per run interrupts the pull in flight when the
-      // cancel signal comes, and the body ends.
+
+      // With a cancel signal, each pull runs in a fiber of its own (started at once, so a pull that
+      // completes synchronously never waits); one watcher per run interrupts the pull in flight
+      // when the signal comes, and the body ends.
       let inFlight: Fiber.Fiber<unknown, unknown> | undefined
-      const watch = Effect.flatMap(Deferred.await(cancel), () =>
-        Effect.sync(() => {
-          run.cancel()
-          inFlight?.interruptUnsafe()
-        }))
-      return Effect.as(
-        Effect.forkIn(watch, scope),
-        Effect.suspend((): ReturnType<typeof step> => {
-          if (run.isCanceled) return Cause.done()
-          return Effect.flatMap(Effect.forkChild(next, { startImmediately: true }), (fiber) => {
-            inFlight = fiber
-            return Effect.flatMap(Fiber.await(fiber), (exit): ReturnType<typeof step> => {
-              inFlight = undefined
-              if (exit._tag === "Success") return Effect.succeed(exit.value)
-              if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return Cause.done()
-              return Effect.failCause(exit.cause)
-            })
+      const body: ReturnType<typeof step> = cancel === undefined ? next : Effect.suspend(() => {
+        if (run.isCanceled) return Cause.done()
+        return Effect.flatMap(Effect.forkChild(next, { startImmediately: true }), (fiber) => {
+          inFlight = fiber
+          return Effect.flatMap(Fiber.await(fiber), (exit): ReturnType<typeof step> => {
+            inFlight = undefined
+            if (exit._tag === "Success") return Effect.succeed(exit.value)
+            if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return Cause.done()
+            return Effect.failCause(exit.cause)
           })
         })
+      })
+      const watch = cancel === undefined ? Effect.void : Effect.forkIn(
+        Effect.flatMap(Deferred.await(cancel), () =>
+          Effect.sync(() => {
+            run.cancel()
+            inFlight?.interruptUnsafe()
+          })),
+        scope
       )
+
+      // the terminal events go out once `onEnd` has recorded them
+      const end = (events: Array<Protocol.Event>): Effect.Effect<Events> =>
+        onEnd === undefined
+          ? Effect.succeed(events as Events)
+          : Effect.as(onEnd(events[events.length - 1] as Protocol.ResponseEvent), events as Events)
+      let phase: "start" | "body" | "done" = "start"
+      const pullEvents: Effect.Effect<Events, Cause.Done> = Effect.suspend(() => {
+        if (phase === "start") {
+          phase = "body"
+          return Effect.succeed(run.start() as Events)
+        }
+        if (phase === "done") return Cause.done()
+        return Effect.matchCauseEffect(body, {
+          onSuccess: Effect.succeed,
+          onFailure: (cause): Effect.Effect<Events, Cause.Done> => {
+            phase = "done"
+            if (Pull.isDoneCause(cause)) return end(run.finish())
+            // the consumer itself is interrupted (its client left): nobody is listening
+            if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+            return Effect.andThen(Effect.logError("agent handler failed", cause), end(run.fail(cause)))
+          }
+        })
+      })
+      return Effect.as(watch, pullEvents)
     })
-    const onEnd = options?.onEnd
-    const end = (events: Array<Protocol.Event>): Stream.Stream<Protocol.Event> =>
-      onEnd === undefined || events.length === 0
-        ? Stream.fromArray(events)
-        : Stream.unwrap(Effect.as(onEnd(events[events.length - 1] as Protocol.ResponseEvent), Stream.fromArray(events)))
-    return Stream.fromArray(run.start()).pipe(
-      Stream.concat(body),
-      Stream.concat(Stream.suspend(() => end(run.finish()))),
-      Stream.catchCause((cause) =>
-        Stream.unwrap(Effect.as(
-          Effect.logError("agent handler failed", cause),
-          Stream.suspend(() => end(run.fail(cause)))
-        ))
-      )
-    )
   })
 
 /**
