@@ -12,7 +12,12 @@ import { createServer } from "node:http"
 const frames = Number(process.env.FRAMES ?? 20)
 const interval = Duration.millis(Number(process.env.INTERVAL_MS ?? 10))
 
-const App = AgentApp.make({ name: "Bench", shutdownGracePeriod: Duration.seconds(1) })
+const App = AgentApp.make({
+  name: "Bench",
+  shutdownGracePeriod: Duration.seconds(1),
+  // LEAN=1: no session history and short-lived run states, to see what retention costs
+  sessions: process.env.LEAN === "1" ? { history: false, stateTtl: Duration.seconds(1) } : undefined
+})
 
 const ticks = Stream.fromSchedule(Schedule.spaced(interval)).pipe(Stream.map((n) => AgentApp.text(`tick ${n} `)))
 
