@@ -1,0 +1,257 @@
+import { Cause, Effect, Layer, Option, Schema, type Scope, Stream } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { RpcSerialization, RpcServer } from "effect/rpc"
+import type { QueryContext, QueryHandler, Settings } from "../AgentApp.ts"
+import * as AgentRpc from "../AgentRpc.ts"
+import * as Health from "../Health.ts"
+import * as Interrupt from "../Interrupt.ts"
+import { Lifecycle } from "../Lifecycle.ts"
+import * as Protocol from "../Protocol.ts"
+import * as Runner from "../Runner.ts"
+import * as SessionStore from "../SessionStore.ts"
+import * as Sse from "../Sse.ts"
+import * as TaskQueue from "../TaskQueue.ts"
+import * as Tasks from "../Tasks.ts"
+import { closeAfterResponse } from "./connection.ts"
+import * as HttpError from "./httpError.ts"
+import { KeepAlive } from "./keepAlive.ts"
+
+const stateOf = (status: Protocol.RunStatus): Exclude<Interrupt.RunState, "RUNNING"> =>
+  status === "completed" ? "FINISHED" : status === "failed" ? "ERROR" : "STOPPED"
+
+/** The completed messages of a response, as history messages (without their event fields). */
+const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol.Message> =>
+  output.filter((message) => message.status === "completed").map((message) => ({
+    id: message.id,
+    type: message.type,
+    role: message.role,
+    content: (message.content ?? []).map(
+      ({ sequence_number: _s, object: _o, status: _st, error: _e, index: _i, delta: _d, msg_id: _m, ...part }) =>
+        part as Protocol.Content
+    ),
+    ...(message.metadata === null ? {} : { metadata: message.metadata }),
+    ...(message.usage === null ? {} : { usage: message.usage })
+  }))
+
+
+/** The name of the job that runs a whole agent request for `/process/task`. */
+const PROCESS_TASK = "agentapp.process"
+
+/**
+ * The routes of a query handler: `POST /process`, `POST /stop`, `/process/task` and `/rpc`,
+ * with the worker that runs `/process/task` jobs.
+ */
+export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R>) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    const backend = yield* Interrupt.InterruptBackend
+    const store = yield* SessionStore.SessionStore
+    const tasks = yield* TaskQueue.TaskQueue
+    const registry = yield* Tasks.TaskRegistry
+    const services = yield* Effect.context<R>()
+    const readJson = HttpError.readJson(settings.maxBodySize)
+    const decode = HttpError.decode(Protocol.AgentRequest, "request")
+    const keepAlive = yield* KeepAlive
+    const shuttingDown = HttpServerResponse.setHeader(
+      HttpError.errorResponse(503, "shutting_down", "The server is shutting down"),
+      "connection",
+      "close"
+    )
+    const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim) => (response: Protocol.ResponseEvent) =>
+      Effect.andThen(
+        settings.history
+          ? store.appendHistory(key, toHistory(response.output)).pipe(
+            Effect.catchCause((cause) => Effect.logWarning("could not append to the session history", cause))
+          )
+          : Effect.void,
+        claim.finish(stateOf(response.status))
+      )
+
+    /** ids are settled before anything else, so anonymous requests never collide */
+    const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
+      const sessionId = request.session_id ?? crypto.randomUUID()
+      return { ...request, session_id: sessionId, user_id: request.user_id ?? sessionId }
+    }
+
+    /**
+     * Claims the session and gives the run's events; the claim lasts as long
+     * as the current scope (the HTTP request, or the job).
+     */
+    const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
+      const key: Interrupt.SessionKey = { userId: request.user_id!, sessionId: request.session_id! }
+      const claim = yield* Interrupt.claimWith(backend, key, settings.claim)
+      const history = settings.history ? yield* store.history(key) : []
+      if (settings.history) yield* store.appendHistory(key, request.input)
+      const context: QueryContext = {
+        request,
+        responseId: request.id ?? `response_${crypto.randomUUID()}`,
+        sessionId: key.sessionId,
+        userId: key.userId,
+        key,
+        history
+      }
+      const outputs = Stream.suspend(() => {
+        const result = handler(request, context)
+        return Stream.isStream(result) ? result : Stream.unwrap(result)
+      }).pipe(Stream.provideContext(services))
+      const run = Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
+      return lifecycle.track(run, { onDrain, cancel: claim.stopped })
+    })
+
+    const refused = <A>(effect: Effect.Effect<A, any, any>) =>
+      effect.pipe(
+        Effect.catchTags({
+          RequestError: (error: HttpError.RequestError) => Effect.succeed(HttpError.toResponse(error)),
+          SessionBusy: (error: Interrupt.SessionBusy) =>
+            Effect.succeed(HttpError.errorResponse(409, "session_busy", error.message)),
+          InterruptBackendError: (error: Interrupt.InterruptBackendError) => Effect.succeed(HttpError.unavailable(error)),
+          SessionStoreError: (error: SessionStore.SessionStoreError) => Effect.succeed(HttpError.unavailable(error))
+        })
+      )
+
+    const process = refused(Effect.gen(function*() {
+      if (lifecycle.phase() === "draining") return shuttingDown
+      const request = settleIds(yield* Effect.flatMap(readJson, decode))
+      const httpRequest = yield* HttpServerRequest.HttpServerRequest
+      const events = yield* start(request, closeAfterResponse(httpRequest))
+      if (request.stream === false) {
+        return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events))
+      }
+      const watch = yield* keepAlive.watch(httpRequest)
+      return Sse.response(Sse.encode(events, Sse.eventFrame, watch.touch))
+    })) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope>
+
+    /** A whole request run by a worker: its result is the final response. */
+    const runInBackground: Tasks.Runner = (payload) =>
+      Effect.scoped(Effect.gen(function*() {
+        const request = yield* Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload)
+        return yield* Runner.finalResponse(yield* start(request, undefined))
+      })).pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.fail(new TaskQueue.JobFailed({ message: TaskQueue.failureMessage(cause) }))
+        )
+      )
+
+    const submitInBackground = (body: unknown) =>
+      Effect.gen(function*() {
+        const request = settleIds(yield* decode(body))
+        const task_id = yield* tasks.submit(settings.processQueue, PROCESS_TASK, request, settings.processJob)
+        return { task_id, session_id: request.session_id!, user_id: request.user_id! }
+      })
+
+    const toInvalid = (error: HttpError.RequestError) =>
+      new AgentRpc.InvalidRequest({
+        message: error.message,
+        issues: Array.isArray(error.details) ? error.details : []
+      })
+    const toUnavailable = (error: { readonly message: string }) => new AgentRpc.Unavailable({ message: error.message })
+    const refusedWhileDraining = Effect.suspend(() =>
+      lifecycle.phase() === "draining"
+        ? Effect.fail(new AgentRpc.Unavailable({ message: "The server is shutting down" }))
+        : Effect.void
+    )
+    const rpcHandlers = AgentRpc.AgentRpcs.toLayer({
+      Process: ({ request }) =>
+        Stream.unwrap(Effect.gen(function*() {
+          yield* refusedWhileDraining
+          const decoded = settleIds(yield* Effect.mapError(decode(request), toInvalid))
+          return yield* start(decoded, undefined)
+        }).pipe(
+          Effect.catchTags({
+            InterruptBackendError: (error) => Effect.fail(toUnavailable(error)),
+            SessionStoreError: (error) => Effect.fail(toUnavailable(error))
+          })
+        )),
+      Stop: ({ session_id, user_id }) =>
+        Interrupt.stop({ userId: user_id ?? session_id, sessionId: session_id }).pipe(
+          Effect.provideService(Interrupt.InterruptBackend, backend),
+          Effect.as({ status: "success" as const, message: "Interrupt signal broadcasted." }),
+          Effect.catchTags({
+            NoActiveRun: (error) => Effect.fail(new AgentRpc.NotFound({ message: error.message })),
+            InterruptBackendError: (error) => Effect.fail(toUnavailable(error))
+          })
+        ),
+      SubmitTask: ({ request }) =>
+        Effect.andThen(refusedWhileDraining, submitInBackground(request)).pipe(
+          Effect.map((submitted) => ({
+            ...submitted,
+            status: "submitted" as const,
+            queue: settings.processQueue,
+            message: `Task ${submitted.task_id} submitted to queue ${settings.processQueue}`
+          })),
+          Effect.catchTags({
+            RequestError: (error) => Effect.fail(toInvalid(error)),
+            TaskQueueError: (error) => Effect.fail(toUnavailable(error))
+          })
+        ),
+      GetTask: ({ task_id }) =>
+        tasks.status(settings.processQueue, task_id).pipe(
+          Effect.mapError(toUnavailable),
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(new AgentRpc.NotFound({ message: `Task ${task_id} not found` })),
+            onSome: Effect.succeed
+          }))
+        ),
+      Health: () =>
+        Effect.succeed({
+          status: "healthy" as const,
+          name: settings.name,
+          version: settings.version,
+          phase: lifecycle.phase(),
+          active_runs: lifecycle.activeRuns()
+        })
+    })
+    const rpc = settings.rpcPath === false ? Layer.empty : Layer.merge(
+      RpcServer.layerHttp({ group: AgentRpc.AgentRpcs, path: settings.rpcPath, protocol: "http" }).pipe(
+        Layer.provide([rpcHandlers, RpcSerialization.layerNdjson])
+      ),
+      Health.register("rpc", settings.rpcPath)
+    )
+
+    const processTaskPath = `${settings.processPath}/task` as HttpRouter.PathInput
+    return Layer.mergeAll(
+      registry.role === "worker" ? Layer.empty : Layer.mergeAll(
+        HttpRouter.add("POST", settings.processPath, process),
+        Health.register("process", settings.processPath),
+        settings.stopPath === false ? Layer.empty : Layer.merge(
+          HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
+          Health.register("stop", settings.stopPath)
+        ),
+        rpc
+      ),
+      Tasks.routes(processTaskPath, settings.processQueue, submitInBackground, {
+        maxBodySize: settings.maxBodySize,
+        name: "process_task"
+      }),
+      Tasks.registerRunner(settings.processQueue, PROCESS_TASK, runInBackground),
+      Health.readinessCheck("interrupts", backend.check),
+      Health.readinessCheck("sessions", store.check),
+      Health.readinessCheck("tasks", tasks.check)
+    )
+  }))
+
+const StopRequest = Schema.Struct({
+  session_id: Schema.String,
+  user_id: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+
+const stopped = HttpServerResponse.jsonUnsafe({ status: "success", message: "Interrupt signal broadcasted." })
+
+const stopRoute = (settings: Settings, backend: Interrupt.InterruptBackend["Service"]) => {
+  const readJson = HttpError.readJson(settings.maxBodySize)
+  const decode = HttpError.decode(StopRequest, "stop request")
+  return Effect.gen(function*() {
+    const body = yield* Effect.flatMap(readJson, decode)
+    yield* Interrupt.stop({ userId: body.user_id ?? body.session_id, sessionId: body.session_id })
+    return stopped
+  }).pipe(
+    Effect.provideService(Interrupt.InterruptBackend, backend),
+    Effect.catchTags({
+      RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
+      NoActiveRun: (error) => Effect.succeed(HttpError.errorResponse(404, "not_found", error.message)),
+      InterruptBackendError: (error) => Effect.succeed(HttpError.unavailable(error))
+    })
+  )
+}

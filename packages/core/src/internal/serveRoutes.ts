@@ -1,0 +1,67 @@
+import { Effect, Exit, Layer, Scope } from "effect"
+import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { ServeOptions, Settings } from "../AgentApp.ts"
+import * as Health from "../Health.ts"
+import { Lifecycle } from "../Lifecycle.ts"
+import * as Tasks from "../Tasks.ts"
+import * as HttpError from "./httpError.ts"
+import { KeepAlive } from "./keepAlive.ts"
+
+/**
+ * Serves the routes of an app: health routes, lifecycle, task workers, graceful drain; it
+ * answers from the first moment, with 503 `starting` until the app's layers are built.
+ */
+export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>, options?: ServeOptions) => {
+  const info = Layer.sync(Health.AppInfo, () => ({
+    name: settings.name,
+    description: settings.description,
+    version: settings.version,
+    endpoints: new Map<string, string>(),
+    checks: new Map<string, Effect.Effect<void, unknown>>()
+  }))
+  const registry = Layer.sync(Tasks.TaskRegistry, () => ({
+    role: options?.role ?? "both",
+    runners: new Map<string, Map<string, Tasks.Runner>>()
+  }))
+  const serveApp = Layer.effectDiscard(Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    const scope = yield* Effect.scope
+    // The app's layers live in a scope of their own, closed last: after the drain and after the
+    // server has stopped taking requests.
+    const appScope = yield* Scope.fork(scope, "sequential")
+    yield* Effect.addFinalizer(() => Scope.close(appScope, Exit.void))
+
+    // Requests are answered from the start: while the app is built, the health routes say so
+    // and the rest get 503 `starting`, rather than hanging until the routes exist.
+    // (the routes also need, per request, what the app's routes require: the server's context has it)
+    let routes: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, any> | undefined
+    const starting = HttpServerRequest.HttpServerRequest.useSync(startingResponse(lifecycle))
+    const handler = Effect.suspend(() => routes ?? starting)
+    yield* HttpServer.serveEffect(
+      settings.logRequests ? HttpMiddleware.logger(handler) : handler
+    )
+    routes = yield* HttpRouter.toHttpEffect(Layer.mergeAll(app, Health.layer)).pipe(Scope.provide(appScope)) as Effect.Effect<
+      typeof routes & {},
+      unknown,
+      never
+    >
+
+    // Added after the server: on shutdown it runs first, draining the runs before the server closes.
+    yield* Effect.addFinalizer(() => lifecycle.drain({ grace: settings.shutdownGracePeriod }))
+    yield* Tasks.startWorkers({ concurrency: settings.concurrency })
+    yield* lifecycle.markReady
+  }))
+  return HttpServer.withLogAddress(serveApp).pipe(
+    Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry, KeepAlive.layer(settings.keepAlive)))
+  )
+}
+
+/** The answers given while the app is still being built. */
+const startingResponse = (lifecycle: Lifecycle["Service"]) => (request: HttpServerRequest.HttpServerRequest) => {
+  const path = request.url.split("?")[0]
+  if (path === Health.paths.liveness) return HttpServerResponse.jsonUnsafe({ status: "alive" })
+  if (path === Health.paths.readiness || path === Health.paths.health) {
+    return HttpServerResponse.jsonUnsafe({ status: "not_ready", reason: lifecycle.phase() }, { status: 503 })
+  }
+  return HttpError.errorResponse(503, "starting", "The server is starting")
+}
