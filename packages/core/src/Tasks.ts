@@ -108,6 +108,19 @@ export const registerRunner = (queue: string, name: string, run: Runner): Layer.
     tasks.set(name, run)
   }))
 
+/**
+ * The reply to a submitted task: `{task_id, status: "submitted", queue, message}` and what else
+ * the submitter adds.
+ *
+ * @since 0.1.0
+ */
+export const submittedReply = <A extends { readonly task_id: string }>(queue: string, submitted: A) => ({
+  ...submitted,
+  status: "submitted" as const,
+  queue,
+  message: `Task ${submitted.task_id} submitted to queue ${queue}`
+})
+
 const notFound = (id: string) => HttpServerResponse.jsonUnsafe({ error: `Task ${id} not found` }, { status: 404 })
 
 
@@ -143,17 +156,10 @@ export const routes = <R>(
     const tasks = yield* TaskQueue.TaskQueue
     const lifecycle = yield* Lifecycle
     const readJson = HttpError.readJson(options.maxBodySize)
-    const shuttingDown = HttpError.errorResponse(503, "shutting_down", "The server is shutting down")
 
     const post = Effect.gen(function*() {
-      if (lifecycle.phase() === "draining") return shuttingDown
-      const submitted = yield* Effect.flatMap(readJson, submit)
-      return HttpServerResponse.jsonUnsafe({
-        ...submitted,
-        status: "submitted",
-        queue,
-        message: `Task ${submitted.task_id} submitted to queue ${queue}`
-      })
+      if (lifecycle.phase() === "draining") return HttpError.shuttingDown
+      return HttpServerResponse.jsonUnsafe(submittedReply(queue, yield* Effect.flatMap(readJson, submit)))
     }).pipe(
       Effect.catchTags({
         RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),

@@ -29,6 +29,16 @@ export const errorResponse = (
 export const unavailable = (error: { readonly message: string }): HttpServerResponse.HttpServerResponse =>
   errorResponse(503, "backend_unavailable", error.message)
 
+/**
+ * The reply to a new request while the server drains; its connection closes
+ * after it, so that the server can stop.
+ */
+export const shuttingDown: HttpServerResponse.HttpServerResponse = HttpServerResponse.setHeader(
+  errorResponse(503, "shutting_down", "The server is shutting down"),
+  "connection",
+  "close"
+)
+
 export const toResponse = (error: RequestError): HttpServerResponse.HttpServerResponse =>
   errorResponse(error.status, error.code, error.message, error.details)
 

@@ -16,6 +16,12 @@ import { closeAfterResponse } from "./connection.ts"
 import * as HttpError from "./httpError.ts"
 import { KeepAlive } from "./keepAlive.ts"
 
+/** A session's key: `user_id` defaults to the session id, as in the original. */
+const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey => ({
+  sessionId,
+  userId: userId ?? sessionId
+})
+
 const stateOf = (status: Protocol.RunStatus): Exclude<Interrupt.RunState, "RUNNING"> =>
   status === "completed" ? "FINISHED" : status === "failed" ? "ERROR" : "STOPPED"
 
@@ -52,11 +58,6 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = yield* KeepAlive
-    const shuttingDown = HttpServerResponse.setHeader(
-      HttpError.errorResponse(503, "shutting_down", "The server is shutting down"),
-      "connection",
-      "close"
-    )
     const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim) => (response: Protocol.ResponseEvent) =>
       Effect.andThen(
         settings.history
@@ -70,7 +71,8 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     /** ids are settled before anything else, so anonymous requests never collide */
     const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
       const sessionId = request.session_id ?? crypto.randomUUID()
-      return { ...request, session_id: sessionId, user_id: request.user_id ?? sessionId }
+      const key = sessionKey(sessionId, request.user_id)
+      return { ...request, session_id: key.sessionId, user_id: key.userId }
     }
 
     /**
@@ -110,7 +112,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       )
 
     const process = refused(Effect.gen(function*() {
-      if (lifecycle.phase() === "draining") return shuttingDown
+      if (lifecycle.phase() === "draining") return HttpError.shuttingDown
       const request = settleIds(yield* Effect.flatMap(readJson, decode))
       const httpRequest = yield* HttpServerRequest.HttpServerRequest
       const events = yield* start(request, closeAfterResponse(httpRequest))
@@ -165,7 +167,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
           })
         )),
       Stop: ({ session_id, user_id }) =>
-        Interrupt.stop({ userId: user_id ?? session_id, sessionId: session_id }).pipe(
+        Interrupt.stop(sessionKey(session_id, user_id)).pipe(
           Effect.provideService(Interrupt.InterruptBackend, backend),
           Effect.as({ status: "success" as const, message: "Interrupt signal broadcasted." }),
           Effect.catchTags({
@@ -175,12 +177,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         ),
       SubmitTask: ({ request }) =>
         Effect.andThen(refusedWhileDraining, submitInBackground(request)).pipe(
-          Effect.map((submitted) => ({
-            ...submitted,
-            status: "submitted" as const,
-            queue: settings.processQueue,
-            message: `Task ${submitted.task_id} submitted to queue ${settings.processQueue}`
-          })),
+          Effect.map((submitted) => Tasks.submittedReply(settings.processQueue, submitted)),
           Effect.catchTags({
             RequestError: (error) => Effect.fail(toInvalid(error)),
             TaskQueueError: (error) => Effect.fail(toUnavailable(error))
@@ -244,7 +241,7 @@ const stopRoute = (settings: Settings, backend: Interrupt.InterruptBackend["Serv
   const decode = HttpError.decode(StopRequest, "stop request")
   return Effect.gen(function*() {
     const body = yield* Effect.flatMap(readJson, decode)
-    yield* Interrupt.stop({ userId: body.user_id ?? body.session_id, sessionId: body.session_id })
+    yield* Interrupt.stop(sessionKey(body.session_id, body.user_id))
     return stopped
   }).pipe(
     Effect.provideService(Interrupt.InterruptBackend, backend),
