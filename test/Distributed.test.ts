@@ -2,16 +2,13 @@
  * Two server processes sharing one real Redis (examples/distributed.ts).
  */
 import { Interrupt } from "@agentapp/core"
-import { execFile, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import * as path from "node:path"
-import { promisify } from "node:util"
 import { AgentAppRedis } from "@agentapp/redis"
 import { Effect, Option } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
-import { nodeBin, repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
+import { nodeBin, type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell, startShellStream } from "./support/shell.ts"
 import { dataOf, parseFrames, postJson, readStream, userText } from "./support/sse.ts"
 
 const leaseTtlMs = 1_500
@@ -59,15 +56,6 @@ const startStream = (node: ServerProcess, body: unknown) => {
   })
   done.catch((error) => streaming.reject(error))
   return { streaming: streaming.promise, done }
-}
-
-/** Polls `check` every 20 ms until it holds, failing after `ms`. */
-const until = async (what: string, check: () => Promise<boolean>, ms = 10_000) => {
-  const deadline = Date.now() + ms
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 const status = (url: string) => fetch(url).then((response) => response.status)
@@ -118,7 +106,7 @@ describe("two nodes, one Redis", () => {
     await within(10_000, "A to stream", run.streaming)
 
     await redis.stop()
-    await until("A's readiness to turn 503", async () => (await status(`${a.url}/readiness`)) === 503)
+    await waitFor("A's readiness to turn 503", async () => (await status(`${a.url}/readiness`)) === 503)
     const readiness = (await (await fetch(`${a.url}/readiness`)).json()) as any
     expect(readiness).toMatchObject({ status: "not_ready", reason: "dependency" })
     expect(Object.keys(readiness.checks)).toContain("interrupts")
@@ -134,8 +122,8 @@ describe("two nodes, one Redis", () => {
     const last = checkRun(dataOf(await within(30_000, "A's stream to complete", run.done)))
     expect(last.status).toBe("completed")
 
-    await until("A ready again", async () => (await status(`${a.url}/readiness`)) === 200)
-    await until("B ready again", async () => (await status(`${b.url}/readiness`)) === 200)
+    await waitFor("A ready again", async () => (await status(`${a.url}/readiness`)) === 200)
+    await waitFor("B ready again", async () => (await status(`${b.url}/readiness`)) === 200)
     const again = { session_id: `after-${crypto.randomUUID()}`, user_id: "u" }
     const next = startStream(a, story(again))
     await within(10_000, "A to stream", next.streaming)
@@ -156,7 +144,7 @@ describe("two nodes, one Redis", () => {
     expect(await status(`${c.url}/liveness`)).toBe(200)
     await late.start()
     try {
-      await until("C ready once Redis is up", async () => (await status(`${c.url}/readiness`)) === 200)
+      await waitFor("C ready once Redis is up", async () => (await status(`${c.url}/readiness`)) === 200)
       const run = await postJson(`${c.url}/process`, userText("hello"))
       expect(checkRun(dataOf(parseFrames(await run.text()))).status).toBe("completed")
     } finally {
@@ -166,28 +154,16 @@ describe("two nodes, one Redis", () => {
   })
 
   it("the README's two-replica commands work as written", async () => {
-    const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8")
-    const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].trim())
-      .find((text) => text.includes("8091/process") && text.includes("8092/stop"))
+    const block = readmeShellBlocks().find((text) => text.includes("8091/process") && text.includes("8092/stop"))
     expect(block, "the README shows a story on 8091 stopped through 8092").toBeDefined()
     const local = (line: string) =>
       line.replace("127.0.0.1:8091", `127.0.0.1:${new URL(a.url).port}`)
         .replace("127.0.0.1:8092", `127.0.0.1:${new URL(b.url).port}`)
     const [streamCommand, stopCommand] = block!.split("\n").map(local)
-    const terminal1 = spawn("sh", ["-c", streamCommand], { stdio: ["ignore", "pipe", "pipe"] })
-    let streamed = ""
-    const delta = new Promise<void>((resolve) =>
-      terminal1.stdout.on("data", (chunk) => {
-        streamed += chunk
-        if (streamed.includes("\"delta\":true")) resolve()
-      })
-    )
-    const ended = new Promise<void>((resolve) => terminal1.once("close", () => resolve()))
-    await within(10_000, "the story to stream", delta)
-    const { stdout } = await promisify(execFile)("sh", ["-c", stopCommand], { timeout: 10_000 })
-    expect(JSON.parse(stdout).status).toBe("success")
-    await within(10_000, "the first command to end", ended)
-    expect(checkRun(dataOf(parseFrames(streamed))).status).toBe("canceled")
+    const terminal1 = startShellStream(streamCommand)
+    await terminal1.streaming
+    expect(JSON.parse(await runShell(stopCommand)).status).toBe("success")
+    expect(checkRun(dataOf(parseFrames(await terminal1.ended))).status).toBe("canceled")
   })
 
   it("kill -9 of A mid-run: the lease expires within its TTL and B can run the session", async () => {
@@ -200,7 +176,7 @@ describe("two nodes, one Redis", () => {
     // right after the crash the session is still held
     expect((await postJson(`${b.url}/process`, userText("hello", ids))).status).toBe(409)
     let freed = 0
-    await until("B to get the session", async () => {
+    await waitFor("B to get the session", async () => {
       const response = await postJson(`${b.url}/process`, userText("hello", ids))
       if (response.status !== 200) return false
       freed = Date.now() - killed

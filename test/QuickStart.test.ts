@@ -2,17 +2,13 @@
  * The README's quick start, done the way a reader would: `npm start`, then
  * the README's own curl command.
  */
-import { execFile, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import * as path from "node:path"
-import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
-import { repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
+import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell, startShellStream } from "./support/shell.ts"
 import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
 
-const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8")
-const shellBlocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].trim())
+const shellBlocks = readmeShellBlocks()
 
 let server: ServerProcess | undefined
 afterAll(async () => {
@@ -34,8 +30,7 @@ describe("README quick start", () => {
     // the README's port, made free for the test; the command is otherwise run as written
     server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
     const port = new URL(server.url).port
-    const command = curl!.replace("127.0.0.1:8090", `127.0.0.1:${port}`)
-    const { stdout } = await promisify(execFile)("sh", ["-c", command], { cwd: repoRoot, timeout: 30_000 })
+    const stdout = await runShell(curl!.replace("127.0.0.1:8090", `127.0.0.1:${port}`))
 
     const events = dataOf(parseFrames(stdout))
     const last = checkRun(events)
@@ -83,24 +78,14 @@ describe("README quick start", () => {
     expect(long).toBeDefined()
     expect(stop).toBeDefined()
 
-    // terminal 1: the long run, printing as it streams
-    const terminal1 = spawn("sh", ["-c", local(long!)], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] })
-    let streamed = ""
-    const firstDelta = new Promise<void>((resolve) =>
-      terminal1.stdout.on("data", (chunk) => {
-        streamed += chunk
-        if (streamed.includes("\"delta\":true")) resolve()
-      })
-    )
-    const ended = new Promise<void>((resolve) => terminal1.once("close", () => resolve()))
-    await within(10_000, "the story to start streaming", firstDelta)
-
-    // terminal 2: the stop
-    const { stdout } = await promisify(execFile)("sh", ["-c", local(stop!)], { cwd: repoRoot, timeout: 10_000 })
-    expect(JSON.parse(stdout)).toEqual({ status: "success", message: "Interrupt signal broadcasted." })
-
-    await within(10_000, "terminal 1 to end", ended)
-    const last = checkRun(dataOf(parseFrames(streamed)))
+    // terminal 1: the long run, printing as it streams; terminal 2: the stop
+    const terminal1 = startShellStream(local(long!))
+    await terminal1.streaming
+    expect(JSON.parse(await runShell(local(stop!)))).toEqual({
+      status: "success",
+      message: "Interrupt signal broadcasted."
+    })
+    const last = checkRun(dataOf(parseFrames(await terminal1.ended)))
     expect(last.status).toBe("canceled")
     expect(last.session_id).toBe("ss-123")
     await server!.waitForOutput("story interrupted, state saved", 5_000)
@@ -114,27 +99,19 @@ describe("README quick start", () => {
     const statusCommand = shellBlocks.find((block) => block.includes("/tasks/word_stats/<task_id>"))
     expect(submitCommand).toBeDefined()
     expect(statusCommand).toBeDefined()
-    const run = (command: string) =>
-      promisify(execFile)("sh", ["-c", command], { cwd: repoRoot, timeout: 10_000 }).then(({ stdout }) =>
-        JSON.parse(stdout)
-      )
-    const submitted = await run(local(submitCommand!))
+    const submitted = JSON.parse(await runShell(local(submitCommand!)))
     expect(submitted).toMatchObject({ status: "submitted", queue: "default" })
     let status: any
-    const deadline = Date.now() + 10_000
-    do {
-      status = await run(local(statusCommand!).replace("<task_id>", submitted.task_id))
-    } while (status.status !== "finished" && Date.now() < deadline)
+    await waitFor("the task to finish", async () => {
+      status = JSON.parse(await runShell(local(statusCommand!).replace("<task_id>", submitted.task_id)))
+      return status.status === "finished"
+    })
     expect(status).toMatchObject({ status: "finished", result: { words: 4, characters: 22 } })
   })
 
   it("npm run client consumes Friday with the typed client and stops a story halfway", async () => {
     expect(server).toBeDefined()
-    const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "client"], {
-      cwd: repoRoot,
-      timeout: 30_000,
-      env: { ...process.env, AGENT_URL: server!.url }
-    })
+    const stdout = await runShell("npm run --silent client", { AGENT_URL: server!.url })
     expect(stdout).toContain("Nice to meet you, Ada!")
     expect(stdout).toContain("Chapter 1.")
     expect(stdout).toContain("[stopped halfway]")

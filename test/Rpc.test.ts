@@ -8,7 +8,7 @@ import { Effect, Fiber, Option, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
-import { nodeBin, type ServerProcess, startServer } from "./support/server.ts"
+import { nodeBin, type ServerProcess, startServer, waitFor } from "./support/server.ts"
 import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
 
 let redis: RedisServer
@@ -61,6 +61,8 @@ const normalize = (event: any): any => {
   return out
 }
 
+const key = (ids: { session_id: string; user_id: string }) => ({ userId: ids.user_id, sessionId: ids.session_id })
+
 const story = "Please write a very long story about a robot named Friday."
 
 describe("AgentClient", () => {
@@ -88,12 +90,8 @@ describe("AgentClient", () => {
     }))
     const stoppedAt = Date.now()
     expect(events).toHaveLength(10)
-    let state: string | undefined
-    while ((state = await stateOf(key)) !== "STOPPED" && Date.now() - stoppedAt < 2_000) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    await waitFor("the run to be STOPPED", async () => (await stateOf(key)) === "STOPPED", 2_000)
     const elapsed = Date.now() - stoppedAt
-    expect(state).toBe("STOPPED")
     expect(elapsed).toBeLessThan(200)
     // the session is free for the next run
     const next = await withClient(b, Effect.gen(function*() {
@@ -108,14 +106,10 @@ describe("AgentClient", () => {
     await withClient(a, Effect.gen(function*() {
       const client = yield* AgentClient.AgentClient
       const fiber = yield* Effect.forkChild(Stream.runDrain(client.process(request(story, { session_id: key.sessionId, user_id: key.userId }))))
-      yield* Effect.promise(async () => {
-        while ((await stateOf(key)) !== "RUNNING") await new Promise((resolve) => setTimeout(resolve, 10))
-      })
+      yield* Effect.promise(() => waitFor("the run to start", async () => (await stateOf(key)) === "RUNNING"))
       yield* Fiber.interrupt(fiber)
     }))
-    const deadline = Date.now() + 2_000
-    while ((await stateOf(key)) !== "STOPPED" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-    expect(await stateOf(key)).toBe("STOPPED")
+    await waitFor("the run to be STOPPED", async () => (await stateOf(key)) === "STOPPED", 2_000)
   })
 
   it("each typed error arrives as its own tag", async () => {
@@ -127,11 +121,7 @@ describe("AgentClient", () => {
       const noTask = yield* client.getTask("no-such-task").pipe(Effect.flip)
       // a long run holds the session; a second one is refused
       const running = yield* Effect.forkChild(Stream.runDrain(client.process(request(story, ids))))
-      yield* Effect.promise(async () => {
-        while ((await stateOf({ userId: ids.user_id, sessionId: ids.session_id })) !== "RUNNING") {
-          await new Promise((resolve) => setTimeout(resolve, 10))
-        }
-      })
+      yield* Effect.promise(() => waitFor("the run to start", async () => (await stateOf(key(ids))) === "RUNNING"))
       const busy = yield* Stream.runDrain(client.process(request("again", ids))).pipe(Effect.flip)
       yield* client.stop(ids.session_id, ids.user_id)
       yield* Fiber.join(running)
@@ -150,11 +140,7 @@ describe("AgentClient", () => {
     const events = await withClient(a, Effect.gen(function*() {
       const client = yield* AgentClient.AgentClient
       const collecting = yield* Effect.forkChild(Stream.runCollect(client.process(request(story, ids))))
-      yield* Effect.promise(async () => {
-        while ((await stateOf({ userId: ids.user_id, sessionId: ids.session_id })) !== "RUNNING") {
-          await new Promise((resolve) => setTimeout(resolve, 10))
-        }
-      })
+      yield* Effect.promise(() => waitFor("the run to start", async () => (await stateOf(key(ids))) === "RUNNING"))
       yield* Effect.promise(() => withClient(b, AgentClient.AgentClient.use((other) => other.stop(ids.session_id, ids.user_id))))
       return Array.from(yield* Fiber.join(collecting))
     }))

@@ -116,3 +116,12 @@ export const freePort = () =>
       server.close(() => resolve(port))
     })
   })
+
+/** Resolves once `check` holds (checked every `everyMs`), rejects after `ms` naming `what`. */
+export const waitFor = async (what: string, check: () => Promise<boolean>, ms = 10_000, everyMs = 10) => {
+  const deadline = Date.now() + ms
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}

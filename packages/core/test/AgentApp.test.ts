@@ -147,6 +147,14 @@ layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
       })
     }))
 
+  it.effect("keepAlive 0 sends no keep-alive comments, even on a quiet stream", () =>
+    Effect.gen(function*() {
+      const { text } = yield* process_(userText("x", { mode: "slow", count: 3, interval_ms: 120 }))
+      const frames = parseFrames(text)
+      expect(frames.filter((frame) => frame.comment !== undefined)).toEqual([])
+      expect(checkRun(dataOf(frames)).status).toBe("completed")
+    }))
+
   it.effect("two concurrent anonymous requests both succeed with distinct sessions", () =>
     Effect.gen(function*() {
       const [a, b] = yield* Effect.all([process_(userText("a")), process_(userText("b"))], { concurrency: 2 })
