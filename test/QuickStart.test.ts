@@ -11,6 +11,10 @@ import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
 const shellBlocks = readmeShellBlocks()
 
 let server: ServerProcess | undefined
+
+/** A README command aimed at the test's server instead of port 8090. */
+const onServer = (command: string) =>
+  command.replace("127.0.0.1:8090", `127.0.0.1:${new URL(server!.url).port}`)
 afterAll(async () => {
   server?.kill("SIGTERM")
   if (server) await within(10_000, "npm start to exit", server.exited)
@@ -29,8 +33,7 @@ describe("README quick start", () => {
 
     // the README's port, made free for the test; the command is otherwise run as written
     server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
-    const port = new URL(server.url).port
-    const stdout = await runShell(curl!.replace("127.0.0.1:8090", `127.0.0.1:${port}`))
+    const stdout = await runShell(onServer(curl!))
 
     const events = dataOf(parseFrames(stdout))
     const last = checkRun(events)
@@ -71,17 +74,15 @@ describe("README quick start", () => {
 
   it("the two-terminal stop walk-through works as the README says", async () => {
     expect(server).toBeDefined()
-    const port = new URL(server!.url).port
-    const local = (command: string) => command.replace("127.0.0.1:8090", `127.0.0.1:${port}`)
     const long = shellBlocks.find((block) => block.startsWith("curl -N") && block.includes("ss-123"))
     const stop = shellBlocks.find((block) => block.includes("/stop"))
     expect(long).toBeDefined()
     expect(stop).toBeDefined()
 
     // terminal 1: the long run, printing as it streams; terminal 2: the stop
-    const terminal1 = startShellStream(local(long!))
+    const terminal1 = startShellStream(onServer(long!))
     await terminal1.streaming
-    expect(JSON.parse(await runShell(local(stop!)))).toEqual({
+    expect(JSON.parse(await runShell(onServer(stop!)))).toEqual({
       status: "success",
       message: "Interrupt signal broadcasted."
     })
@@ -93,17 +94,15 @@ describe("README quick start", () => {
 
   it("the README's task walk-through works as written", async () => {
     expect(server).toBeDefined()
-    const port = new URL(server!.url).port
-    const local = (command: string) => command.replace("127.0.0.1:8090", `127.0.0.1:${port}`)
     const submitCommand = shellBlocks.find((block) => block.includes("POST") && block.includes("/tasks/word_stats"))
     const statusCommand = shellBlocks.find((block) => block.includes("/tasks/word_stats/<task_id>"))
     expect(submitCommand).toBeDefined()
     expect(statusCommand).toBeDefined()
-    const submitted = JSON.parse(await runShell(local(submitCommand!)))
+    const submitted = JSON.parse(await runShell(onServer(submitCommand!)))
     expect(submitted).toMatchObject({ status: "submitted", queue: "default" })
     let status: any
     await waitFor("the task to finish", async () => {
-      status = JSON.parse(await runShell(local(statusCommand!).replace("<task_id>", submitted.task_id)))
+      status = JSON.parse(await runShell(onServer(statusCommand!).replace("<task_id>", submitted.task_id)))
       return status.status === "finished"
     })
     expect(status).toMatchObject({ status: "finished", result: { words: 4, characters: 22 } })
