@@ -39,13 +39,19 @@ async function main() {
   }
   const friday = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
 
-  // 1. /process throughput: Friday (no delay) against raw node:http writing the same bytes
+  // 1. /process throughput: Friday (no delay) against raw node:http writing the same bytes, two ways:
+  // computing Friday's reply per request by hand (the target's baseline), and replaying one reply's bytes
   if (want(1)) {
     const agent = await startServer("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
     const sample = Buffer.from(await (await fetch(`${agent.url}/process`, { method: "POST", body: friday })).arrayBuffer())
     const replay = path.join(root, "bench", ".replay.bin")
     writeFileSync(replay, sample)
-    const raw = await startServer("bench/servers/raw.ts", { MODE: "replay", REPLAY_FILE: replay })
+    const raw = await startServer("bench/servers/raw-friday.ts")
+    const rawSample = Buffer.from(await (await fetch(`${raw.url}/process`, { method: "POST", body: friday })).arrayBuffer())
+    if (masked(rawSample.toString()) !== masked(sample.toString())) {
+      throw new Error("bench/servers/raw-friday.ts no longer writes the bytes agentapp writes: update it")
+    }
+    const replayed = await startServer("bench/servers/raw.ts", { MODE: "replay", REPLAY_FILE: replay })
     const effect = await startServer("bench/servers/effect-min.ts", { REPLAY_FILE: replay })
     const seconds = quick ? 4 : 10
     const out: Record<string, unknown> = { bytes_per_response: sample.length }
@@ -55,19 +61,22 @@ async function main() {
         return load(server, { path: "/process", body: friday, connections, seconds })
       }
       const r = await run(raw)
+      const p = await run(replayed)
       const e = await run(effect)
       const a = await run(agent)
       out[`c${connections}`] = {
-        raw: summary(r),
-        effect_minimal: summary(e),
+        raw_friday: summary(r),
+        raw_replay: summary(p),
+        effect_minimal_replay: summary(e),
         agentapp: summary(a),
         throughput_ratio: round(a.rps / r.rps, 3),
-        effect_minimal_ratio: round(e.rps / r.rps, 3),
-        cpu_per_request_ratio: round(a.cpuMsPerRequest / r.cpuMsPerRequest, 1)
+        cpu_per_request_ratio: round(a.cpuMsPerRequest / r.cpuMsPerRequest, 2),
+        throughput_ratio_to_replay: round(a.rps / p.rps, 3),
+        effect_minimal_ratio_to_replay: round(e.rps / p.rps, 3)
       }
     }
     log("1. /process throughput (Friday, no delay)", out)
-    await Promise.all([agent.stop(), raw.stop(), effect.stop()])
+    await Promise.all([agent.stop(), raw.stop(), replayed.stop(), effect.stop()])
   }
 
   // 2. time to first byte, frames 10 ms apart
@@ -155,6 +164,13 @@ async function main() {
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")
   process.exit(0)
+}
+
+/** SSE text with ids and timestamps masked, to compare two servers' replies. */
+function masked(text: string) {
+  return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "UUID")
+    .replace(/call_[0-9a-f]{8}/g, "call_X")
+    .replace(/"(created|completed)_at":\d+/g, "\"$1_at\":T")
 }
 
 function summary(result: Awaited<ReturnType<typeof load>>) {

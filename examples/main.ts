@@ -41,12 +41,14 @@ export class Toolbox extends Context.Service<Toolbox, {
 
 const delay = Duration.millis(Number(process.env.FRIDAY_DELAY_MS ?? 40))
 
-/** Splits a sentence into word deltas ("Hello", " world", "!") with a small pause between them. */
-const words = (text: string, make: (delta: string) => AgentApp.AgentOutput) =>
-  Stream.fromIterable(text.match(/\s*\S+/g) ?? []).pipe(
-    Stream.map(make),
-    Duration.isZero(delay) ? (self) => self : Stream.tap(() => Effect.sleep(delay))
-  )
+/** Splits a sentence into word pieces: "Hello", " world", "!". */
+const words = (text: string): Array<string> => text.match(/\s*\S+/g) ?? []
+
+/** Streams the outputs with a small pause after each, or all at once when there is no delay. */
+const paced = (outputs: ReadonlyArray<AgentApp.AgentOutput>) =>
+  Duration.isZero(delay)
+    ? Stream.fromIterable(outputs)
+    : Stream.fromIterable(outputs).pipe(Stream.tap(() => Effect.sleep(delay)))
 
 const textOf = (message: Protocol.Message): string =>
   (message.content ?? []).flatMap((part) => part.type === "text" ? [part.text] : []).join(" ")
@@ -101,19 +103,17 @@ export const Query = Friday.query((request, context) =>
       ? `Your name is ${knownName}, I remember you.`
       : "Hello, I am Friday!"
     if (/\bstory\b/i.test(said)) return story(knownName ?? newName)
-    return Stream.concat(
-      words(`The user said "${said}". ${memory} I will count its words with the word_stats tool.`, AgentApp.reasoning),
-      Stream.make(
-        AgentApp.toolCall({ callId, name: "word_stats", arguments: { text: said } }),
-        AgentApp.toolResult({ callId, name: "word_stats", output: stats })
-      )
-    ).pipe(
-      Stream.concat(words(
-        `${greeting} Your message has ${stats.words} words and ${stats.characters} characters.`,
+    return paced([
+      ...words(`The user said "${said}". ${memory} I will count its words with the word_stats tool.`).map(
+        AgentApp.reasoning
+      ),
+      AgentApp.toolCall({ callId, name: "word_stats", arguments: { text: said } }),
+      AgentApp.toolResult({ callId, name: "word_stats", output: stats }),
+      ...words(`${greeting} Your message has ${stats.words} words and ${stats.characters} characters.`).map(
         AgentApp.text
-      )),
-      Stream.concat(Stream.make(AgentApp.usage({ input_tokens: stats.words, output_tokens: 16 })))
-    )
+      ),
+      AgentApp.usage({ input_tokens: stats.words, output_tokens: 16 })
+    ])
   })
 )
 
@@ -131,11 +131,9 @@ const chapters = [
  */
 const story = (name: string | undefined) =>
   Stream.concat(
-    words(`${name ?? "The user"} wants a long story. I will tell it chapter by chapter.`, AgentApp.reasoning),
+    paced(words(`${name ?? "The user"} wants a long story. I will tell it chapter by chapter.`).map(AgentApp.reasoning)),
     Stream.range(1, 12).pipe(
-      Stream.flatMap((chapter) =>
-        words(`Chapter ${chapter}. ${chapters.join(" ")} `, AgentApp.text)
-      )
+      Stream.flatMap((chapter) => paced(words(`Chapter ${chapter}. ${chapters.join(" ")} `).map(AgentApp.text)))
     )
   ).pipe(
     Stream.onExit((exit) => Effect.log(`story ${exit._tag === "Success" ? "finished" : "interrupted, state saved"}`))

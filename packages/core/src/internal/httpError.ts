@@ -63,20 +63,16 @@ const isBodyTooLarge = (error: { readonly reason?: unknown }): boolean =>
  * Reads the request body as JSON, refusing more than `maxBytes`: a declared
  * `content-length` over the limit is refused without reading.
  */
-export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError, HttpServerRequest.HttpServerRequest> =>
-  Effect.gen(function*() {
+export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError, HttpServerRequest.HttpServerRequest> => {
+  const maxSize = ByteSize.bytes(maxBytes)
+  return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const tooLarge = new RequestError({
-      status: 413,
-      code: "payload_too_large",
-      message: `The request body exceeds the limit of ${maxBytes} bytes`
-    })
     const length = request.headers["content-length"]
-    if (length !== undefined && Number(length) > maxBytes) return yield* tooLarge
+    if (length !== undefined && Number(length) > maxBytes) return yield* tooLarge(maxBytes)
     const text = yield* request.text.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBytes)),
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, maxSize),
       Effect.mapError((error) =>
-        isBodyTooLarge(error) ? tooLarge : invalidRequest("The request body could not be read")
+        isBodyTooLarge(error) ? tooLarge(maxBytes) : invalidRequest("The request body could not be read")
       )
     )
     if (text.trim() === "") return yield* invalidRequest("The request body is empty; a JSON body is required")
@@ -84,6 +80,14 @@ export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError,
       try: () => JSON.parse(text) as unknown,
       catch: (cause) => invalidRequest(`The request body is not valid JSON: ${(cause as Error).message}`)
     })
+  })
+}
+
+const tooLarge = (maxBytes: number) =>
+  new RequestError({
+    status: 413,
+    code: "payload_too_large",
+    message: `The request body exceeds the limit of ${maxBytes} bytes`
   })
 
 /** Decodes a value with a schema, a failure being a 400 with the schema issues. */
