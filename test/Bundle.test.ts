@@ -1,0 +1,46 @@
+/**
+ * The production start of the README: `npm run build` bundles Friday into
+ * one file, and `npm run start:prod` serves it, replying as `npm start` does.
+ */
+import { existsSync, rmSync } from "node:fs"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { checkRun } from "./support/protocol.ts"
+import { repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell } from "./support/shell.ts"
+import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
+
+let server: ServerProcess | undefined
+afterAll(async () => {
+  server?.kill("SIGTERM")
+  if (server) await within(10_000, "the bundle to exit", server.exited)
+})
+
+describe("production bundle", () => {
+  it("npm run build && npm run start:prod serves Friday from one file", async () => {
+    expect(readmeShellBlocks().some((block) => block.includes("npm run build && npm run start:prod"))).toBe(true)
+    const bundle = path.join(repoRoot, "dist", "main.mjs")
+    rmSync(bundle, { force: true })
+    await runShell("npm run --silent build")
+    expect(existsSync(bundle)).toBe(true)
+
+    server = await startServer("npm", ["run", "--silent", "start:prod"], { env: { FRIDAY_DELAY_MS: "0" } })
+    const ready = await fetch(`${server.url}/readiness`)
+    expect(ready.status).toBe(200)
+    const response = await postJson(`${server.url}/process`, userText("Hello Friday"))
+    const last = checkRun(dataOf(parseFrames(await response.text())))
+    expect(last.status).toBe("completed")
+    expect(last.output.map((message: any) => message.type)).toEqual([
+      "reasoning",
+      "plugin_call",
+      "plugin_call_output",
+      "message"
+    ])
+    expect(last.output[3].content[0].text).toContain("Your message has 2 words")
+
+    server.kill("SIGTERM")
+    await within(10_000, "the bundle to shut down", server.closed)
+    expect(server.output()).toContain("Toolbox: cleaning up resources")
+    server = undefined
+  })
+})
