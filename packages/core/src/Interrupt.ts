@@ -327,34 +327,16 @@ export const claimWith = Effect.fnUntraced(function*(
   key: SessionKey,
   options: ClaimOptions
 ) {
-  const scope = yield* Effect.scope
   const runId = crypto.randomUUID()
 
   // Listen before taking the lease, so that no stop can find the lease but miss the listener.
   // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
   const first = yield* backend.listen(key)
-  const firstTaken = yield* backend.acquireLease(key, runId, options.leaseTtl)
-  const attempt = Effect.gen(function*() {
-    const listening = yield* Scope.fork(scope, "sequential")
-    const stopped = yield* Scope.provide(backend.listen(key), listening)
-    const taken = yield* backend.acquireLease(key, runId, options.leaseTtl).pipe(
-      Effect.onError(() => Scope.close(listening, Exit.void))
-    )
-    if (taken) return Option.some(stopped)
-    yield* Scope.close(listening, Exit.void)
-    return Option.none<Deferred.Deferred<void>>()
-  })
-
-  let stopped = firstTaken ? Option.some(first) : Option.none<Deferred.Deferred<void>>()
-  if (Option.isNone(stopped) && options.onBusy === "interrupt") {
-    yield* backend.signalStop(key)
-    stopped = yield* attempt.pipe(
-      Effect.repeat({ schedule: Schedule.spaced(Duration.millis(10)), until: Option.isSome }),
-      Effect.timeoutOption(options.takeoverTimeout),
-      Effect.map(Option.flatten)
-    )
+  let stopped = (yield* backend.acquireLease(key, runId, options.leaseTtl)) ? first : undefined
+  if (stopped === undefined && options.onBusy === "interrupt") {
+    stopped = yield* takeOver(backend, key, runId, options)
   }
-  if (Option.isNone(stopped)) {
+  if (stopped === undefined) {
     return yield* new SessionBusy({
       userId: key.userId,
       sessionId: key.sessionId,
@@ -362,31 +344,64 @@ export const claimWith = Effect.fnUntraced(function*(
     })
   }
 
-  const renewal = renewLease(backend, key, runId, options.leaseTtl)
+  const renewal = renewals(backend).add(key, runId, options.leaseTtl)
   let finished = false
+  const release = Effect.ignore(backend.releaseLease(key, runId))
   const finish = (state: Exclude<RunState, "RUNNING">) =>
     Effect.suspend(() => {
       if (finished) return Effect.void
       finished = true
-      renewal.cancel()
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        backend.setState(key, { state, runId, updatedAt: now }, options.stateTtl).pipe(
-          Effect.ensuring(backend.releaseLease(key, runId).pipe(Effect.ignore)),
-          Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause))
-        ))
+      renewal.remove()
+      return recordState(backend, key, runId, state, options.stateTtl).pipe(
+        Effect.ensuring(release),
+        Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause))
+      )
     })
   // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
   // unless it failed outright before it could run.
   yield* Effect.addFinalizer((exit) =>
     finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
   )
-
   yield* renewal.start
-  const now = yield* Clock.currentTimeMillis
-  yield* backend.setState(key, { state: "RUNNING", runId, updatedAt: now }, options.stateTtl)
-
-  return { key, runId, stopped: stopped.value, finish } satisfies Claim
+  yield* recordState(backend, key, runId, "RUNNING", options.stateTtl)
+  return { key, runId, stopped, finish } satisfies Claim
 })
+
+const recordState = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  runId: string,
+  state: RunState,
+  ttl: Duration.Duration
+) => Effect.flatMap(Clock.currentTimeMillis, (now) => backend.setState(key, { state, runId, updatedAt: now }, ttl))
+
+/** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
+const takeOver = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  runId: string,
+  options: ClaimOptions
+): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const attempt = Effect.gen(function*() {
+      const listening = yield* Scope.fork(scope, "sequential")
+      const stopped = yield* Scope.provide(backend.listen(key), listening)
+      const taken = yield* backend.acquireLease(key, runId, options.leaseTtl).pipe(
+        Effect.onError(() => Scope.close(listening, Exit.void))
+      )
+      if (taken) return Option.some(stopped)
+      yield* Scope.close(listening, Exit.void)
+      return Option.none<Deferred.Deferred<void>>()
+    })
+    yield* backend.signalStop(key)
+    const taken = yield* attempt.pipe(
+      Effect.repeat({ schedule: Schedule.spaced(Duration.millis(10)), until: Option.isSome }),
+      Effect.timeoutOption(options.takeoverTimeout),
+      Effect.map(Option.flatten)
+    )
+    return Option.getOrUndefined(taken)
+  })
 
 interface Renewal {
   readonly key: SessionKey
@@ -396,77 +411,80 @@ interface Renewal {
   nextAt: number
 }
 
-interface Renewer {
-  readonly renewals: Set<Renewal>
-  running: boolean
-  /** How long the loop sleeps now, and what wakes it early (a run with a shorter lease). */
-  tickMs: number
-  wake: Deferred.Deferred<void>
-}
-
-/** The lease renewals of each backend in this process. */
-const renewers = new WeakMap<InterruptBackend["Service"], Renewer>()
-
 /**
- * Renews the leases of every run of this process on one fiber per backend,
- * which runs while any run holds a lease: a stream costs a set entry, not a
- * fiber and a timer of its own.
+ * The lease renewals of one backend in this process, on one fiber, which runs
+ * while any run holds a lease: a run costs a set entry, not a fiber and a
+ * timer of its own.
  */
-const renewLease = (
-  backend: InterruptBackend["Service"],
-  key: SessionKey,
-  owner: string,
-  ttl: Duration.Duration
-) => {
-  let renewer = renewers.get(backend)
-  if (renewer === undefined) {
-    renewers.set(backend, renewer = { renewals: new Set(), running: false, tickMs: 0, wake: Deferred.makeUnsafe() })
-  }
-  const state = renewer
-  const everyMs = Math.max(1, Duration.toMillis(ttl) / 3)
-  const renewal: Renewal = { key, owner, ttl, everyMs, nextAt: 0 }
-  const renewOne = (entry: Renewal) =>
-    backend.renewLease(entry.key, entry.owner, entry.ttl).pipe(
-      Effect.flatMap((held) =>
-        held ? Effect.void : Effect.logWarning(`the lease of session ${entry.key.sessionId} was lost`)
-      ),
-      Effect.catchCause((cause) => Effect.logWarning("could not renew a lease", cause))
-    )
-  const loop: Effect.Effect<void> = Effect.suspend(() => {
-    if (state.renewals.size === 0) {
-      state.running = false
-      return Effect.void
-    }
-    let tick = 1_000
-    for (const entry of state.renewals) tick = Math.min(tick, entry.everyMs)
-    state.tickMs = Math.max(5, tick)
-    state.wake = Deferred.makeUnsafe<void>()
-    return Effect.raceFirst(Effect.sleep(Duration.millis(state.tickMs)), Deferred.await(state.wake)).pipe(
-      Effect.andThen(Effect.suspend(() => {
-        const now = Date.now()
-        const due = [...state.renewals].filter((entry) => entry.nextAt <= now)
-        for (const entry of due) entry.nextAt = now + entry.everyMs
-        return Effect.forEach(due, renewOne, { concurrency: 16, discard: true })
-      })),
-      Effect.andThen(loop)
-    )
-  })
-  return {
-    start: Effect.suspend(() => {
-      renewal.nextAt = Date.now() + everyMs
-      state.renewals.add(renewal)
-      if (state.running) {
-        if (everyMs < state.tickMs) Deferred.doneUnsafe(state.wake, Exit.void)
+class Renewals {
+  private readonly entries = new Set<Renewal>()
+  private running = false
+  /** How long the loop sleeps now, and what wakes it early (a run with a shorter lease). */
+  private tickMs = 0
+  private wake = Deferred.makeUnsafe<void>()
+  private readonly loop: Effect.Effect<void>
+
+  constructor(backend: InterruptBackend["Service"]) {
+    const renewOne = (entry: Renewal) =>
+      backend.renewLease(entry.key, entry.owner, entry.ttl).pipe(
+        Effect.flatMap((held) =>
+          held ? Effect.void : Effect.logWarning(`the lease of session ${entry.key.sessionId} was lost`)
+        ),
+        Effect.catchCause((cause) => Effect.logWarning("could not renew a lease", cause))
+      )
+    const renewDue = Effect.suspend(() => {
+      const now = Date.now()
+      const due = [...this.entries].filter((entry) => entry.nextAt <= now)
+      for (const entry of due) entry.nextAt = now + entry.everyMs
+      return Effect.forEach(due, renewOne, { concurrency: 16, discard: true })
+    })
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      if (this.entries.size === 0) {
+        this.running = false
         return Effect.void
       }
-      state.running = true
-      // a daemon with no context of the run that started it: it ends when no lease is left
-      return Effect.asVoid(Effect.forkDetach(Effect.provideContext(loop, Context.empty())))
-    }),
-    cancel: () => {
-      state.renewals.delete(renewal)
+      let tick = 1_000
+      for (const entry of this.entries) tick = Math.min(tick, entry.everyMs)
+      this.tickMs = Math.max(5, tick)
+      this.wake = Deferred.makeUnsafe<void>()
+      return Effect.raceFirst(Effect.sleep(Duration.millis(this.tickMs)), Deferred.await(this.wake)).pipe(
+        Effect.andThen(renewDue),
+        Effect.andThen(loop)
+      )
+    })
+    // a daemon with no context of the run that started it: it ends when no lease is left
+    this.loop = Effect.asVoid(Effect.forkDetach(Effect.provideContext(loop, Context.empty())))
+  }
+
+  /** Renews the lease of a run from `start` until `remove`. */
+  add(key: SessionKey, owner: string, ttl: Duration.Duration) {
+    const everyMs = Math.max(1, Duration.toMillis(ttl) / 3)
+    const entry: Renewal = { key, owner, ttl, everyMs, nextAt: 0 }
+    return {
+      start: Effect.suspend(() => {
+        entry.nextAt = Date.now() + everyMs
+        this.entries.add(entry)
+        if (this.running) {
+          if (everyMs < this.tickMs) Deferred.doneUnsafe(this.wake, Exit.void)
+          return Effect.void
+        }
+        this.running = true
+        return this.loop
+      }),
+      remove: () => {
+        this.entries.delete(entry)
+      }
     }
   }
+}
+
+/** The renewals of each backend in this process. */
+const renewers = new WeakMap<InterruptBackend["Service"], Renewals>()
+
+const renewals = (backend: InterruptBackend["Service"]): Renewals => {
+  let renewer = renewers.get(backend)
+  if (renewer === undefined) renewers.set(backend, renewer = new Renewals(backend))
+  return renewer
 }
 
 /**

@@ -6,12 +6,24 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, type Scope } from "effect"
 
 /**
  * @since 0.1.0
  */
 export type Phase = "starting" | "ready" | "draining"
+
+/**
+ * What {@link Lifecycle} does with a run in flight when shutdown begins.
+ *
+ * @since 0.1.0
+ */
+export interface TrackOptions {
+  /** Called when shutdown begins while the run is in flight. */
+  readonly onDrain?: (() => void) | undefined
+  /** Completed if the run is still in flight when the grace period ends. */
+  readonly cancel?: Deferred.Deferred<void> | undefined
+}
 
 /**
  * The lifecycle service. `AgentApp.serve` provides one per server.
@@ -28,18 +40,12 @@ export class Lifecycle extends Context.Service<Lifecycle, {
   /** Marks the app ready: `/readiness` answers 200 from now on. */
   readonly markReady: Effect.Effect<void>
   /**
-   * Counts a run as in flight while the stream runs. `onDrain` is called if
-   * shutdown begins while it runs (for example to close its connection after
-   * the last frame instead of keeping it alive); `cancel` is completed if it
-   * still runs when the grace period ends.
+   * Counts a run as in flight until the current scope closes. `onDrain` is
+   * called if shutdown begins meanwhile (for example to close its connection
+   * after the last frame instead of keeping it alive); `cancel` is completed
+   * if it still runs when the grace period ends.
    */
-  readonly track: <A, E, R>(
-    self: Stream.Stream<A, E, R>,
-    options?: {
-      readonly onDrain?: (() => void) | undefined
-      readonly cancel?: Deferred.Deferred<void> | undefined
-    }
-  ) => Stream.Stream<A, E, R>
+  readonly enter: (options?: TrackOptions) => Effect.Effect<void, never, Scope.Scope>
   /**
    * Begins shutdown: readiness turns 503, runs get `grace` to finish, the rest
    * are canceled, and it returns when none is left (or `flush` has passed).
@@ -59,10 +65,7 @@ export class Lifecycle extends Context.Service<Lifecycle, {
     let active = 0
     const idle = Latch.makeUnsafe(true)
 
-    interface Run {
-      readonly onDrain?: (() => void) | undefined
-      readonly cancel?: Deferred.Deferred<void> | undefined
-    }
+    type Run = TrackOptions
     const runs = new Set<Run>()
     let canceling = false
     const enter = (run: Run) =>
@@ -104,11 +107,10 @@ export class Lifecycle extends Context.Service<Lifecycle, {
       markReady: Effect.sync(() => {
         if (phase === "starting") phase = "ready"
       }),
-      track: (self, options) =>
-        Stream.unwrap(Effect.suspend(() => {
-          const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
-          return Effect.as(Effect.acquireRelease(enter(run), () => leave(run)), self)
-        })),
+      enter: (options) => {
+        const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
+        return Effect.acquireRelease(enter(run), () => leave(run))
+      },
       drain
     })
   })

@@ -165,6 +165,31 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 const newId = (prefix: string) => `${prefix}_${crypto.randomUUID()}`
 
+/**
+ * A text delta as the Runner builds it: a plain protocol content event whose
+ * keys are always in this order, so that SSE can frame it from a template
+ * instead of a generic `JSON.stringify` (the most frequent event of a run).
+ *
+ * @since 0.1.0
+ */
+export class TextDeltaEvent {
+  readonly sequence_number: number
+  readonly object = "content" as const
+  readonly status = "in_progress" as const
+  readonly error = null
+  readonly type = "text" as const
+  readonly index: number
+  readonly delta = true as const
+  readonly msg_id: string
+  readonly text: string
+  constructor(sequence: number, index: number, msgId: string, text: string) {
+    this.sequence_number = sequence
+    this.index = index
+    this.msg_id = msgId
+    this.text = text
+  }
+}
+
 type OpenKind = "text" | "reasoning" | "other"
 
 interface OpenMessage {
@@ -284,17 +309,7 @@ class RunState {
       open.textPart = part
     }
     part.text += text
-    out.push({
-      sequence_number: this.sequence++,
-      object: "content",
-      status: "in_progress",
-      error: null,
-      type: "text",
-      index: part.index,
-      delta: true,
-      msg_id: open.event.id,
-      text
-    })
+    out.push(new TextDeltaEvent(this.sequence++, part.index, open.event.id, text))
   }
 
   /** The open message for this kind of delta, opening a new one when the kind changes. */

@@ -105,8 +105,10 @@ interface Entry {
 }
 
 /**
- * Builds the in-memory store. Values are kept as JSON text, so that what is
- * read back is a copy, as with any other store.
+ * Builds the in-memory store. States are kept as JSON text, so that what is
+ * read back is a copy, as with any other store. History messages are kept as
+ * given (they are read-only protocol messages, decoded or built by the
+ * Runner), and read back as a new array.
  *
  * @since 0.1.0
  */
@@ -141,8 +143,6 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     Schedule.spaced(Duration.minutes(1))
   ))
 
-  const copy = <A>(value: A): A => JSON.parse(JSON.stringify(value))
-
   return SessionStore.of({
     getState: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
@@ -161,11 +161,11 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (messages.length === 0) return
         const entry = touch(key, now, true)!
-        entry.history.push(...copy(messages))
+        for (let i = 0; i < messages.length; i++) entry.history.push(messages[i])
         if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
       }),
     history: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => copy(touch(key, now, false)?.history ?? [])),
+      Effect.map(Clock.currentTimeMillis, (now) => touch(key, now, false)?.history.slice() ?? []),
     clear: (key) =>
       Effect.sync(() => {
         sessions.delete(keyString(key))

@@ -8,6 +8,7 @@
 import { Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type * as Protocol from "./Protocol.ts"
+import { TextDeltaEvent } from "./Runner.ts"
 
 /**
  * The headers of every SSE response: no caching, and no proxy buffering.
@@ -26,7 +27,12 @@ export const headers: Readonly<Record<string, string>> = {
  * @since 0.1.0
  */
 export const eventFrame = (event: Protocol.Event): string =>
-  `id: ${event.sequence_number}\ndata: ${JSON.stringify(event)}\n\n`
+  event instanceof TextDeltaEvent
+    // the same bytes as JSON.stringify: the keys of a TextDeltaEvent are fixed, its ids need no escaping
+    ? `id: ${event.sequence_number}\ndata: {"sequence_number":${event.sequence_number},"object":"content",` +
+      `"status":"in_progress","error":null,"type":"text","index":${event.index},"delta":true,` +
+      `"msg_id":${JSON.stringify(event.msg_id)},"text":${JSON.stringify(event.text)}}\n\n`
+    : `id: ${event.sequence_number}\ndata: ${JSON.stringify(event)}\n\n`
 
 /**
  * The frame of one endpoint item: `data:` with its JSON, a string item as a

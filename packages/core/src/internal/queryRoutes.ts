@@ -96,8 +96,8 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       }).pipe(Stream.provideContext(services))
-      const run = Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
-      return lifecycle.track(run, { onDrain, cancel: claim.stopped })
+      yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
+      return Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
     })
 
     const refused = <A>(effect: Effect.Effect<A, any, any>) =>
