@@ -159,24 +159,25 @@ export const makeListenerRegistry = (): ListenerRegistry => {
   const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
   let count = 0
   return {
+    // the release is added before the registration, so that no interruption can fall between them
     listen: (key) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const id = keyString(key)
-          const deferred = Deferred.makeUnsafe<void>()
+      Effect.flatMap(Effect.scope, (scope) => {
+        const id = keyString(key)
+        const deferred = Deferred.makeUnsafe<void>()
+        const release = Effect.sync(() => {
+          const set = listeners.get(id)
+          if (set?.delete(deferred)) count--
+          if (set?.size === 0) listeners.delete(id)
+        })
+        const register = Effect.sync(() => {
           let set = listeners.get(id)
           if (set === undefined) listeners.set(id, set = new Set())
           set.add(deferred)
           count++
-          return { id, deferred }
-        }),
-        ({ deferred, id }) =>
-          Effect.sync(() => {
-            const set = listeners.get(id)
-            if (set?.delete(deferred)) count--
-            if (set?.size === 0) listeners.delete(id)
-          })
-      ).pipe(Effect.map(({ deferred }) => deferred)),
+          return deferred
+        })
+        return Effect.andThen(Scope.addFinalizer(scope, release), register)
+      }),
     signal: (id) => {
       const waiting = listeners.get(id)
       if (waiting === undefined) return
@@ -187,14 +188,28 @@ export const makeListenerRegistry = (): ListenerRegistry => {
 }
 
 /**
- * Builds the in-memory backend: one process, no external service. Expired
- * leases and states are swept every `sweepInterval` (default 60 s).
+ * Options of the in-memory backend.
  *
  * @since 0.1.0
  */
-export const makeMemory = Effect.fnUntraced(function*(options?: {
+export interface MemoryOptions {
+  /** How often expired leases and states are swept. Default 60 s. */
   readonly sweepInterval?: Duration.Input | undefined
-}) {
+  /**
+   * The most run states kept; beyond it the oldest go first, so that a busy
+   * server's memory stays bounded whatever `stateTtl` is. Default 10,000.
+   */
+  readonly maxStates?: number | undefined
+}
+
+/**
+ * Builds the in-memory backend: one process, no external service. Expired
+ * leases and states are swept every `sweepInterval`.
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
+  const maxStates = options?.maxStates ?? 10_000
   const leases = new Map<string, { owner: string; expiresAt: number }>()
   const states = new Map<string, { record: RunRecord; expiresAt: number }>()
   const listeners = makeListenerRegistry()
@@ -238,7 +253,11 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
       Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
     setState: (key, record, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        states.set(keyString(key), { record, expiresAt: now + Duration.toMillis(ttl) })
+        const id = keyString(key)
+        // re-inserted, so that the map stays in the order of the latest writes
+        states.delete(id)
+        states.set(id, { record, expiresAt: now + Duration.toMillis(ttl) })
+        if (states.size > maxStates) states.delete(states.keys().next().value!)
       }),
     getState: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
@@ -269,9 +288,8 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
  *
  * @since 0.1.0
  */
-export const layerMemory = (options?: { readonly sweepInterval?: Duration.Input | undefined }): Layer.Layer<
-  InterruptBackend
-> => Layer.effect(InterruptBackend, makeMemory(options))
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<InterruptBackend> =>
+  Layer.effect(InterruptBackend, makeMemory(options))
 
 /**
  * How runs take their session.

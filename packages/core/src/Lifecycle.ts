@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, type Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, Scope } from "effect"
 
 /**
  * @since 0.1.0
@@ -68,18 +68,15 @@ export class Lifecycle extends Context.Service<Lifecycle, {
     type Run = TrackOptions
     const runs = new Set<Run>()
     let canceling = false
-    const enter = (run: Run) =>
-      Effect.sync(() => {
-        if (active++ === 0) idle.closeUnsafe()
-        runs.add(run)
-        if (phase === "draining") run.onDrain?.()
-        if (canceling && run.cancel) Deferred.doneUnsafe(run.cancel, Exit.void)
-      })
-    const leave = (run: Run) =>
-      Effect.sync(() => {
-        runs.delete(run)
-        if (--active === 0) idle.openUnsafe()
-      })
+    const enter = (run: Run) => {
+      if (active++ === 0) idle.closeUnsafe()
+      runs.add(run)
+      if (phase === "draining") run.onDrain?.()
+      if (canceling && run.cancel) Deferred.doneUnsafe(run.cancel, Exit.void)
+    }
+    const leave = (run: Run) => {
+      if (runs.delete(run) && --active === 0) idle.openUnsafe()
+    }
 
     const drain = Effect.fn("Lifecycle.drain")(function*(options: {
       readonly grace: Duration.Input
@@ -107,10 +104,12 @@ export class Lifecycle extends Context.Service<Lifecycle, {
       markReady: Effect.sync(() => {
         if (phase === "starting") phase = "ready"
       }),
-      enter: (options) => {
-        const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
-        return Effect.acquireRelease(enter(run), () => leave(run))
-      },
+      // the release is added before the registration, so that no interruption can fall between them
+      enter: (options) =>
+        Effect.flatMap(Effect.scope, (scope) => {
+          const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
+          return Effect.andThen(Scope.addFinalizer(scope, Effect.sync(() => leave(run))), Effect.sync(() => enter(run)))
+        }),
       drain
     })
   })

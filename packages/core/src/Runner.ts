@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Fiber, Option, Pull, Stream } from "effect"
+import { Cause, Deferred, Effect, type Exit, Fiber, Option, Pull, Stream } from "effect"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -75,30 +75,42 @@ export const events = <E, R>(
       }
       const next: ReturnType<typeof step> = Effect.flatMap(pull, step)
 
-      // With a cancel signal, each pull runs in a fiber of its own (started at once, so a pull that
-      // completes synchronously never waits); one watcher per run interrupts the pull in flight
-      // when the signal comes, and the body ends.
+      // With a cancel signal, each pull runs in a fiber of its own, started at once: a pull that
+      // completes synchronously (a handler that emits without waiting) is done before anything
+      // else happens. The first time a pull has to wait, one watcher per run starts; it
+      // interrupts the pull in flight when the signal comes, and the body ends.
       let inFlight: Fiber.Fiber<unknown, unknown> | undefined
+      let watching = false
+      const watch = Effect.suspend(() => {
+        watching = true
+        return Effect.forkIn(
+          Effect.flatMap(Deferred.await(cancel!), () =>
+            Effect.sync(() => {
+              run.cancel()
+              inFlight?.interruptUnsafe()
+            })),
+          scope
+        )
+      })
+      const settle = (exit: Exit.Exit<Events, Effect.Error<typeof pull>>): ReturnType<typeof step> => {
+        inFlight = undefined
+        if (exit._tag === "Success") return Effect.succeed(exit.value)
+        if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return Cause.done()
+        return Effect.failCause(exit.cause)
+      }
       const body: ReturnType<typeof step> = cancel === undefined ? next : Effect.suspend(() => {
-        if (run.isCanceled) return Cause.done()
+        if (run.isCanceled || Deferred.isDoneUnsafe(cancel)) {
+          run.cancel()
+          return Cause.done()
+        }
         return Effect.flatMap(Effect.forkChild(next, { startImmediately: true }), (fiber) => {
+          const done = fiber.pollUnsafe()
+          if (done !== undefined) return settle(done)
           inFlight = fiber
-          return Effect.flatMap(Fiber.await(fiber), (exit): ReturnType<typeof step> => {
-            inFlight = undefined
-            if (exit._tag === "Success") return Effect.succeed(exit.value)
-            if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return Cause.done()
-            return Effect.failCause(exit.cause)
-          })
+          const awaited = Effect.flatMap(Fiber.await(fiber), settle)
+          return watching ? awaited : Effect.andThen(watch, awaited)
         })
       })
-      const watch = cancel === undefined ? Effect.void : Effect.forkIn(
-        Effect.flatMap(Deferred.await(cancel), () =>
-          Effect.sync(() => {
-            run.cancel()
-            inFlight?.interruptUnsafe()
-          })),
-        scope
-      )
 
       // the terminal events go out once `onEnd` has recorded them
       const end = (events: Array<Protocol.Event>): Effect.Effect<Events> =>
@@ -123,7 +135,7 @@ export const events = <E, R>(
           }
         })
       })
-      return Effect.as(watch, pullEvents)
+      return Effect.succeed(pullEvents)
     })
   })
 

@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Schedule, Scope } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { rawWriter } from "./connection.ts"
 
@@ -52,16 +52,17 @@ export class KeepAlive extends Context.Service<KeepAlive, {
         yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(Duration.millis(tickMs))))
         return KeepAlive.of({
           watch: (request) =>
-            Effect.suspend(() => {
+            Effect.flatMap(Effect.scope, (scope) => {
               const write = rawWriter(request)
               if (write === undefined) return Effect.succeed(noWatch)
               const entry: Entry = { write, active: true, idleMs: 0 }
-              return Effect.acquireRelease(
+              // the release is added before the registration, so that no interruption can fall between them
+              return Effect.andThen(
+                Scope.addFinalizer(scope, Effect.sync(() => void entries.delete(entry))),
                 Effect.sync(() => {
                   entries.add(entry)
                   return { touch: () => void (entry.active = true) }
-                }),
-                () => Effect.sync(() => void entries.delete(entry))
+                })
               )
             })
         })
