@@ -68,18 +68,16 @@ export const events = <E, R>(
     // handler's outputs as events, then the terminal events once it ends, fails or is canceled.
     return Stream.transformPull(outputs, (pull, scope) => {
       type Events = NonEmptyArray<Protocol.Event>
-      // A chunk of outputs may produce no event (usage alone): then pull the next one.
-      const step = (chunk: ReadonlyArray<Output.AgentOutput>): Effect.Effect<Events, Effect.Error<typeof pull>> => {
-        const out = run.push(chunk)
-        return out.length > 0 ? Effect.succeed(out as Events) : Effect.flatMap(pull, step)
-      }
-      const next: ReturnType<typeof step> = Effect.flatMap(pull, step)
+      type PullExit = Exit.Exit<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>
+      let phase: "start" | "body" | "done" = "start"
 
-      // With a cancel signal, each pull runs in a fiber of its own, started at once: a pull that
-      // completes synchronously (a handler that emits without waiting) is done before anything
-      // else happens. The first time a pull has to wait, one watcher per run starts; it
-      // interrupts the pull in flight when the signal comes, and the body ends.
-      let inFlight: Fiber.Fiber<unknown, unknown> | undefined
+      // Each pull of the handler runs in a fiber of its own, started at once, so that a pull that
+      // completes synchronously (a handler that emits without waiting) is done when it returns.
+      // Events that are ready together leave together, as one chunk (one socket write): pulls go
+      // on while they complete at once, and a pull that has to wait is carried to the next chunk.
+      // The first time a pull waits, one watcher per run starts: it interrupts the pull in
+      // flight when the cancel signal comes, and the body ends.
+      let pending: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>> | undefined
       let watching = false
       const watch = Effect.suspend(() => {
         watching = true
@@ -87,57 +85,92 @@ export const events = <E, R>(
           Effect.flatMap(Deferred.await(cancel!), () =>
             Effect.sync(() => {
               run.cancel()
-              inFlight?.interruptUnsafe()
+              pending?.interruptUnsafe()
             })),
           scope
         )
       })
-      const settle = (exit: Exit.Exit<Events, Effect.Error<typeof pull>>): ReturnType<typeof step> => {
-        inFlight = undefined
-        if (exit._tag === "Success") return Effect.succeed(exit.value)
-        if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return Cause.done()
-        return Effect.failCause(exit.cause)
-      }
-      const body: ReturnType<typeof step> = cancel === undefined ? next : Effect.suspend(() => {
-        if (run.isCanceled || Deferred.isDoneUnsafe(cancel)) {
-          run.cancel()
-          return Cause.done()
-        }
-        return Effect.flatMap(Effect.forkChild(next, { startImmediately: true }), (fiber) => {
-          const done = fiber.pollUnsafe()
-          if (done !== undefined) return settle(done)
-          inFlight = fiber
-          const awaited = Effect.flatMap(Fiber.await(fiber), settle)
-          return watching ? awaited : Effect.andThen(watch, awaited)
+      const awaitPending = (
+        fiber: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>,
+        events: Array<Protocol.Event>
+      ): Effect.Effect<Events, Cause.Done> => {
+        pending = fiber
+        const awaited = Effect.flatMap(Fiber.await(fiber), (exit) => {
+          pending = undefined
+          return settle(exit, events)
         })
-      })
+        return watching || cancel === undefined ? awaited : Effect.andThen(watch, awaited)
+      }
+
+      const isCanceled = () => {
+        if (!run.isCanceled && cancel !== undefined && Deferred.isDoneUnsafe(cancel)) run.cancel()
+        return run.isCanceled
+      }
+
+      /** Pulls on while pulls complete at once, then gives what is ready. */
+      const gather = (events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> =>
+        Effect.suspend(() => {
+          if (isCanceled()) return close(events, endOfBody)
+          if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
+          return Effect.flatMap(Effect.forkChild(pull, { startImmediately: true }), (fiber) => {
+            const exit = fiber.pollUnsafe()
+            if (exit !== undefined) return settle(exit, events)
+            if (events.length > 0) {
+              pending = fiber
+              return Effect.succeed(events as Events)
+            }
+            return awaitPending(fiber, events)
+          })
+        })
+
+      /** What a pull of the handler gave: more events, or the end of the body. */
+      const settle = (exit: PullExit, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> => {
+        if (exit._tag === "Success") {
+          const out = run.push(exit.value)
+          for (let i = 0; i < out.length; i++) events.push(out[i])
+          return gather(events)
+        }
+        if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return close(events, endOfBody)
+        return close(events, exit.cause)
+      }
 
       // the terminal events go out once `onEnd` has recorded them
-      const end = (events: Array<Protocol.Event>): Effect.Effect<Events> =>
-        onEnd === undefined
+      const end = (events: Array<Protocol.Event>, terminal: Array<Protocol.Event>): Effect.Effect<Events> => {
+        for (let i = 0; i < terminal.length; i++) events.push(terminal[i])
+        return onEnd === undefined
           ? Effect.succeed(events as Events)
-          : Effect.as(onEnd(events[events.length - 1] as Protocol.ResponseEvent), events as Events)
-      let phase: "start" | "body" | "done" = "start"
+          : Effect.as(onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), events as Events)
+      }
+      const close = (
+        events: Array<Protocol.Event>,
+        cause: Cause.Cause<Effect.Error<typeof pull>>
+      ): Effect.Effect<Events, Cause.Done> => {
+        phase = "done"
+        if (Pull.isDoneCause(cause)) return end(events, run.finish())
+        // the consumer itself is interrupted (its client left): nobody is listening
+        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        return Effect.andThen(Effect.logError("agent handler failed", cause), end(events, run.fail(cause)))
+      }
+
       const pullEvents: Effect.Effect<Events, Cause.Done> = Effect.suspend(() => {
         if (phase === "start") {
           phase = "body"
-          return Effect.succeed(run.start() as Events)
+          // the opening events wait for the first outputs only if those are ready at once
+          return gather(run.start())
         }
         if (phase === "done") return Cause.done()
-        return Effect.matchCauseEffect(body, {
-          onSuccess: Effect.succeed,
-          onFailure: (cause): Effect.Effect<Events, Cause.Done> => {
-            phase = "done"
-            if (Pull.isDoneCause(cause)) return end(run.finish())
-            // the consumer itself is interrupted (its client left): nobody is listening
-            if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-            return Effect.andThen(Effect.logError("agent handler failed", cause), end(run.fail(cause)))
-          }
-        })
+        if (pending !== undefined) return awaitPending(pending, [])
+        return gather([])
       })
       return Effect.succeed(pullEvents)
     })
   })
+
+/** The cause with which a body ends normally. */
+const endOfBody: Cause.Cause<Cause.Done> = Cause.fail(Cause.Done())
+
+/** The most events in one chunk, so that a handler that never waits still streams. */
+const maxChunkEvents = 512
 
 /**
  * Runs a request to its end and gives the terminal response event, for
