@@ -5,7 +5,7 @@
 import { existsSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { checkRun } from "./support/protocol.ts"
+import { checkFridayHello } from "./support/protocol.ts"
 import { repoRoot, type ServerProcess, startServer, within } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
@@ -28,15 +28,7 @@ describe("production bundle", () => {
     const ready = await fetch(`${server.url}/readiness`)
     expect(ready.status).toBe(200)
     const response = await postJson(`${server.url}/process`, userText("Hello Friday"))
-    const last = checkRun(dataOf(parseFrames(await response.text())))
-    expect(last.status).toBe("completed")
-    expect(last.output.map((message: any) => message.type)).toEqual([
-      "reasoning",
-      "plugin_call",
-      "plugin_call_output",
-      "message"
-    ])
-    expect(last.output[3].content[0].text).toContain("Your message has 2 words")
+    checkFridayHello(dataOf(parseFrames(await response.text())))
 
     server.kill("SIGTERM")
     await within(10_000, "the bundle to shut down", server.closed)

@@ -49,3 +49,21 @@ export const checkRun = (events: ReadonlyArray<any>): any => {
   expect(last.output).toEqual(completed)
   return last
 }
+
+/**
+ * Friday's reply to "Hello Friday" (examples/main.ts): a completed run with
+ * reasoning, a word_stats call and its result, and the answer.
+ */
+export const checkFridayHello = (events: ReadonlyArray<any>): void => {
+  const last = checkRun(events)
+  expect(last.status).toBe("completed")
+  expect(last.output.map((message: any) => message.type)).toEqual([
+    "reasoning",
+    "plugin_call",
+    "plugin_call_output",
+    "message"
+  ])
+  expect(last.output[1].content[0].data.name).toBe("word_stats")
+  expect(JSON.parse(last.output[2].content[0].data.output)).toEqual({ words: 2, characters: 12 })
+  expect(last.output[3].content[0].text).toContain("Your message has 2 words")
+}
