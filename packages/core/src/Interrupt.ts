@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { registerScoped } from "./internal/scoped.ts"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
 
 /**
@@ -159,25 +160,21 @@ export const makeListenerRegistry = (): ListenerRegistry => {
   const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
   let count = 0
   return {
-    // the release is added before the registration, so that no interruption can fall between them
-    listen: (key) =>
-      Effect.flatMap(Effect.scope, (scope) => {
-        const id = keyString(key)
-        const deferred = Deferred.makeUnsafe<void>()
-        const release = Effect.sync(() => {
-          const set = listeners.get(id)
-          if (set?.delete(deferred)) count--
-          if (set?.size === 0) listeners.delete(id)
-        })
-        const register = Effect.sync(() => {
-          let set = listeners.get(id)
-          if (set === undefined) listeners.set(id, set = new Set())
-          set.add(deferred)
-          count++
-          return deferred
-        })
-        return Effect.andThen(Scope.addFinalizer(scope, release), register)
-      }),
+    listen: (key) => {
+      const id = keyString(key)
+      const deferred = Deferred.makeUnsafe<void>()
+      return registerScoped(() => {
+        let set = listeners.get(id)
+        if (set === undefined) listeners.set(id, set = new Set())
+        set.add(deferred)
+        count++
+        return deferred
+      }, () => {
+        const set = listeners.get(id)
+        if (set?.delete(deferred)) count--
+        if (set?.size === 0) listeners.delete(id)
+      })
+    },
     signal: (id) => {
       const waiting = listeners.get(id)
       if (waiting === undefined) return

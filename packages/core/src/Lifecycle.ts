@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, type Scope } from "effect"
+import { registerScoped } from "./internal/scoped.ts"
 
 /**
  * @since 0.1.0
@@ -104,12 +105,10 @@ export class Lifecycle extends Context.Service<Lifecycle, {
       markReady: Effect.sync(() => {
         if (phase === "starting") phase = "ready"
       }),
-      // the release is added before the registration, so that no interruption can fall between them
-      enter: (options) =>
-        Effect.flatMap(Effect.scope, (scope) => {
-          const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
-          return Effect.andThen(Scope.addFinalizer(scope, Effect.sync(() => leave(run))), Effect.sync(() => enter(run)))
-        }),
+      enter: (options) => {
+        const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
+        return registerScoped(() => enter(run), () => leave(run))
+      },
       drain
     })
   })

@@ -1,6 +1,7 @@
-import { Context, Duration, Effect, Layer, Schedule, Scope } from "effect"
+import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { rawWriter } from "./connection.ts"
+import { registerScoped } from "./scoped.ts"
 
 /** The comment frame sent on a quiet stream, so proxies keep it open. */
 export const keepAliveFrame = ": keep-alive\n\n"
@@ -52,18 +53,14 @@ export class KeepAlive extends Context.Service<KeepAlive, {
         yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(Duration.millis(tickMs))))
         return KeepAlive.of({
           watch: (request) =>
-            Effect.flatMap(Effect.scope, (scope) => {
+            Effect.suspend(() => {
               const write = rawWriter(request)
               if (write === undefined) return Effect.succeed(noWatch)
               const entry: Entry = { write, active: true, idleMs: 0 }
-              // the release is added before the registration, so that no interruption can fall between them
-              return Effect.andThen(
-                Scope.addFinalizer(scope, Effect.sync(() => void entries.delete(entry))),
-                Effect.sync(() => {
-                  entries.add(entry)
-                  return { touch: () => void (entry.active = true) }
-                })
-              )
+              return registerScoped(() => {
+                entries.add(entry)
+                return { touch: () => void (entry.active = true) }
+              }, () => void entries.delete(entry))
             })
         })
       })
