@@ -270,9 +270,10 @@ async function manyStreams(server: Server, count: number, frames: number) {
   }
 }
 
-async function interrupts(streamOn: Server, stopOn: Server, n: number) {
+/** Stops `n` streams (after `warmUp` stops that are not counted, as the load scenarios warm up too). */
+async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 5) {
   const times: Array<number> = []
-  for (let i = 0; i < n; i++) {
+  for (let i = -warmUp; i < n; i++) {
     const session = `bench-${i}-${crypto.randomUUID()}`
     let stopSent = 0
     let canceled = 0
@@ -288,7 +289,7 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number) {
     stopSent = performance.now()
     await fetch(`${stopOn.url}/stop`, { method: "POST", body: JSON.stringify({ session_id: session }) })
     await done
-    times.push(canceled - stopSent)
+    if (i >= 0) times.push(canceled - stopSent)
   }
   const liveness: Array<number> = []
   for (let i = 0; i < 20; i++) {
