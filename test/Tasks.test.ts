@@ -5,7 +5,7 @@
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
-import { nodeBin, type ServerProcess, startServer, within } from "./support/server.ts"
+import { nodeBin, type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
 import { postJson } from "./support/sse.ts"
 
 const prefix = "tasktest"
@@ -105,11 +105,9 @@ describe("BullMQ across processes", () => {
     await stop(workerB)
     const key = crypto.randomUUID()
     const submitted = (await (await postJson(`${api.url}/sleepy`, { key, ms: 1_500 })).json()) as any
-    const deadline = Date.now() + 10_000
-    while ((await statusOf(api, "/sleepy", submitted.task_id)).body.status !== "running") {
-      if (Date.now() > deadline) throw new Error("the task did not start")
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    // the job is active in BullMQ a moment before its handler runs: wait for the handler itself
+    await waitFor("the task's handler to start", async () => (await counter(`sleepy:${key}`)) === 1, 10_000, 20)
+    expect((await statusOf(api, "/sleepy", submitted.task_id)).body.status).toBe("running")
     workerA.kill("SIGKILL")
     await workerA.exited
     expect(await counter(`sleepy:${key}`)).toBe(1)
