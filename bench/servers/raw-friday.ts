@@ -8,9 +8,7 @@
  *   POST /process   Friday's reply, at once (FRIDAY_DELAY_MS=0)
  *   GET /readiness  200
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-
-const headers = { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
+import { serveRaw, sseHeaders } from "./rawServer.ts"
 
 interface Part { [key: string]: unknown }
 
@@ -75,25 +73,8 @@ const reply = (said: string): string => {
   return out
 }
 
-const handle = (request: IncomingMessage, response: ServerResponse) => {
-  if (request.method === "GET") {
-    response.writeHead(200, { "content-type": "application/json" })
-    response.end("{\"status\":\"ready\"}")
-    return
-  }
-  const chunks: Array<Buffer> = []
-  request.on("data", (chunk: Buffer) => chunks.push(chunk))
-  request.on("end", () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8"))
-    const said = body.input.at(-1).content.map((part: { text: string }) => part.text).join(" ")
-    response.writeHead(200, headers)
-    response.end(reply(said))
-  })
-}
-
-const server = createServer(handle)
-server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
-  const address = server.address() as { port: number }
-  console.log(`Listening on http://127.0.0.1:${address.port}`)
+serveRaw((body, response) => {
+  const said = body.input.at(-1).content.map((part: { text: string }) => part.text).join(" ")
+  response.writeHead(200, sseHeaders)
+  response.end(reply(said))
 })
-process.on("SIGTERM", () => server.close(() => process.exit(0)))

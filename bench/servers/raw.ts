@@ -7,13 +7,12 @@
  *   GET /readiness answers 200
  */
 import { readFileSync } from "node:fs"
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { serveRaw, sseHeaders } from "./rawServer.ts"
 
 const mode = process.env.MODE ?? "replay"
 const replay = mode === "replay" ? readFileSync(process.env.REPLAY_FILE!) : Buffer.alloc(0)
 const frames = Number(process.env.FRAMES ?? 20)
 const interval = Number(process.env.INTERVAL_MS ?? 10)
-const headers = { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
 
 /** A frame shaped like the agent's text delta, numbered `n`. */
 const frame = (n: number) =>
@@ -31,33 +30,16 @@ const frame = (n: number) =>
     })
   }\n\n`
 
-const handle = (request: IncomingMessage, response: ServerResponse) => {
-  if (request.method === "GET") {
-    response.writeHead(200, { "content-type": "application/json" })
-    response.end("{\"status\":\"ready\"}")
-    return
-  }
-  const chunks: Array<Buffer> = []
-  request.on("data", (chunk: Buffer) => chunks.push(chunk))
-  request.on("end", () => {
-    JSON.parse(Buffer.concat(chunks).toString("utf8"))
-    response.writeHead(200, headers)
-    if (mode === "replay") return response.end(replay)
-    let n = 0
-    const timer = setInterval(() => {
-      response.write(frame(n++))
-      if (n >= frames) {
-        clearInterval(timer)
-        response.end()
-      }
-    }, interval)
-    response.on("close", () => clearInterval(timer))
-  })
-}
-
-const server = createServer(handle)
-server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
-  const address = server.address() as { port: number }
-  console.log(`Listening on http://127.0.0.1:${address.port}`)
+serveRaw((_body, response) => {
+  response.writeHead(200, sseHeaders)
+  if (mode === "replay") return response.end(replay)
+  let n = 0
+  const timer = setInterval(() => {
+    response.write(frame(n++))
+    if (n >= frames) {
+      clearInterval(timer)
+      response.end()
+    }
+  }, interval)
+  response.on("close", () => clearInterval(timer))
 })
-process.on("SIGTERM", () => server.close(() => process.exit(0)))

@@ -66,16 +66,15 @@ export class Lifecycle extends Context.Service<Lifecycle, {
     let active = 0
     const idle = Latch.makeUnsafe(true)
 
-    type Run = TrackOptions
-    const runs = new Set<Run>()
+    const runs = new Set<TrackOptions>()
     let canceling = false
-    const enter = (run: Run) => {
+    const enter = (run: TrackOptions) => {
       if (active++ === 0) idle.closeUnsafe()
       runs.add(run)
       if (phase === "draining") run.onDrain?.()
       if (canceling && run.cancel) Deferred.doneUnsafe(run.cancel, Exit.void)
     }
-    const leave = (run: Run) => {
+    const leave = (run: TrackOptions) => {
       if (runs.delete(run) && --active === 0) idle.openUnsafe()
     }
 
@@ -106,7 +105,7 @@ export class Lifecycle extends Context.Service<Lifecycle, {
         if (phase === "starting") phase = "ready"
       }),
       enter: (options) => {
-        const run: Run = { onDrain: options?.onDrain, cancel: options?.cancel }
+        const run: TrackOptions = { onDrain: options?.onDrain, cancel: options?.cancel }
         return registerScoped(() => enter(run), () => leave(run))
       },
       drain

@@ -28,7 +28,7 @@ export const headers: Readonly<Record<string, string>> = {
  */
 export const eventFrame = (event: Protocol.Event): string =>
   event instanceof TextDeltaEvent
-    // the same bytes as JSON.stringify: the keys of a TextDeltaEvent are fixed, its ids need no escaping
+    // the same bytes as JSON.stringify: the keys of a TextDeltaEvent are fixed and in this order
     ? `id: ${event.sequence_number}\ndata: {"sequence_number":${event.sequence_number},"object":"content",` +
       `"status":"in_progress","error":null,"type":"text","index":${event.index},"delta":true,` +
       `"msg_id":${JSON.stringify(event.msg_id)},"text":${JSON.stringify(event.text)}}\n\n`
