@@ -305,21 +305,34 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
   }
 }
 
-/** Runs `f` while 32 clients keep the server saturated with /process requests. */
+/**
+ * Runs `f` while 32 connections keep the server saturated with /process
+ * requests. The load comes from autocannon in a process of its own, so that
+ * the measuring client's event loop is not the one parsing the load's replies.
+ */
 async function underLoad<A>(server: Server, f: () => Promise<A>): Promise<A> {
   const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "load" }] }] })
-  let running = true
-  const loops = Array.from({ length: 32 }, async () => {
-    while (running) {
-      await fetch(`${server.url}/process`, { method: "POST", body }).then((r) => r.arrayBuffer(), () => undefined)
-    }
-  })
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  const load = spawn(process.execPath, [
+    path.join(root, "node_modules/autocannon/autocannon.js"),
+    "--connections", "32", "--duration", "600", "--method", "POST",
+    "--headers", "content-type=application/json", "--body", body, "--json",
+    `${server.url}/process`
+  ], { stdio: "ignore" })
+  const exited = new Promise<void>((resolve) => load.once("exit", () => resolve()))
   try {
+    // saturated: the server's CPU runs near a full core (deadline 10 s)
+    const deadline = Date.now() + 10_000
+    let cpu = cpuMs(server.pid)
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const now = cpuMs(server.pid)
+      if (now - cpu > 80) break
+      cpu = now
+    }
     return await f()
   } finally {
-    running = false
-    await Promise.all(loops)
+    load.kill("SIGKILL")
+    await exited
   }
 }
 

@@ -374,8 +374,11 @@ export const claimWith = Effect.fnUntraced(function*(
     })
   // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
   // unless it failed outright before it could run.
-  yield* Effect.addFinalizer((exit) =>
-    finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
+  // Scope.addFinalizerExit, not Effect.addFinalizer: the finalizer needs no services, and providing
+  // the context again would copy it once per run.
+  yield* Scope.addFinalizerExit(
+    yield* Effect.scope,
+    (exit) => finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
   )
   yield* renewal.start
   yield* recordState(backend, key, runId, "RUNNING", options.stateTtl)

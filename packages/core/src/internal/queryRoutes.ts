@@ -15,6 +15,7 @@ import * as Tasks from "../Tasks.ts"
 import { closeAfterResponse } from "./connection.ts"
 import * as HttpError from "./httpError.ts"
 import { KeepAlive } from "./keepAlive.ts"
+import { provideContextCached } from "./provideContext.ts"
 
 /** A session's key: `user_id` defaults to the session id, as in the original. */
 const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey => ({
@@ -92,10 +93,11 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         key,
         history
       }
-      const outputs = Stream.suspend(() => {
+      const handlerOutputs = Stream.suspend(() => {
         const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
-      }).pipe(Stream.provideContext(services))
+      })
+      const outputs = provideContextCached(handlerOutputs, services)
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       return Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
     })

@@ -1,0 +1,36 @@
+import * as http from "node:http"
+import { startServer, percentile } from "./lib.ts"
+
+const server = await startServer("bench/servers/agent.ts", { MODE: "burst", FRAMES: "20", NODE_OPTIONS: "--import /tmp/exp/gcobs.mjs" })
+const rows: Array<{ at: number; stopResp: number; cancel: number; lastTickBefore: number; ticks: number }> = []
+for (let i = -5; i < 300; i++) {
+  const session = `p-${i}-${crypto.randomUUID()}`
+  let stopSent = 0, canceled = 0, lastTick = 0, ticks = 0
+  let started!: () => void
+  const running = new Promise<void>((r) => (started = r))
+  const done = new Promise<void>((resolve, reject) => {
+    const payload = JSON.stringify({ input: [], mode: "endless", session_id: session })
+    const req = http.request(`${server.url}/process`, { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }, agent: false }, (res) => {
+      res.setEncoding("utf8")
+      res.on("data", (text: string) => {
+        const now = performance.now()
+        if (text.includes("\"delta\":true")) { started(); ticks++; if (stopSent === 0) lastTick = now }
+        if (canceled === 0 && stopSent !== 0 && text.includes("\"status\":\"canceled\"")) canceled = now
+      })
+      res.on("end", () => resolve()); res.on("error", reject)
+    })
+    req.on("error", reject); req.end(payload)
+  })
+  await running
+  stopSent = performance.now()
+  const r = await fetch(`${server.url}/stop`, { method: "POST", body: JSON.stringify({ session_id: session }) })
+  const stopResp = performance.now() - stopSent
+  await r.text()
+  await done
+  if (i >= 0) rows.push({ at: performance.timeOrigin + stopSent, stopResp, cancel: canceled - stopSent, lastTickBefore: stopSent - lastTick, ticks })
+}
+console.log(server.output().split("\n").filter((l) => l.startsWith("GC")).join("\n"))
+await server.stop()
+const c = rows.map((r) => r.cancel)
+console.log("p50", percentile(c, 50).toFixed(2), "p99", percentile(c, 99).toFixed(2))
+for (const r of rows.filter((r) => r.cancel > 3)) console.log(JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, +v.toFixed(2)]))))
