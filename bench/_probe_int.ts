@@ -1,7 +1,12 @@
 import * as http from "node:http"
 import { startServer, percentile } from "./lib.ts"
 
-const server = await startServer("bench/servers/agent.ts", { MODE: "burst", FRAMES: "20", NODE_OPTIONS: "--import /tmp/exp/gcobs.mjs" })
+const keep = new http.Agent({ keepAlive: true, maxSockets: 1 })
+const post = (url: string, body: string) => new Promise<void>((resolve, reject) => {
+  const req = http.request(url, { method: "POST", agent: keep, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => { res.resume(); res.on("end", () => resolve()) })
+  req.on("error", reject); req.end(body)
+})
+const server = await startServer("bench/servers/agent.ts", { MODE: "burst", FRAMES: "20" })
 const rows: Array<{ at: number; stopResp: number; cancel: number; lastTickBefore: number; ticks: number }> = []
 for (let i = -5; i < 300; i++) {
   const session = `p-${i}-${crypto.randomUUID()}`
@@ -23,13 +28,10 @@ for (let i = -5; i < 300; i++) {
   })
   await running
   stopSent = performance.now()
-  const r = await fetch(`${server.url}/stop`, { method: "POST", body: JSON.stringify({ session_id: session }) })
-  const stopResp = performance.now() - stopSent
-  await r.text()
+  const stopResp = await (process.env.FETCH ? fetch(`${server.url}/stop`, { method: "POST", body: JSON.stringify({ session_id: session }) }).then((r) => r.text()).then(() => performance.now() - stopSent) : post(`${server.url}/stop`, JSON.stringify({ session_id: session })).then(() => performance.now() - stopSent))
   await done
   if (i >= 0) rows.push({ at: performance.timeOrigin + stopSent, stopResp, cancel: canceled - stopSent, lastTickBefore: stopSent - lastTick, ticks })
 }
-console.log(server.output().split("\n").filter((l) => l.startsWith("GC")).join("\n"))
 await server.stop()
 const c = rows.map((r) => r.cancel)
 console.log("p50", percentile(c, 50).toFixed(2), "p99", percentile(c, 99).toFixed(2))
