@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { evictOldest } from "./internal/bounded.ts"
 import { registerScoped } from "./internal/scoped.ts"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
 
@@ -193,8 +194,9 @@ export interface MemoryOptions {
   /** How often expired leases and states are swept. Default 60 s. */
   readonly sweepInterval?: Duration.Input | undefined
   /**
-   * The most run states kept; beyond it the oldest go first, so that a busy
-   * server's memory stays bounded whatever `stateTtl` is. Default 10,000.
+   * The most run states kept; beyond it the oldest go first (a sixteenth of
+   * the limit at a time), so that a busy server's memory stays bounded
+   * whatever `stateTtl` is. Default 10,000.
    */
   readonly maxStates?: number | undefined
 }
@@ -254,7 +256,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         // re-inserted, so that the map stays in the order of the latest writes
         states.delete(id)
         states.set(id, { record, expiresAt: now + Duration.toMillis(ttl) })
-        if (states.size > maxStates) states.delete(states.keys().next().value!)
+        evictOldest(states, maxStates)
       }),
     getState: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {

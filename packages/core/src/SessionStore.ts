@@ -10,6 +10,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { keyString, type SessionKey } from "./Interrupt.ts"
+import { evictOldest } from "./internal/bounded.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /**
@@ -90,7 +91,10 @@ export const save = <A, I>(
  * @since 0.1.0
  */
 export interface MemoryOptions {
-  /** Sessions kept; the least recently used go first. Default 10,000. */
+  /**
+   * Sessions kept; beyond it the least recently used go first (a sixteenth
+   * of the limit at a time). Default 10,000.
+   */
   readonly maxSessions?: number | undefined
   /** Messages kept per session; the oldest go first. Default 200. */
   readonly maxHistory?: number | undefined
@@ -132,7 +136,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     }
     entry.expiresAt = now + ttl
     sessions.set(id, entry)
-    while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!)
+    evictOldest(sessions, maxSessions)
     return entry
   }
 

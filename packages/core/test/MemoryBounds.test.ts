@@ -42,4 +42,21 @@ describe("memory backends stay bounded", () => {
       expect(yield* store.history(key(1))).toEqual([])
       expect((yield* store.history(key(2))).length).toBe(1)
     }).pipe(Effect.scoped))
+
+  it.effect("large bounds drop the oldest sixteenth at once, keeping the newest", () =>
+    Effect.gen(function*() {
+      const backend = yield* Interrupt.makeMemory({ maxStates: 1_600 })
+      const store = yield* SessionStore.makeMemory({ maxSessions: 1_600 })
+      const ttl = Duration.minutes(10)
+      const message = [{ role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }]
+      for (let n = 0; n <= 1_600; n++) {
+        yield* backend.setState(key(n), { state: "FINISHED", runId: `r${n}`, updatedAt: n }, ttl)
+        yield* store.appendHistory(key(n), message)
+      }
+      // the 1,601st write went over the bound: the oldest 101 went, 1,500 are left
+      const states = yield* Effect.forEach([0, 100, 101, 1_600], (n) => backend.getState(key(n)))
+      expect(states.map(Option.isSome)).toEqual([false, false, true, true])
+      const histories = yield* Effect.forEach([0, 100, 101, 1_600], (n) => store.history(key(n)))
+      expect(histories.map((history) => history.length)).toEqual([0, 0, 1, 1])
+    }).pipe(Effect.scoped))
 })
