@@ -1,7 +1,7 @@
 import { AgentApp, SessionStore } from "@agentapp/core"
 import { assert, describe, expect, layer } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { checkRun } from "../../../test/support/protocol.ts"
@@ -211,6 +211,44 @@ describe("options", () => {
         }
         const store = yield* SessionStore.SessionStore
         expect(yield* store.history({ userId: "u", sessionId: "no-history" })).toEqual([])
+      }))
+  })
+})
+
+describe("services of the handler", () => {
+  // provided to the query's layer only, so the server's request context does not have it
+  class Counter extends Context.Service<Counter, { readonly next: Effect.Effect<number> }>()("test/Counter") {
+    static readonly layer = Layer.sync(Counter, () => {
+      let n = 0
+      return Counter.of({ next: Effect.sync(() => ++n) })
+    })
+  }
+  const App = AgentApp.make({ name: "Services", keepAlive: 0 })
+  const Query = App.query(() =>
+    Stream.range(1, 3).pipe(
+      // every pull needs the service, also the ones after a wait
+      Stream.mapEffect((i) =>
+        Effect.map(Effect.andThen(Effect.sleep(Duration.millis(5)), Counter.use((counter) => counter.next)), (n) =>
+          AgentApp.text(`${i}:${n} `))
+      )
+    )
+  ).pipe(Layer.provide(Counter.layer))
+  const Server = App.serve(Query).pipe(
+    Layer.provideMerge(AgentApp.layerMemory),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+  )
+  layer(Server, { excludeTestServices: true })("a service only the query's layer has", (it) => {
+    it.effect("reaches every pull of every run", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const texts: Array<string> = []
+        for (let run = 0; run < 2; run++) {
+          const text = yield* Effect.promise(() => postJson(`${url}/process`, userText("x")).then((r) => r.text()))
+          const last = checkRun(dataOf(parseFrames(text)))
+          expect(last.status).toBe("completed")
+          texts.push(last.output[0].content[0].text)
+        }
+        expect(texts).toEqual(["1:1 2:2 3:3 ", "1:4 2:5 3:6 "])
       }))
   })
 })
