@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Duration, type Effect, Exit, Layer, type Stream } from "effect"
+import { Cause, Duration, type Effect, Exit, Layer, type Scope, type Stream } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import * as Runtime from "effect/Runtime"
 import * as Endpoint from "./Endpoint.ts"
@@ -128,13 +128,17 @@ export type QueryHandler<E, R> = (
 
 /**
  * What a query handler's result requires, whichever mix of Streams and
- * Effects its branches return.
+ * Effects its branches return. `Scope` is not among them: a run has a scope
+ * of its own (its request's, or its job's), closed when the run ends.
  *
  * @since 0.1.0
  */
-export type HandlerServices<Result> = Result extends Stream.Stream<Output.AgentOutput, infer _E, infer R> ? R
-  : Result extends Effect.Effect<Stream.Stream<Output.AgentOutput, infer _E1, infer R1>, infer _E2, infer R2> ? R1 | R2
-  : never
+export type HandlerServices<Result> = Exclude<
+  Result extends Stream.Stream<Output.AgentOutput, infer _E, infer R> ? R
+    : Result extends Effect.Effect<Stream.Stream<Output.AgentOutput, infer _E1, infer R1>, infer _E2, infer R2> ? R1 | R2
+    : never,
+  Scope.Scope
+>
 
 /**
  * The services `serve` provides to the layers it serves.

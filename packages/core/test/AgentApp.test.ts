@@ -5,6 +5,7 @@ import { Context, Duration, Effect, Layer, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { checkRun } from "../../../test/support/protocol.ts"
+import { waitFor } from "../../../test/support/server.ts"
 import { dataOf, parseFrames, postJson, userText } from "../../../test/support/sse.ts"
 import { makeApp } from "./fixtures/TestApp.ts"
 
@@ -249,6 +250,33 @@ describe("services of the handler", () => {
           texts.push(last.output[0].content[0].text)
         }
         expect(texts).toEqual(["1:1 2:2 3:3 ", "1:4 2:5 3:6 "])
+      }))
+  })
+})
+
+describe("the scope of a run", () => {
+  const finalized: Array<string> = []
+  const App = AgentApp.make({ name: "Scopes", keepAlive: 0 })
+  // a finalizer added while the stream runs belongs to the request, not to the app's layers
+  const Query = App.query((request) =>
+    Stream.fromEffect(Effect.as(
+      Effect.addFinalizer(() => Effect.sync(() => finalized.push(request.session_id!))),
+      AgentApp.text("x")
+    ))
+  )
+  const Server = App.serve(Query).pipe(
+    Layer.provideMerge(AgentApp.layerMemory),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+  )
+  layer(Server, { excludeTestServices: true })("Effect.addFinalizer in a handler's stream", (it) => {
+    it.effect("runs when its request ends, while the server goes on", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const text = yield* Effect.promise(() =>
+          postJson(`${url}/process`, userText("x", { session_id: "scoped" })).then((r) => r.text())
+        )
+        expect(checkRun(dataOf(parseFrames(text))).status).toBe("completed")
+        yield* Effect.promise(() => waitFor("the finalizer of the run", async () => finalized.includes("scoped"), 5_000))
       }))
   })
 })

@@ -1,10 +1,47 @@
 /**
- * `Stream.provideContext` merges the given context into the fiber's on every
- * pull, copying both. A run's pulls happen on the same fiber context, so the
- * merge is done once and reused while that context stays the same.
+ * Gives a handler the services of the layer that registered it. A handler
+ * runs on its request's fiber (or a job's), which usually holds those
+ * services already; only what it lacks is provided, so that most runs have
+ * nothing to provide at all.
  */
-import { Channel, Context, Effect, Stream } from "effect"
+import { Channel, Context, Effect, Layer, Scope, Stream } from "effect"
+import { HttpRouter } from "effect/http"
 
+/**
+ * What a layer build holds that is not a handler's to use: the build's own
+ * scope (a run has its request's or its job's), its memo map, and the router
+ * it registered routes in.
+ */
+const buildOnly: ReadonlySet<string> = new Set([Scope.Scope.key, Layer.CurrentMemoMap.key, HttpRouter.HttpRouter.key])
+
+/** The services of a layer build that its handlers may use. */
+export const handlerServices = <R>(build: Context.Context<R>): Context.Context<R> => {
+  const services = new Map<string, unknown>()
+  for (const [key, value] of build.mapUnsafe) if (!buildOnly.has(key)) services.set(key, value)
+  return Context.makeUnsafe(services)
+}
+
+/**
+ * The part of `services` that `current` lacks or holds with another value
+ * (the handler's own win), or `undefined` when there is none.
+ */
+export const missingServices = <R>(
+  current: Context.Context<never>,
+  services: Context.Context<R>
+): Context.Context<R> | undefined => {
+  const have = current.mapUnsafe
+  let missing: Map<string, unknown> | undefined
+  for (const [key, value] of services.mapUnsafe) {
+    if (have.get(key) !== value) (missing ??= new Map()).set(key, value)
+  }
+  return missing === undefined ? undefined : Context.makeUnsafe(missing)
+}
+
+/**
+ * `Stream.provideContext` merges the context into the fiber's on every pull,
+ * copying both. A run's pulls happen on the same fiber context, so the merge
+ * is done once and reused while that context stays the same.
+ */
 export const provideContextCached = <A, E, R>(
   self: Stream.Stream<A, E, R>,
   services: Context.Context<R>

@@ -6,6 +6,7 @@ import * as AgentRpc from "../AgentRpc.ts"
 import * as Health from "../Health.ts"
 import * as Interrupt from "../Interrupt.ts"
 import { Lifecycle } from "../Lifecycle.ts"
+import type * as Output from "../Output.ts"
 import * as Protocol from "../Protocol.ts"
 import * as Runner from "../Runner.ts"
 import * as SessionStore from "../SessionStore.ts"
@@ -15,7 +16,7 @@ import * as Tasks from "../Tasks.ts"
 import { closeAfterResponse } from "./connection.ts"
 import * as HttpError from "./httpError.ts"
 import { KeepAlive } from "./keepAlive.ts"
-import { provideContextCached } from "./provideContext.ts"
+import { handlerServices, missingServices, provideContextCached } from "./provideContext.ts"
 
 /** A session's key: `user_id` defaults to the session id, as in the original. */
 const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey => ({
@@ -55,7 +56,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const store = yield* SessionStore.SessionStore
     const tasks = yield* TaskQueue.TaskQueue
     const registry = yield* Tasks.TaskRegistry
-    const services = yield* Effect.context<R>()
+    const services = handlerServices(yield* Effect.context<R>())
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = yield* KeepAlive
@@ -97,7 +98,11 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
-      const outputs = provideContextCached(handlerOutputs, services)
+      const missing = missingServices(yield* Effect.context<never>(), services)
+      // with nothing missing, the fiber that runs the stream has every service it requires
+      const outputs = missing === undefined
+        ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
+        : provideContextCached(handlerOutputs, missing)
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       return Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
     })
