@@ -199,13 +199,14 @@ export interface AgentApp {
   /**
    * A background task: `POST path` enqueues the decoded payload and answers
    * `{task_id, status: "submitted", queue, message}` at once; `GET
-   * path/:task_id` answers its status and result. Workers run `handler`.
+   * path/:task_id` answers its status and result. Workers run `handler`,
+   * each run in a scope of its own (its finalizers run when it ends).
    */
   readonly task: <P, I, A, E, R>(
     path: HttpRouter.PathInput,
     options: Tasks.Options<P, I>,
     handler: (payload: P) => Effect.Effect<A, E, R>
-  ) => Layer.Layer<never, never, ServeProvided | TaskQueue.TaskQueue | R>
+  ) => Layer.Layer<never, never, ServeProvided | TaskQueue.TaskQueue | Exclude<R, Scope.Scope>>
   /**
    * A route whose handler gives an Effect (sent as JSON) or a Stream (sent
    * as SSE). With options, it receives decoded query parameters, a decoded

@@ -7,10 +7,11 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { AppInfo, register as registerEndpoint } from "./Health.ts"
 import * as HttpError from "./internal/httpError.ts"
+import { handlerServices } from "./internal/provideContext.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 import * as TaskQueue from "./TaskQueue.ts"
 
@@ -216,7 +217,7 @@ export const make = <P, I, A, E, R>(
 ): Layer.Layer<
   never,
   never,
-  HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskRegistry | TaskQueue.TaskQueue | R
+  HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskRegistry | TaskQueue.TaskQueue | Exclude<R, Scope.Scope>
 > => {
   const queue = options.queue ?? "default"
   const name = options.name ?? path
@@ -227,11 +228,12 @@ export const make = <P, I, A, E, R>(
   const decode = Schema.decodeUnknownEffect(codec)
   return Layer.unwrap(Effect.gen(function*() {
     const tasks = yield* TaskQueue.TaskQueue
-    const services = yield* Effect.context<R>()
+    const services = handlerServices(yield* Effect.context<Exclude<R, Scope.Scope>>())
     const run: Runner = (payload) =>
       decode(payload).pipe(
         Effect.mapError((error) => new TaskQueue.JobFailed({ message: `Invalid payload: ${error.message}` })),
-        Effect.flatMap(handler),
+        // each run has a scope of its own, closed when it ends
+        Effect.flatMap((payload) => Effect.scoped(handler(payload))),
         // a worker that stops mid-run leaves the job to the queue: interruption stays interruption
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause)

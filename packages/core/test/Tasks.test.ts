@@ -1,9 +1,10 @@
 import { AgentApp, TaskQueue, Tasks } from "@agentapp/core"
 import { describe, expect, layer } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
+import { waitFor } from "../../../test/support/server.ts"
 import { postJson } from "../../../test/support/sse.ts"
 import { Counter, serveTaskApp } from "../../../test/fixtures/TaskApp.ts"
 import { taskSuite } from "./conformance/Tasks.ts"
@@ -50,4 +51,31 @@ describe("roles", () => {
         expect(status._tag === "Some" && status.value.result).toEqual({ square: 9 })
       }))
   })
+})
+
+describe("the scope of a task run", () => {
+  const finalized: Array<number> = []
+  const App = AgentApp.make({ name: "ScopedTasks" })
+  const Task = App.task(
+    "/scoped",
+    { payload: Schema.Struct({ n: Schema.Number }) },
+    ({ n }) =>
+      Effect.as(Effect.addFinalizer(() => Effect.sync(() => finalized.push(n))), { n })
+  )
+  layer(on(App.serve(Task).pipe(Layer.provideMerge(AgentApp.layerMemory))), { excludeTestServices: true })(
+    "Effect.addFinalizer in a task",
+    (it) => {
+      it.effect("runs when the run ends, while the server goes on", () =>
+        Effect.gen(function*() {
+          const url = yield* baseUrl
+          const submitted: any = yield* Effect.promise(() => postJson(`${url}/scoped`, { n: 7 }).then((r) => r.json()))
+          yield* Effect.promise(() =>
+            waitFor("the task's finalizer", async () => {
+              const status: any = await fetch(`${url}/scoped/${submitted.task_id}`).then((r) => r.json())
+              return status.status === "finished" && finalized.includes(7)
+            }, 5_000)
+          )
+        }))
+    }
+  )
 })
