@@ -10,6 +10,7 @@ import { Cause, Effect, type Schema, type Scope, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpError from "./internal/httpError.ts"
 import type { Watch } from "./internal/keepAlive.ts"
+import { provideContextCached } from "./internal/provideContext.ts"
 import * as Sse from "./Sse.ts"
 
 /**
@@ -137,9 +138,9 @@ export const make = <Query, Body, A, E, R>(
         const services = yield* Effect.context<R>()
         const watch = keepAlive === undefined ? undefined : yield* keepAlive(yield* HttpServerRequest.HttpServerRequest)
         return Sse.response(Sse.encode(
-          result.pipe(
-            Stream.catchCause((cause) => Stream.succeed(streamErrorFrame(cause))),
-            Stream.provideContext(services)
+          provideContextCached(
+            Stream.catchCause(result, (cause) => Stream.succeed(streamErrorFrame(cause))),
+            services
           ),
           Sse.dataFrame,
           watch?.touch
