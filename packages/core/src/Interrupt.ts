@@ -104,6 +104,26 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
   ) => Effect.Effect<boolean, InterruptBackendError>
   /** Gives the lease up if `owner` holds it. */
   readonly releaseLease: (key: SessionKey, owner: string) => Effect.Effect<void, InterruptBackendError>
+  /**
+   * Starts a run in one step: takes the lease for `record.runId` if nobody
+   * holds it and, when taken, records `record` (its `RUNNING` state), kept
+   * for `stateTtl`. `true` when taken.
+   */
+  readonly startRun: (
+    key: SessionKey,
+    record: RunRecord,
+    leaseTtl: Duration.Duration,
+    stateTtl: Duration.Duration
+  ) => Effect.Effect<boolean, InterruptBackendError>
+  /**
+   * Ends a run in one step: records its final `record`, kept for
+   * `stateTtl`, and gives the lease up if `record.runId` still holds it.
+   */
+  readonly endRun: (
+    key: SessionKey,
+    record: RunRecord,
+    stateTtl: Duration.Duration
+  ) => Effect.Effect<void, InterruptBackendError>
   /** The run holding the lease, if any. */
   readonly leaseOwner: (key: SessionKey) => Effect.Effect<Option.Option<string>, InterruptBackendError>
   /** Records the state of a session's run, kept for `ttl`. */
@@ -222,6 +242,13 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     return lease
   }
 
+  const writeState = (id: string, record: RunRecord, now: number, ttl: Duration.Duration) => {
+    // re-inserted, so that the map stays in the order of the latest writes
+    states.delete(id)
+    states.set(id, { record, expiresAt: now + Duration.toMillis(ttl) })
+    evictOldest(states, maxStates)
+  }
+
   const sweep = Effect.map(Clock.currentTimeMillis, (now) => {
     for (const [id, lease] of leases) if (lease.expiresAt <= now) leases.delete(id)
     for (const [id, state] of states) if (state.expiresAt <= now) states.delete(id)
@@ -250,14 +277,22 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
       }),
     leaseOwner: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
-    setState: (key, record, ttl) =>
+    startRun: (key, record, leaseTtl, stateTtl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const id = keyString(key)
-        // re-inserted, so that the map stays in the order of the latest writes
-        states.delete(id)
-        states.set(id, { record, expiresAt: now + Duration.toMillis(ttl) })
-        evictOldest(states, maxStates)
+        if (liveLease(id, now) !== undefined) return false
+        leases.set(id, { owner: record.runId, expiresAt: now + Duration.toMillis(leaseTtl) })
+        writeState(id, record, now, stateTtl)
+        return true
       }),
+    endRun: (key, record, stateTtl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const id = keyString(key)
+        writeState(id, record, now, stateTtl)
+        if (leases.get(id)?.owner === record.runId) leases.delete(id)
+      }),
+    setState: (key, record, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => writeState(keyString(key), record, now, ttl)),
     getState: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const id = keyString(key)
@@ -349,9 +384,10 @@ export const claimWith = Effect.fnUntraced(function*(
   // Listen before taking the lease, so that no stop can find the lease but miss the listener.
   // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
   const first = yield* backend.listen(key)
-  let stopped = (yield* backend.acquireLease(key, runId, options.leaseTtl)) ? first : undefined
+  const running: RunRecord = { state: "RUNNING", runId, updatedAt: yield* Clock.currentTimeMillis }
+  let stopped = (yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl)) ? first : undefined
   if (stopped === undefined && options.onBusy === "interrupt") {
-    stopped = yield* takeOver(backend, key, runId, options)
+    stopped = yield* takeOver(backend, key, running, options)
   }
   if (stopped === undefined) {
     return yield* new SessionBusy({
@@ -363,16 +399,15 @@ export const claimWith = Effect.fnUntraced(function*(
 
   const renewal = renewals(backend).add(key, runId, options.leaseTtl)
   let finished = false
-  const release = Effect.ignore(backend.releaseLease(key, runId))
   const finish = (state: Exclude<RunState, "RUNNING">) =>
     Effect.suspend(() => {
       if (finished) return Effect.void
       finished = true
       renewal.remove()
-      return recordState(backend, key, runId, state, options.stateTtl).pipe(
-        Effect.ensuring(release),
-        Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause))
-      )
+      return Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => backend.endRun(key, { state, runId, updatedAt: now }, options.stateTtl)
+      ).pipe(Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause)))
     })
   // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
   // unless it failed outright before it could run.
@@ -383,23 +418,14 @@ export const claimWith = Effect.fnUntraced(function*(
     (exit) => finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
   )
   yield* renewal.start
-  yield* recordState(backend, key, runId, "RUNNING", options.stateTtl)
   return { key, runId, stopped, finish } satisfies Claim
 })
-
-const recordState = (
-  backend: InterruptBackend["Service"],
-  key: SessionKey,
-  runId: string,
-  state: RunState,
-  ttl: Duration.Duration
-) => Effect.flatMap(Clock.currentTimeMillis, (now) => backend.setState(key, { state, runId, updatedAt: now }, ttl))
 
 /** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
 const takeOver = (
   backend: InterruptBackend["Service"],
   key: SessionKey,
-  runId: string,
+  running: RunRecord,
   options: ClaimOptions
 ): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -407,7 +433,7 @@ const takeOver = (
     const attempt = Effect.gen(function*() {
       const listening = yield* Scope.fork(scope, "sequential")
       const stopped = yield* Scope.provide(backend.listen(key), listening)
-      const taken = yield* backend.acquireLease(key, runId, options.leaseTtl).pipe(
+      const taken = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl).pipe(
         Effect.onError(() => Scope.close(listening, Exit.void))
       )
       if (taken) return Option.some(stopped)

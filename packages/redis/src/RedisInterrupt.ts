@@ -5,7 +5,8 @@
  *
  * - A lease is a key holding its owner's run id, with a TTL. Taking it is one
  *   `SET NX PX`; renewing and releasing check the owner first, in Lua, so a
- *   run never extends or frees a lease it lost.
+ *   run never extends or frees a lease it lost. A run starts (lease and
+ *   `RUNNING` state) and ends (final state and release) in one Lua call each.
  * - A stop checks the lease and publishes in one Lua call, so it is sent only
  *   while a run holds the session.
  * - The process subscribes once, on one connection, to one channel; each
@@ -28,6 +29,22 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
   return redis.call("DEL", KEYS[1])
 end
 return 0`
+
+// KEYS: lease, state; ARGV: run id, lease TTL ms, state JSON, state TTL ms
+const startRunScript = `
+if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
+  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
+  return 1
+end
+return 0`
+
+// KEYS: lease, state; ARGV: run id, state JSON, state TTL ms
+const endRunScript = `
+redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("DEL", KEYS[1])
+end
+return 1`
 
 const signalScript = `
 if redis.call("EXISTS", KEYS[1]) == 1 then
@@ -87,6 +104,31 @@ export const make = Effect.gen(function*() {
         Effect.map((reply) => reply === 1)
       ),
     releaseLease: (key, owner) => Effect.asVoid(run((client) => client.eval(releaseScript, 1, leaseKey(key), owner))),
+    startRun: (key, record, leaseTtl, stateTtl) =>
+      run((client) =>
+        client.eval(
+          startRunScript,
+          2,
+          leaseKey(key),
+          stateKey(key),
+          record.runId,
+          Duration.toMillis(leaseTtl),
+          JSON.stringify(record),
+          Math.max(1, Duration.toMillis(stateTtl))
+        )
+      ).pipe(Effect.map((reply) => reply === 1)),
+    endRun: (key, record, stateTtl) =>
+      Effect.asVoid(run((client) =>
+        client.eval(
+          endRunScript,
+          2,
+          leaseKey(key),
+          stateKey(key),
+          record.runId,
+          JSON.stringify(record),
+          Math.max(1, Duration.toMillis(stateTtl))
+        )
+      )),
     leaseOwner: (key) => run((client) => client.get(leaseKey(key))).pipe(Effect.map(Option.fromNullishOr)),
     setState: (key, record, ttl) =>
       Effect.asVoid(

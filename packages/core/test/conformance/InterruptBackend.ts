@@ -71,6 +71,28 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         yield* eventually(Effect.map(b.getState(key), Option.isNone))
       }))
 
+    it.effect("startRun takes the lease and records RUNNING at once; endRun records the end and releases", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        const running = (runId: string) => ({ state: "RUNNING" as const, runId, updatedAt: 1 })
+        expect(yield* b.startRun(key, running("run-1"), ttl, ttl)).toBe(true)
+        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
+        expect(yield* b.getState(key)).toEqual(Option.some(running("run-1")))
+        // a second run neither takes the lease nor touches the state
+        expect(yield* b.startRun(key, running("run-2"), ttl, ttl)).toBe(false)
+        expect(yield* b.getState(key)).toEqual(Option.some(running("run-1")))
+        // a run that lost its lease records its end but frees nothing
+        yield* b.endRun(key, { state: "STOPPED", runId: "run-2", updatedAt: 2 }, ttl)
+        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
+        yield* b.endRun(key, { state: "FINISHED", runId: "run-1", updatedAt: 3 }, short)
+        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
+        expect(yield* b.getState(key)).toEqual(Option.some({ state: "FINISHED", runId: "run-1", updatedAt: 3 }))
+        yield* eventually(Effect.map(b.getState(key), Option.isNone))
+        expect(yield* b.startRun(key, running("run-3"), ttl, ttl)).toBe(true)
+        yield* b.endRun(key, { state: "FINISHED", runId: "run-3", updatedAt: 4 }, ttl)
+      }))
+
     it.effect("a stop reaches every listener of the key once, and only while a lease is held", () =>
       Effect.gen(function*() {
         const b = yield* Interrupt.InterruptBackend
