@@ -384,10 +384,35 @@ export const claimWith = Effect.fnUntraced(function*(
   // Listen before taking the lease, so that no stop can find the lease but miss the listener.
   // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
   const first = yield* backend.listen(key)
+
+  const renewal = renewals(backend).add(key, runId, options.leaseTtl)
+  const lease = { held: false }
+  let finished = false
+  const finish = (state: Exclude<RunState, "RUNNING">) =>
+    Effect.suspend(() => {
+      if (!lease.held || finished) return Effect.void
+      finished = true
+      renewal.remove()
+      return Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => backend.endRun(key, { state, runId, updatedAt: now }, options.stateTtl)
+      ).pipe(Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause)))
+    })
+  // Registered before the lease is taken, and ending the run only once it holds the lease, so that
+  // no interruption can fall between taking the lease and being sure to end it.
+  // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
+  // unless it failed outright before it could run. (Scope.addFinalizerExit, not Effect.addFinalizer:
+  // the finalizer needs no services, and providing the context again would copy it once per run.)
+  yield* Scope.addFinalizerExit(
+    yield* Effect.scope,
+    (exit) => finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
+  )
+
   const running: RunRecord = { state: "RUNNING", runId, updatedAt: yield* Clock.currentTimeMillis }
-  let stopped = (yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl)) ? first : undefined
+  lease.held = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl)
+  let stopped = lease.held ? first : undefined
   if (stopped === undefined && options.onBusy === "interrupt") {
-    stopped = yield* takeOver(backend, key, running, options)
+    stopped = yield* takeOver(backend, key, running, lease, options)
   }
   if (stopped === undefined) {
     return yield* new SessionBusy({
@@ -396,27 +421,6 @@ export const claimWith = Effect.fnUntraced(function*(
       message: `Session ${key.sessionId} already has a running run`
     })
   }
-
-  const renewal = renewals(backend).add(key, runId, options.leaseTtl)
-  let finished = false
-  const finish = (state: Exclude<RunState, "RUNNING">) =>
-    Effect.suspend(() => {
-      if (finished) return Effect.void
-      finished = true
-      renewal.remove()
-      return Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now) => backend.endRun(key, { state, runId, updatedAt: now }, options.stateTtl)
-      ).pipe(Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause)))
-    })
-  // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
-  // unless it failed outright before it could run.
-  // Scope.addFinalizerExit, not Effect.addFinalizer: the finalizer needs no services, and providing
-  // the context again would copy it once per run.
-  yield* Scope.addFinalizerExit(
-    yield* Effect.scope,
-    (exit) => finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
-  )
   yield* renewal.start
   return { key, runId, stopped, finish } satisfies Claim
 })
@@ -426,6 +430,7 @@ const takeOver = (
   backend: InterruptBackend["Service"],
   key: SessionKey,
   running: RunRecord,
+  lease: { held: boolean },
   options: ClaimOptions
 ): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -433,10 +438,10 @@ const takeOver = (
     const attempt = Effect.gen(function*() {
       const listening = yield* Scope.fork(scope, "sequential")
       const stopped = yield* Scope.provide(backend.listen(key), listening)
-      const taken = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl).pipe(
+      lease.held = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl).pipe(
         Effect.onError(() => Scope.close(listening, Exit.void))
       )
-      if (taken) return Option.some(stopped)
+      if (lease.held) return Option.some(stopped)
       yield* Scope.close(listening, Exit.void)
       return Option.none<Deferred.Deferred<void>>()
     })
