@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, type Exit, Fiber, Option, Pull, Stream } from "effect"
+import { Cause, Deferred, Effect, type Exit, Fiber, Option, Pull, type Scope, Stream } from "effect"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -60,111 +60,152 @@ export const events = <E, R>(
   outputs: Stream.Stream<Output.AgentOutput, E, R>,
   options?: RunOptions
 ): Stream.Stream<Protocol.Event, never, R> =>
-  Stream.suspend(() => {
-    const run = new RunState(context)
-    const cancel = options?.cancel
-    const onEnd = options?.onEnd
-    // One pull loop for the whole run (no concatenated streams): the opening events, then the
-    // handler's outputs as events, then the terminal events once it ends, fails or is canceled.
-    return Stream.transformPull(outputs, (pull, scope) => {
-      type Events = NonEmptyArray<Protocol.Event>
-      type PullExit = Exit.Exit<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>
-      let phase: "start" | "body" | "done" = "start"
+  Stream.suspend(() =>
+    Stream.transformPull(outputs, (pull, scope) => Effect.succeed(eventsPull(context, pull, scope, options)))
+  )
 
-      // Each pull of the handler runs in a fiber of its own, started at once, so that a pull that
-      // completes synchronously (a handler that emits without waiting) is done when it returns.
-      // Events that are ready together leave together, as one chunk (one socket write): pulls go
-      // on while they complete at once, and a pull that has to wait is carried to the next chunk.
-      // The first time a pull waits, one watcher per run starts: it interrupts the pull in
-      // flight when the cancel signal comes, and the body ends.
-      let pending: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>> | undefined
-      let watching = false
-      const watch = Effect.suspend(() => {
-        watching = true
-        return Effect.forkIn(
-          Effect.flatMap(Deferred.await(cancel!), () =>
-            Effect.sync(() => {
-              run.cancel()
-              pending?.interruptUnsafe()
-            })),
-          scope
-        )
-      })
-      const awaitPending = (
-        fiber: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>,
-        events: Array<Protocol.Event>
-      ): Effect.Effect<Events, Cause.Done> => {
-        pending = fiber
-        const awaited = Effect.flatMap(Fiber.await(fiber), (exit) => {
-          pending = undefined
-          return settle(exit, events)
-        })
-        return watching || cancel === undefined ? awaited : Effect.andThen(watch, awaited)
-      }
+/**
+ * The events of {@link events} as a pull, opened in the current scope: each
+ * pull gives the events that are ready together, and fails with `Cause.Done`
+ * after the terminal event. For a consumer that answers differently when the
+ * first chunk already ends the run (see {@link isComplete}).
+ *
+ * @since 0.1.0
+ */
+export const pull = <E, R>(
+  context: RunContext,
+  outputs: Stream.Stream<Output.AgentOutput, E, R>,
+  options?: RunOptions
+): Effect.Effect<Pull.Pull<Events>, never, R | Scope.Scope> =>
+  Effect.flatMap(
+    Effect.scope,
+    (scope) => Effect.map(Stream.toPull(outputs), (upstream) => eventsPull(context, upstream, scope, options))
+  )
 
-      const isCanceled = () => {
-        if (!run.isCanceled && cancel !== undefined && Deferred.isDoneUnsafe(cancel)) run.cancel()
-        return run.isCanceled
-      }
+/**
+ * Whether a chunk of events ends with the terminal `response` event: the
+ * run is over, and no more events follow.
+ *
+ * @since 0.1.0
+ */
+export const isComplete = (events: ReadonlyArray<Protocol.Event>): boolean => {
+  const last = events[events.length - 1]
+  return last !== undefined && last.object === "response" &&
+    (last.status === "completed" || last.status === "failed" || last.status === "canceled")
+}
 
-      /** Pulls on while pulls complete at once, then gives what is ready. */
-      const gather = (events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> =>
-        Effect.suspend(() => {
-          if (isCanceled()) return close(events, endOfBody)
-          if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
-          return Effect.flatMap(Effect.forkChild(pull, { startImmediately: true }), (fiber) => {
-            const exit = fiber.pollUnsafe()
-            if (exit !== undefined) return settle(exit, events)
-            if (events.length > 0) {
-              pending = fiber
-              return Effect.succeed(events as Events)
-            }
-            return awaitPending(fiber, events)
-          })
-        })
+/** A chunk of events: never empty. */
+type Events = NonEmptyArray<Protocol.Event>
 
-      /** What a pull of the handler gave: more events, or the end of the body. */
-      const settle = (exit: PullExit, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> => {
-        if (exit._tag === "Success") {
-          const out = run.push(exit.value)
-          for (let i = 0; i < out.length; i++) events.push(out[i])
-          return gather(events)
-        }
-        if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return close(events, endOfBody)
-        return close(events, exit.cause)
-      }
+/**
+ * One pull loop for the whole run (no concatenated streams): the opening events, then the
+ * handler's outputs as events, then the terminal events once it ends, fails or is canceled.
+ */
+const eventsPull = <E>(
+  context: RunContext,
+  pull: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown>,
+  scope: Scope.Scope,
+  options: RunOptions | undefined
+): Pull.Pull<Events> => {
+  const run = new RunState(context)
+  const cancel = options?.cancel
+  const onEnd = options?.onEnd
+  type PullExit = Exit.Exit<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>
+  let phase: "start" | "body" | "done" = "start"
 
-      // the terminal events go out once `onEnd` has recorded them
-      const end = (events: Array<Protocol.Event>, terminal: Array<Protocol.Event>): Effect.Effect<Events> => {
-        for (let i = 0; i < terminal.length; i++) events.push(terminal[i])
-        return onEnd === undefined
-          ? Effect.succeed(events as Events)
-          : Effect.as(onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), events as Events)
-      }
-      const close = (
-        events: Array<Protocol.Event>,
-        cause: Cause.Cause<Effect.Error<typeof pull>>
-      ): Effect.Effect<Events, Cause.Done> => {
-        phase = "done"
-        if (Pull.isDoneCause(cause)) return end(events, run.finish())
-        // the consumer itself is interrupted (its client left): nobody is listening
-        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        return Effect.andThen(Effect.logError("agent handler failed", cause), end(events, run.fail(cause)))
-      }
-
-      const pullEvents: Effect.Effect<Events, Cause.Done> = Effect.suspend(() => {
-        if (phase === "start") {
-          phase = "body"
-          // the opening events wait for the first outputs only if those are ready at once
-          return gather(run.start())
-        }
-        if (phase === "done") return Cause.done()
-        if (pending !== undefined) return awaitPending(pending, [])
-        return gather([])
-      })
-      return Effect.succeed(pullEvents)
-    })
+  // Each pull of the handler runs in a fiber of its own, started at once, so that a pull that
+  // completes synchronously (a handler that emits without waiting) is done when it returns.
+  // Events that are ready together leave together, as one chunk (one socket write): pulls go
+  // on while they complete at once, and a pull that has to wait is carried to the next chunk.
+  // The first time a pull waits, one watcher per run starts: it interrupts the pull in
+  // flight when the cancel signal comes, and the body ends.
+  let pending: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>> | undefined
+  let watching = false
+  const watch = Effect.suspend(() => {
+    watching = true
+    return Effect.forkIn(
+      Effect.flatMap(Deferred.await(cancel!), () =>
+        Effect.sync(() => {
+          run.cancel()
+          pending?.interruptUnsafe()
+        })),
+      scope
+    )
   })
+  const awaitPending = (
+    fiber: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>,
+    events: Array<Protocol.Event>
+  ): Effect.Effect<Events, Cause.Done> => {
+    pending = fiber
+    const awaited = Effect.flatMap(Fiber.await(fiber), (exit) => {
+      pending = undefined
+      return settle(exit, events)
+    })
+    return watching || cancel === undefined ? awaited : Effect.andThen(watch, awaited)
+  }
+
+  const isCanceled = () => {
+    if (!run.isCanceled && cancel !== undefined && Deferred.isDoneUnsafe(cancel)) run.cancel()
+    return run.isCanceled
+  }
+
+  /** Pulls on while pulls complete at once, then gives what is ready. */
+  const gather = (events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> =>
+    Effect.suspend(() => {
+      if (isCanceled()) return close(events, endOfBody)
+      if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
+      return Effect.flatMap(Effect.forkChild(pull, { startImmediately: true }), (fiber) => {
+        const exit = fiber.pollUnsafe()
+        if (exit !== undefined) return settle(exit, events)
+        if (events.length > 0) {
+          pending = fiber
+          return Effect.succeed(events as Events)
+        }
+        return awaitPending(fiber, events)
+      })
+    })
+
+  /** What a pull of the handler gave: more events, or the end of the body. */
+  const settle = (exit: PullExit, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> => {
+    if (exit._tag === "Success") {
+      const out = run.push(exit.value)
+      for (let i = 0; i < out.length; i++) events.push(out[i])
+      return gather(events)
+    }
+    if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return close(events, endOfBody)
+    return close(events, exit.cause)
+  }
+
+  // the terminal events go out once `onEnd` has recorded them
+  const end = (events: Array<Protocol.Event>, terminal: Array<Protocol.Event>): Effect.Effect<Events> => {
+    for (let i = 0; i < terminal.length; i++) events.push(terminal[i])
+    return onEnd === undefined
+      ? Effect.succeed(events as Events)
+      : Effect.as(onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), events as Events)
+  }
+  const close = (
+    events: Array<Protocol.Event>,
+    cause: Cause.Cause<Effect.Error<typeof pull>>
+  ): Effect.Effect<Events, Cause.Done> => {
+    phase = "done"
+    if (Pull.isDoneCause(cause)) return end(events, run.finish())
+    // the consumer itself is interrupted (its client left): nobody is listening
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return Effect.andThen(Effect.logError("agent handler failed", cause), end(events, run.fail(cause)))
+  }
+
+  const pullEvents: Effect.Effect<Events, Cause.Done> = Effect.suspend(() => {
+    if (phase === "start") {
+      phase = "body"
+      // the opening events wait for the first outputs only if those are ready at once
+      return gather(run.start())
+    }
+    if (phase === "done") return Cause.done()
+    if (pending !== undefined) return awaitPending(pending, [])
+    return gather([])
+  })
+  return pullEvents
+}
 
 /** The cause with which a body ends normally. */
 const endOfBody: Cause.Cause<Cause.Done> = Cause.fail(Cause.Done())

@@ -1,7 +1,8 @@
 /**
  * Server-Sent Events framing for Streams. Each event is encoded to JSON once;
  * the frames of one chunk go out as one buffer, so frames produced in the same
- * tick reach the socket in one write.
+ * tick reach the socket in one write, and a reply that is complete at once
+ * goes out as one body with its length.
  *
  * @since 0.1.0
  */
@@ -61,6 +62,18 @@ export const encode = <A, E, R>(
     for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
     return [Buffer.from(text)]
   })
+
+/**
+ * An SSE response whose items are all known: one body with its length,
+ * written at once (no chunked encoding, no stream to run).
+ *
+ * @since 0.1.0
+ */
+export const whole = <A>(items: ReadonlyArray<A>, frame: (item: A) => string): HttpServerResponse.HttpServerResponse => {
+  let text = ""
+  for (let i = 0; i < items.length; i++) text += frame(items[i])
+  return HttpServerResponse.text(text, { contentType: "text/event-stream", headers })
+}
 
 /**
  * An SSE response for a byte stream already framed by {@link encode}.

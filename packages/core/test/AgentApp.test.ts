@@ -156,6 +156,39 @@ layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
       expect(checkRun(dataOf(frames)).status).toBe("completed")
     }))
 
+  it.effect("a run complete at once is one body with its length; a run that waits streams its first events at once", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const whole = yield* Effect.promise(() => postJson(`${url}/process`, userText("Hello")))
+      const bytes = new Uint8Array(yield* Effect.promise(() => whole.arrayBuffer()))
+      expect(whole.headers.get("content-type")).toContain("text/event-stream")
+      expect(whole.headers.get("transfer-encoding")).toBeNull()
+      expect(Number(whole.headers.get("content-length"))).toBe(bytes.length)
+      expect(checkRun(dataOf(parseFrames(new TextDecoder().decode(bytes)))).status).toBe("completed")
+
+      // three words 200 ms apart: the opening events come before the first word, and the rest follows
+      const streamed = yield* Effect.promise(() =>
+        postJson(`${url}/process`, userText("x", { mode: "slow", count: 3, interval_ms: 200 }))
+      )
+      expect(streamed.headers.get("content-length")).toBeNull()
+      expect(streamed.headers.get("transfer-encoding")).toBe("chunked")
+      const reader = streamed.body!.getReader()
+      const decoder = new TextDecoder()
+      const first = decoder.decode((yield* Effect.promise(() => reader.read())).value)
+      const opening = dataOf(parseFrames(first))
+      expect(opening.slice(0, 2).map((event) => event.status)).toEqual(["created", "in_progress"])
+      expect(opening.some((event) => event.object === "response" && event.status === "completed")).toBe(false)
+      let text = first
+      while (true) {
+        const { done, value } = yield* Effect.promise(() => reader.read())
+        if (done) break
+        text += decoder.decode(value, { stream: true })
+      }
+      const last = checkRun(dataOf(parseFrames(text)))
+      expect(last.status).toBe("completed")
+      expect(last.output[0].content[0].text).toBe("w1 w2 w3 ")
+    }))
+
   it.effect("two concurrent anonymous requests both succeed with distinct sessions", () =>
     Effect.gen(function*() {
       const [a, b] = yield* Effect.all([process_(userText("a")), process_(userText("b"))], { concurrency: 2 })

@@ -42,6 +42,13 @@ const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol
   }))
 
 
+/** A run whose session is claimed: what `Runner.events` or `Runner.pull` runs. */
+interface Run<E> {
+  readonly context: QueryContext
+  readonly outputs: Stream.Stream<Output.AgentOutput, E>
+  readonly options: Runner.RunOptions
+}
+
 /** The name of the job that runs a whole agent request for `/process/task`. */
 const PROCESS_TASK = "agentapp.process"
 
@@ -78,8 +85,8 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     }
 
     /**
-     * Claims the session and gives the run's events; the claim lasts as long
-     * as the current scope (the HTTP request, or the job).
+     * Claims the session and gives the run, ready to start; the claim lasts as
+     * long as the current scope (the HTTP request, or the job).
      */
     const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
       const key: Interrupt.SessionKey = { userId: request.user_id!, sessionId: request.session_id! }
@@ -104,7 +111,29 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
         : provideContextCached(handlerOutputs, missing)
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
-      return Runner.events(context, outputs, { cancel: claim.stopped, onEnd: record(key, claim) })
+      return { context, outputs, options: { cancel: claim.stopped, onEnd: record(key, claim) } } satisfies Run<E>
+    })
+    const events = (run: Run<E>) => Runner.events(run.context, run.outputs, run.options)
+
+    /**
+     * The SSE reply of a run. When the first chunk of events already ends the
+     * run (a handler that never waits), it is one body with its length;
+     * otherwise the events stream on, with keep-alive comments while quiet.
+     */
+    const sseReply = Effect.fnUntraced(function*(run: Run<E>, httpRequest: HttpServerRequest.HttpServerRequest) {
+      const pull = yield* Runner.pull(run.context, run.outputs, run.options)
+      // the first pull always gives the opening events: it never ends the pull
+      const first = yield* Effect.orDie(pull)
+      if (Runner.isComplete(first)) return Sse.whole(first, Sse.eventFrame)
+      const watch = yield* keepAlive.watch(httpRequest)
+      let head: typeof first | undefined = first
+      const rest = Effect.suspend(() => {
+        if (head === undefined) return pull
+        const chunk = head
+        head = undefined
+        return Effect.succeed(chunk)
+      })
+      return Sse.response(Sse.encode(Stream.fromPull(Effect.succeed(rest)), Sse.eventFrame, watch.touch))
     })
 
     const refused = <A>(effect: Effect.Effect<A, any, any>) =>
@@ -122,19 +151,18 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       if (lifecycle.phase() === "draining") return HttpError.shuttingDown
       const request = settleIds(yield* Effect.flatMap(readJson, decode))
       const httpRequest = yield* HttpServerRequest.HttpServerRequest
-      const events = yield* start(request, closeAfterResponse(httpRequest))
+      const run = yield* start(request, closeAfterResponse(httpRequest))
       if (request.stream === false) {
-        return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events))
+        return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(events(run)))
       }
-      const watch = yield* keepAlive.watch(httpRequest)
-      return Sse.response(Sse.encode(events, Sse.eventFrame, watch.touch))
+      return yield* sseReply(run, httpRequest)
     })) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
     /** A whole request run by a worker: its result is the final response. */
     const runInBackground: Tasks.Runner = (payload) =>
       Effect.scoped(Effect.gen(function*() {
         const request = yield* Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload)
-        return yield* Runner.finalResponse(yield* start(request, undefined))
+        return yield* Runner.finalResponse(events(yield* start(request, undefined)))
       })).pipe(
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause)
@@ -166,7 +194,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         Stream.unwrap(Effect.gen(function*() {
           yield* refusedWhileDraining
           const decoded = settleIds(yield* Effect.mapError(decode(request), toInvalid))
-          return yield* start(decoded, undefined)
+          return events(yield* start(decoded, undefined))
         }).pipe(
           Effect.catchTags({
             InterruptBackendError: (error) => Effect.fail(toUnavailable(error)),
