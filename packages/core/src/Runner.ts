@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, type Exit, Fiber, Option, Pull, type Scope, Stream } from "effect"
+import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Option, Pull, type Scope, Stream } from "effect"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -76,10 +76,13 @@ export const pull = <E, R>(
   context: RunContext,
   outputs: Stream.Stream<Output.AgentOutput, E, R>,
   options?: RunOptions
-): Effect.Effect<Pull.Pull<Events>, never, R | Scope.Scope> =>
+): Effect.Effect<Pull.Pull<Events, never, void, R>, never, R | Scope.Scope> =>
   Effect.flatMap(
     Effect.scope,
-    (scope) => Effect.map(Stream.toPull(outputs), (upstream) => eventsPull(context, upstream, scope, options))
+    // each pull runs with the services of the fiber that pulls (`Stream.toPull` would merge the
+    // context of this moment into every pull)
+    (scope) =>
+      Effect.map(Channel.toPullScoped(outputs.channel, scope), (upstream) => eventsPull(context, upstream, scope, options))
   )
 
 /**
@@ -101,12 +104,12 @@ type Events = NonEmptyArray<Protocol.Event>
  * One pull loop for the whole run (no concatenated streams): the opening events, then the
  * handler's outputs as events, then the terminal events once it ends, fails or is canceled.
  */
-const eventsPull = <E>(
+const eventsPull = <E, R>(
   context: RunContext,
-  pull: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown>,
+  pull: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>,
   scope: Scope.Scope,
   options: RunOptions | undefined
-): Pull.Pull<Events> => {
+): Pull.Pull<Events, never, void, R> => {
   const run = new RunState(context)
   const cancel = options?.cancel
   const onEnd = options?.onEnd
@@ -135,7 +138,7 @@ const eventsPull = <E>(
   const awaitPending = (
     fiber: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>,
     events: Array<Protocol.Event>
-  ): Effect.Effect<Events, Cause.Done> => {
+  ): Effect.Effect<Events, Cause.Done, R> => {
     pending = fiber
     const awaited = Effect.flatMap(Fiber.await(fiber), (exit) => {
       pending = undefined
@@ -150,7 +153,7 @@ const eventsPull = <E>(
   }
 
   /** Pulls on while pulls complete at once, then gives what is ready. */
-  const gather = (events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> =>
+  const gather = (events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> =>
     Effect.suspend(() => {
       if (isCanceled()) return close(events, endOfBody)
       if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
@@ -166,7 +169,7 @@ const eventsPull = <E>(
     })
 
   /** What a pull of the handler gave: more events, or the end of the body. */
-  const settle = (exit: PullExit, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done> => {
+  const settle = (exit: PullExit, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> => {
     if (exit._tag === "Success") {
       const out = run.push(exit.value)
       for (let i = 0; i < out.length; i++) events.push(out[i])
@@ -186,7 +189,7 @@ const eventsPull = <E>(
   const close = (
     events: Array<Protocol.Event>,
     cause: Cause.Cause<Effect.Error<typeof pull>>
-  ): Effect.Effect<Events, Cause.Done> => {
+  ): Effect.Effect<Events, Cause.Done, R> => {
     phase = "done"
     if (Pull.isDoneCause(cause)) return end(events, run.finish())
     // the consumer itself is interrupted (its client left): nobody is listening
@@ -194,7 +197,7 @@ const eventsPull = <E>(
     return Effect.andThen(Effect.logError("agent handler failed", cause), end(events, run.fail(cause)))
   }
 
-  const pullEvents: Effect.Effect<Events, Cause.Done> = Effect.suspend(() => {
+  const pullEvents: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
     if (phase === "start") {
       phase = "body"
       // the opening events wait for the first outputs only if those are ready at once
