@@ -232,6 +232,9 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const leases = new Map<string, { owner: string; expiresAt: number }>()
   const states = new Map<string, { record: RunRecord; expiresAt: number }>()
   const listeners = makeListenerRegistry()
+  // the clock of the layer's build, read without a context lookup per operation
+  const clock = yield* Clock.Clock
+  const withNow = <A>(f: (now: number) => A) => Effect.sync(() => f(clock.currentTimeMillisUnsafe()))
 
   const liveLease = (id: string, now: number) => {
     const lease = leases.get(id)
@@ -249,7 +252,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     evictOldest(states, maxStates)
   }
 
-  const sweep = Effect.map(Clock.currentTimeMillis, (now) => {
+  const sweep = withNow((now) => {
     for (const [id, lease] of leases) if (lease.expiresAt <= now) leases.delete(id)
     for (const [id, state] of states) if (state.expiresAt <= now) states.delete(id)
   })
@@ -257,14 +260,14 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
 
   return InterruptBackend.of({
     acquireLease: (key, owner, ttl) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const id = keyString(key)
         if (liveLease(id, now) !== undefined) return false
         leases.set(id, { owner, expiresAt: now + Duration.toMillis(ttl) })
         return true
       }),
     renewLease: (key, owner, ttl) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const lease = liveLease(keyString(key), now)
         if (lease === undefined || lease.owner !== owner) return false
         lease.expiresAt = now + Duration.toMillis(ttl)
@@ -276,9 +279,9 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         if (leases.get(id)?.owner === owner) leases.delete(id)
       }),
     leaseOwner: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
+      withNow((now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
     startRun: (key, record, leaseTtl, stateTtl) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const id = keyString(key)
         if (liveLease(id, now) !== undefined) return false
         leases.set(id, { owner: record.runId, expiresAt: now + Duration.toMillis(leaseTtl) })
@@ -286,15 +289,15 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         return true
       }),
     endRun: (key, record, stateTtl) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const id = keyString(key)
         writeState(id, record, now, stateTtl)
         if (leases.get(id)?.owner === record.runId) leases.delete(id)
       }),
     setState: (key, record, ttl) =>
-      Effect.map(Clock.currentTimeMillis, (now) => writeState(keyString(key), record, now, ttl)),
+      withNow((now) => writeState(keyString(key), record, now, ttl)),
     getState: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const id = keyString(key)
         const state = states.get(id)
         if (state === undefined) return Option.none()
@@ -305,7 +308,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         return Option.some(state.record)
       }),
     signalStop: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const id = keyString(key)
         if (liveLease(id, now) === undefined) return false
         listeners.signal(id)

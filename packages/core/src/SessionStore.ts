@@ -121,6 +121,9 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const maxHistory = options?.maxHistory ?? 200
   const ttl = Duration.toMillis(Duration.fromInputUnsafe(options?.ttl ?? Duration.hours(1)))
   const sessions = new Map<string, Entry>()
+  // the clock of the layer's build, read without a context lookup per operation
+  const clock = yield* Clock.Clock
+  const withNow = <A>(f: (now: number) => A) => Effect.sync(() => f(clock.currentTimeMillisUnsafe()))
 
   /** The live entry of a key, moved to the most recently used end. */
   const touch = (key: SessionKey, now: number, create: boolean): Entry | undefined => {
@@ -141,7 +144,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   }
 
   yield* Effect.forkScoped(Effect.repeat(
-    Effect.map(Clock.currentTimeMillis, (now) => {
+    withNow((now) => {
       for (const [id, entry] of sessions) if (entry.expiresAt <= now) sessions.delete(id)
     }),
     Schedule.spaced(Duration.minutes(1))
@@ -149,27 +152,26 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
 
   return SessionStore.of({
     getState: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         const state = touch(key, now, false)?.state
         return state === undefined ? Option.none() : Option.some(JSON.parse(state))
       }),
     setState: (key, value) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.try({
-          try: () => {
-            touch(key, now, true)!.state = JSON.stringify(value)
-          },
-          catch: (cause) => new SessionStoreError({ message: "The state is not JSON", cause })
-        })),
+      Effect.try({
+        try: () => {
+          touch(key, clock.currentTimeMillisUnsafe(), true)!.state = JSON.stringify(value)
+        },
+        catch: (cause) => new SessionStoreError({ message: "The state is not JSON", cause })
+      }),
     appendHistory: (key, messages) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      withNow((now) => {
         if (messages.length === 0) return
         const entry = touch(key, now, true)!
         for (let i = 0; i < messages.length; i++) entry.history.push(messages[i])
         if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
       }),
     history: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => touch(key, now, false)?.history.slice() ?? []),
+      withNow((now) => touch(key, now, false)?.history.slice() ?? []),
     clear: (key) =>
       Effect.sync(() => {
         sessions.delete(keyString(key))
