@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Stream } from "effect"
+import { Deferred, Effect, Stream } from "effect"
 import { AgentApp, Runner, Sse } from "../src/index.ts"
 
 const context = { request: { input: [] } as any, responseId: "response_1", sessionId: "s", userId: "u" }
@@ -30,4 +30,41 @@ describe("Sse.eventFrame", () => {
         text: " \"quoted\""
       })
     }))
+})
+
+describe("Runner.pull", () => {
+  it.effect("a handler that never waits gives its whole run as the first chunk", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pull = yield* Runner.pull(context, Stream.make(AgentApp.text("a"), AgentApp.text("b")))
+      const first = yield* pull
+      expect(Runner.isComplete(first)).toBe(true)
+      expect(first.map((event) => event.sequence_number)).toEqual(first.map((_, i) => i))
+      expect(first.at(-1)).toMatchObject({ object: "response", status: "completed" })
+      // the pull is over after the terminal event
+      expect((yield* Effect.exit(pull))._tag).toBe("Failure")
+    })))
+
+  it.effect("a handler that waits gives the opening events first, the rest as it comes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const outputs = Stream.concat(
+        Stream.make(AgentApp.text("a")),
+        Stream.fromEffect(Effect.as(Deferred.await(gate), AgentApp.text("b")))
+      )
+      const pull = yield* Runner.pull(context, outputs)
+      const first = yield* pull
+      expect(Runner.isComplete(first)).toBe(false)
+      // the opening events, and what was ready with them
+      expect(first.map((event) => [event.object, event.status])).toEqual([
+        ["response", "created"],
+        ["response", "in_progress"],
+        ["message", "in_progress"],
+        ["content", "in_progress"]
+      ])
+      yield* Deferred.succeed(gate, undefined)
+      const rest = yield* pull
+      expect(Runner.isComplete(rest)).toBe(true)
+      expect(Runner.isComplete([...first, ...rest.slice(0, -1)])).toBe(false)
+      expect([...first, ...rest].map((event) => event.sequence_number)).toEqual([...first, ...rest].map((_, i) => i))
+    })))
 })
