@@ -104,15 +104,16 @@ export interface MemoryOptions {
 
 interface Entry {
   state: string | undefined
-  history: Array<Protocol.Message>
+  /** One JSON text per message. */
+  history: Array<string>
   expiresAt: number
 }
 
 /**
- * Builds the in-memory store. States are kept as JSON text, so that what is
- * read back is a copy, as with any other store. History messages are kept as
- * given (they are read-only protocol messages, decoded or built by the
- * Runner), and read back as a new array.
+ * Builds the in-memory store. States and history messages are kept as JSON
+ * text, so that what is read back is a copy, as with any other store, and a
+ * session costs the garbage collector one string per message rather than a
+ * graph of objects.
  *
  * @since 0.1.0
  */
@@ -167,11 +168,11 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
       withNow((now) => {
         if (messages.length === 0) return
         const entry = touch(key, now, true)!
-        for (let i = 0; i < messages.length; i++) entry.history.push(messages[i])
+        for (let i = 0; i < messages.length; i++) entry.history.push(JSON.stringify(messages[i]))
         if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
       }),
     history: (key) =>
-      withNow((now) => touch(key, now, false)?.history.slice() ?? []),
+      withNow((now) => touch(key, now, false)?.history.map((message) => JSON.parse(message) as Protocol.Message) ?? []),
     clear: (key) =>
       Effect.sync(() => {
         sessions.delete(keyString(key))

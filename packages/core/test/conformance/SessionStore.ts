@@ -65,6 +65,19 @@ export const sessionStoreSuite = <E>(
         expect(Option.getOrThrow(yield* store.getState(key))).toEqual({ list: [1, 2] })
       }))
 
+    it.effect("history read back is a copy too", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = fresh()
+        const message = text("user", "original")
+        yield* store.appendHistory(key, [message])
+        message.content[0].text = "changed after the append"
+        const read = yield* store.history(key)
+        expect(read[0].content![0]).toEqual({ type: "text", text: "original" })
+        ;(read[0].content![0] as { text: string }).text = "changed after the read"
+        expect((yield* store.history(key))[0].content![0]).toEqual({ type: "text", text: "original" })
+      }))
+
     it.effect("history is appended in order, per session", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore.SessionStore
