@@ -142,7 +142,7 @@ async function main() {
 
     // 5. task queue: the BullMQ layer against plain BullMQ
     if (want(5)) {
-      log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000))
+      log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000, quick ? 1 : 4))
     }
   } finally {
     await redis.stop()

@@ -20,17 +20,19 @@ interface Measured {
 /**
  * Both share BullMQ's and ioredis' code, so whichever runs first pays for
  * their JIT warm-up (about 0.15 of the ratio when measured in one fixed
- * order). Each side gets an uncounted warm-up run, then the measured runs
- * alternate (ours, plain, plain, ours) and each side reports its mean.
+ * order). Each side gets two uncounted warm-up runs, then the measured runs
+ * alternate (ours, plain, plain, ours, four times over: single runs vary by
+ * about 10%) and each side reports its mean.
  */
-export const taskQueueScenario = async (url: string, jobs: number) => {
+export const taskQueueScenario = async (url: string, jobs: number, rounds = 4) => {
   for (let i = 0; i < 2; i++) {
     await oursRun(url, jobs, 10)
     await plainRun(url, jobs, 10)
   }
   const ours: Array<Measured> = []
   const plain: Array<Measured> = []
-  for (const side of ["ours", "plain", "plain", "ours"] as const) {
+  const order = Array.from({ length: rounds }, () => ["ours", "plain", "plain", "ours"] as const).flat()
+  for (const side of order) {
     if (side === "ours") ours.push(await oursRun(url, jobs, 25))
     else plain.push(await plainRun(url, jobs, 25))
   }
