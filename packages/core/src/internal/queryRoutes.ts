@@ -126,6 +126,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       const first = yield* Effect.orDie(pull)
       if (Runner.isComplete(first)) return Sse.whole(first, Sse.eventFrame)
       const watch = yield* keepAlive.watch(httpRequest)
+      // the first chunk, then the rest of the same pull (`Stream.prepend` would add a stream layer to every pull)
       let head: typeof first | undefined = first
       const rest = Effect.suspend(() => {
         if (head === undefined) return pull
