@@ -5,6 +5,7 @@ import { Effect, Layer, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { waitFor } from "../../../test/support/server.ts"
+import { eventually } from "../../../test/support/eventually.ts"
 import { postJson } from "../../../test/support/sse.ts"
 import { Counter, serveTaskApp } from "../../../test/fixtures/TaskApp.ts"
 import { taskSuite } from "./conformance/Tasks.ts"
@@ -20,16 +21,24 @@ const baseUrl = HttpServer.addressFormattedWith((url) => Effect.succeed(url))
 describe("roles", () => {
   layer(on(serveTaskApp(memory, "api")), { excludeTestServices: true })("api only", (it) => {
     it.effect("accepts tasks but runs none", () =>
-      Effect.gen(function*() {
+      Effect.scoped(Effect.gen(function*() {
         const url = yield* baseUrl
         const submitted: any = yield* Effect.promise(() => postJson(`${url}/square`, { x: 2 }).then((r) => r.json()))
-        const tasks = yield* TaskQueue.TaskQueue
-        // with no worker in this process the job stays pending
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
         const status: any = yield* Effect.promise(() => fetch(`${url}/square/${submitted.task_id}`).then((r) => r.json()))
         expect(status.status).toBe("pending")
-        expect((yield* tasks.status("default", submitted.task_id))._tag).toBe("Some")
-      }))
+        // the job waits in the queue for a worker: the first one to come (this test's) runs it,
+        // where a worker of the app would have taken it as soon as it was submitted
+        const tasks = yield* TaskQueue.TaskQueue
+        yield* tasks.work("default", (job) => Effect.succeed({ ranBy: "the test", payload: job.payload }), {
+          concurrency: 1
+        })
+        yield* eventually(Effect.map(
+          tasks.status("default", submitted.task_id),
+          (status) => status._tag === "Some" && status.value.status === "finished"
+        ))
+        const done = yield* tasks.status("default", submitted.task_id)
+        expect(done._tag === "Some" && done.value.result).toEqual({ ranBy: "the test", payload: { x: 2 } })
+      })))
   })
 
   layer(on(serveTaskApp(memory, "worker")), { excludeTestServices: true })("worker only", (it) => {
