@@ -125,7 +125,7 @@ async function main() {
   const redis = want(4) || want(5) ? await startRedisServer() : undefined
   if (redis) try {
     const n = quick ? 60 : 300
-    const env = { MODE: "burst", FRAMES: "20" }
+    const env = { MODE: "burst", FRAMES: "20", TRACE_STOPS: "1" }
     if (want(4)) {
     const local = await startServer("bench/servers/agent.ts", env)
     const idleLocal = await interrupts(local, local, n)
@@ -308,12 +308,26 @@ async function manyStreams(server: Server, count: number, frames: number) {
   }
 }
 
+/** The stop trace of servers started with TRACE_STOPS=1 (bench/servers/agent.ts), taken and cleared. */
+async function traceOf(servers: ReadonlyArray<Server>) {
+  const merged = { stops: [] as Array<number>, interrupted: [] as Array<number> }
+  for (const server of new Set(servers)) {
+    const trace = await (await fetch(`${server.url}/bench/trace`)).json() as typeof merged
+    merged.stops.push(...trace.stops)
+    merged.interrupted.push(...trace.interrupted)
+  }
+  return merged
+}
+
 /** Stops `n` streams (after `warmUp` stops that are not counted, as the load scenarios warm up too). */
 async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 5) {
   // stops (and the baseline round trips) go over one kept-alive connection, as a client that
   // stops runs would keep one
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   const times: Array<number> = []
+  // epoch ms with sub-millisecond precision, comparable with the servers' trace on this machine
+  const sentAt: Array<number> = []
+  await traceOf([streamOn, stopOn]) // drops what earlier series left
   for (let i = -warmUp; i < n; i++) {
     const session = `bench-${i}-${crypto.randomUUID()}`
     let stopSent = 0
@@ -328,10 +342,16 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
     })
     await running
     stopSent = performance.now()
+    sentAt.push(performance.timeOrigin + stopSent)
     await send(`${stopOn.url}/stop`, agent, JSON.stringify({ session_id: session }))
     await done
     if (i >= 0) times.push(canceled - stopSent)
   }
+  // where the time went: from the client to the stop route, and from there to the run's interruption
+  const trace = await traceOf([streamOn, stopOn])
+  const traced = trace.stops.length === sentAt.length && trace.interrupted.length === sentAt.length
+  const toServer = traced ? sentAt.map((sent, i) => trace.stops[i] - sent).slice(warmUp) : []
+  const inServer = traced ? trace.stops.map((arrived, i) => trace.interrupted[i] - arrived).slice(warmUp) : []
   const liveness: Array<number> = []
   for (let i = 0; i < 20; i++) {
     const start = performance.now()
@@ -343,6 +363,11 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
     p50: round(percentile(times, 50)),
     p99: round(percentile(times, 99)),
     baseline_liveness_rtt_p50: round(percentile(liveness, 50)),
+    // null when the servers' trace does not line up with the stops sent
+    stop_reaches_server: traced ? { p50: round(percentile(toServer, 50)), p99: round(percentile(toServer, 99)) } : null,
+    stop_received_to_run_interrupted: traced
+      ? { p50: round(percentile(inServer, 50)), p99: round(percentile(inServer, 99)) }
+      : null,
     p50_ratio_to_rtt: round(percentile(times, 50) / percentile(liveness, 50), 1)
   }
 }

@@ -2,11 +2,17 @@
  * The server under test for the streaming scenarios: the agent emits FRAMES
  * text deltas, INTERVAL_MS apart (`ticks`), or forever (`endless`, for
  * interrupts). It runs on memory, or on Redis when REDIS_URL is set.
+ *
+ * TRACE_STOPS=1 records when each `POST /stop` reaches the app and when each
+ * endless run is interrupted (epoch ms, sub-millisecond), and serves and
+ * clears them on `GET /bench/trace`, so that the bench can tell a stop's
+ * time in the server from its time in getting there.
  */
 import { AgentApp } from "@agentapp/core"
 import { AgentAppRedis } from "@agentapp/redis"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Duration, Layer, Schedule, Stream } from "effect"
+import { Duration, Effect, Layer, Schedule, Stream } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 
 const frames = Number(process.env.FRAMES ?? 20)
@@ -24,13 +30,38 @@ const ticks = Stream.fromSchedule(Schedule.spaced(interval)).pipe(Stream.map((n)
 /** `burst`: FRAMES deltas at once, as one chunk. */
 const burst = Stream.fromIterable(Array.from({ length: frames }, (_, n) => AgentApp.text(`tick ${n} `)))
 
+const tracing = process.env.TRACE_STOPS === "1"
+const now = () => performance.timeOrigin + performance.now()
+let trace = { stops: [] as Array<number>, interrupted: [] as Array<number> }
+
+const endless = tracing
+  ? Stream.onExit(ticks, (exit) => Effect.sync(() => exit._tag === "Failure" && trace.interrupted.push(now())))
+  : ticks
+
 const Query = App.query((request) =>
-  request.mode === "endless" ? ticks : process.env.MODE === "burst" ? burst : Stream.take(ticks, frames)
+  request.mode === "endless" ? endless : process.env.MODE === "burst" ? burst : Stream.take(ticks, frames)
+)
+
+const Trace = Layer.mergeAll(
+  HttpRouter.middleware((effect) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      if (request.url === "/stop") trace.stops.push(now())
+      return effect
+    }), { global: true }),
+  HttpRouter.add(
+    "GET",
+    "/bench/trace",
+    Effect.sync(() => {
+      const taken = trace
+      trace = { stops: [], interrupted: [] }
+      return HttpServerResponse.jsonUnsafe(taken)
+    })
+  )
 )
 
 const backends = process.env.REDIS_URL ? AgentAppRedis.layer({ url: process.env.REDIS_URL }) : AgentApp.layerMemory
 
-AgentApp.runMain(App.serve(Query).pipe(
+AgentApp.runMain(App.serve(tracing ? Layer.merge(Query, Trace) : Query).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, { port: Number(process.env.PORT ?? 0), host: "127.0.0.1" })),
   Layer.provide(backends)
 ))
