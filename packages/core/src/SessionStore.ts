@@ -40,6 +40,15 @@ export class SessionStore extends Context.Service<SessionStore, {
   ) => Effect.Effect<void, SessionStoreError>
   /** The history, oldest first. */
   readonly history: (key: SessionKey) => Effect.Effect<ReadonlyArray<Protocol.Message>, SessionStoreError>
+  /**
+   * Starts a turn in one step: gives the history so far (oldest first) and
+   * appends the turn's input to it, as `history` then `appendHistory` would
+   * (a run does this before it starts; Redis does it in one round trip).
+   */
+  readonly startTurn: (
+    key: SessionKey,
+    input: ReadonlyArray<Protocol.Message>
+  ) => Effect.Effect<ReadonlyArray<Protocol.Message>, SessionStoreError>
   /** Forgets the session: state and history. */
   readonly clear: (key: SessionKey) => Effect.Effect<void, SessionStoreError>
   /** Fails while the store is unavailable; `/readiness` is 503 meanwhile. */
@@ -144,6 +153,13 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     return entry
   }
 
+  const read = (entry: Entry | undefined): Array<Protocol.Message> =>
+    entry?.history.map((message) => JSON.parse(message) as Protocol.Message) ?? []
+  const append = (entry: Entry, messages: ReadonlyArray<Protocol.Message>) => {
+    for (let i = 0; i < messages.length; i++) entry.history.push(JSON.stringify(messages[i]))
+    if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
+  }
+
   yield* Effect.forkScoped(Effect.repeat(
     withNow((now) => {
       for (const [id, entry] of sessions) if (entry.expiresAt <= now) sessions.delete(id)
@@ -166,13 +182,17 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
       }),
     appendHistory: (key, messages) =>
       withNow((now) => {
-        if (messages.length === 0) return
-        const entry = touch(key, now, true)!
-        for (let i = 0; i < messages.length; i++) entry.history.push(JSON.stringify(messages[i]))
-        if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
+        if (messages.length > 0) append(touch(key, now, true)!, messages)
       }),
-    history: (key) =>
-      withNow((now) => touch(key, now, false)?.history.map((message) => JSON.parse(message) as Protocol.Message) ?? []),
+    history: (key) => withNow((now) => read(touch(key, now, false))),
+    startTurn: (key, input) =>
+      withNow((now) => {
+        if (input.length === 0) return read(touch(key, now, false))
+        const entry = touch(key, now, true)!
+        const before = read(entry)
+        append(entry, input)
+        return before
+      }),
     clear: (key) =>
       Effect.sync(() => {
         sessions.delete(keyString(key))

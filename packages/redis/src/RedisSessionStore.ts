@@ -36,6 +36,18 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const stateKey = (key: Interrupt.SessionKey) => `${redis.prefix}:session:${Interrupt.keyString(key)}:state`
   const historyKey = (key: Interrupt.SessionKey) => `${redis.prefix}:session:${Interrupt.keyString(key)}:history`
   const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
+  const parse = (items: ReadonlyArray<string>) => items.map((item) => JSON.parse(item) as Protocol.Message)
+  /** Appends messages (keeping the newest `maxHistory`) and refreshes the session's expiry, in `multi`. */
+  const append = (
+    multi: ReturnType<typeof redis.client.multi>,
+    key: Interrupt.SessionKey,
+    messages: ReadonlyArray<Protocol.Message>
+  ) =>
+    multi
+      .rpush(historyKey(key), ...messages.map((message) => JSON.stringify(message)))
+      .ltrim(historyKey(key), -maxHistory, -1)
+      .pexpire(historyKey(key), ttl)
+      .pexpire(stateKey(key), ttl)
 
   return SessionStore.SessionStore.of({
     getState: (key) =>
@@ -55,18 +67,20 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         Effect.asVoid
       ),
     appendHistory: (key, messages) =>
-      messages.length === 0 ? Effect.void : Effect.asVoid(run((client) =>
-        client.multi()
-          .rpush(historyKey(key), ...messages.map((message) => JSON.stringify(message)))
-          .ltrim(historyKey(key), -maxHistory, -1)
-          .pexpire(historyKey(key), ttl)
-          .pexpire(stateKey(key), ttl)
-          .exec()
-      )),
-    history: (key) =>
-      run((client) => client.lrange(historyKey(key), 0, -1)).pipe(
-        Effect.map((items) => items.map((item) => JSON.parse(item) as Protocol.Message))
-      ),
+      messages.length === 0 ? Effect.void : Effect.asVoid(run((client) => append(client.multi(), key, messages).exec())),
+    history: (key) => Effect.map(run((client) => client.lrange(historyKey(key), 0, -1)), parse),
+    startTurn: (key, input) =>
+      input.length === 0
+        ? Effect.map(run((client) => client.lrange(historyKey(key), 0, -1)), parse)
+        : run((client) => append(client.multi().lrange(historyKey(key), 0, -1), key, input).exec()).pipe(
+          // the first reply of the transaction is the history before the input was appended
+          Effect.flatMap((replies) => {
+            const [error, items] = replies?.[0] ?? [new Error("the transaction was discarded"), null]
+            return error === null
+              ? Effect.succeed(parse(items as Array<string>))
+              : Effect.fail(fail({ message: `Could not read the history: ${error.message}`, cause: error }))
+          })
+        ),
     clear: (key) => Effect.asVoid(run((client) => client.del(stateKey(key), historyKey(key)))),
     check: Effect.mapError(redis.ping, fail)
   })

@@ -91,8 +91,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
       const key: Interrupt.SessionKey = { userId: request.user_id!, sessionId: request.session_id! }
       const claim = yield* Interrupt.claimWith(backend, key, settings.claim)
-      const history = settings.history ? yield* store.history(key) : []
-      if (settings.history) yield* store.appendHistory(key, request.input)
+      const history = settings.history ? yield* store.startTurn(key, request.input) : []
       const context: QueryContext = {
         request,
         responseId: request.id ?? `response_${crypto.randomUUID()}`,

@@ -94,6 +94,25 @@ export const sessionStoreSuite = <E>(
         expect(yield* store.history({ ...key, sessionId: `${key.sessionId}-other` })).toEqual([])
       }))
 
+    it.effect("startTurn gives the history before the turn and appends the turn's input", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = fresh()
+        expect(yield* store.startTurn(key, [text("user", "first")])).toEqual([])
+        yield* store.appendHistory(key, [text("assistant", "reply")])
+        const before = yield* store.startTurn(key, [text("user", "second")])
+        expect(before.map((m) => (m.content![0] as { text: string }).text)).toEqual(["first", "reply"])
+        // an empty input reads without appending
+        expect((yield* store.startTurn(key, [])).map((m) => (m.content![0] as { text: string }).text))
+          .toEqual(["first", "reply", "second"])
+        expect(yield* store.history(key)).toHaveLength(3)
+        // the limit holds for the appended input too
+        for (let i = 0; i < options.maxHistory; i++) yield* store.startTurn(key, [text("user", `m${i}`)])
+        const history = yield* store.history(key)
+        expect(history).toHaveLength(options.maxHistory)
+        expect((history.at(-1)!.content![0] as { text: string }).text).toBe(`m${options.maxHistory - 1}`)
+      }))
+
     it.effect("history keeps the newest messages up to the limit", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore.SessionStore
