@@ -22,19 +22,26 @@ export const handlerServices = <R>(build: Context.Context<R>): Context.Context<R
 }
 
 /**
- * The part of `services` that `current` lacks or holds with another value
- * (the handler's own win), or `undefined` when there is none.
+ * Builds, once per layer, the check of a run's context: the part of
+ * `services` that the context lacks or holds with another value (the
+ * handler's own win), or `undefined` when there is none. It looks each key
+ * up rather than reading the context's whole map, which would copy a request
+ * context into a flat map once per run.
  */
 export const missingServices = <R>(
-  current: Context.Context<never>,
   services: Context.Context<R>
-): Context.Context<R> | undefined => {
-  const have = current.mapUnsafe
-  let missing: Map<string, unknown> | undefined
-  for (const [key, value] of services.mapUnsafe) {
-    if (have.get(key) !== value) (missing ??= new Map()).set(key, value)
+): (current: Context.Context<never>) => Context.Context<R> | undefined => {
+  const entries = Array.from(
+    services.mapUnsafe,
+    ([key, value]) => [key, Context.Service<unknown, unknown>(key), value] as const
+  )
+  return (current) => {
+    let missing: Map<string, unknown> | undefined
+    for (const [key, service, value] of entries) {
+      if (Context.getOrUndefined(current, service) !== value) (missing ??= new Map()).set(key, value)
+    }
+    return missing === undefined ? undefined : Context.makeUnsafe(missing)
   }
-  return missing === undefined ? undefined : Context.makeUnsafe(missing)
 }
 
 /**

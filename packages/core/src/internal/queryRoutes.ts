@@ -64,6 +64,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const tasks = yield* TaskQueue.TaskQueue
     const registry = yield* Tasks.TaskRegistry
     const services = handlerServices(yield* Effect.context<R>())
+    const missingIn = missingServices(services)
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = yield* KeepAlive
@@ -104,7 +105,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         const result = handler(request, context)
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
-      const missing = missingServices(yield* Effect.context<never>(), services)
+      const missing = missingIn(yield* Effect.context<never>())
       // with nothing missing, the fiber that runs the stream has every service it requires
       const outputs = missing === undefined
         ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
