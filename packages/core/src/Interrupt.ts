@@ -506,8 +506,9 @@ class Renewals {
         Effect.andThen(loop)
       )
     })
-    // a daemon with no context of the run that started it: it ends when no lease is left
-    this.loop = Effect.asVoid(Effect.forkDetach(Effect.provideContext(loop, Context.empty())))
+    // a daemon with no context of the run that started it (which would keep that request's objects alive
+    // as long as the loop runs): it ends when no lease is left
+    this.loop = Effect.asVoid(Effect.forkDetach(Effect.updateContext(loop, (_: Context.Context<never>) => Context.empty())))
   }
 
   /** Renews the lease of a run from `start` until `remove`. */
