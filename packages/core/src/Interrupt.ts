@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { evictOldest } from "./internal/bounded.ts"
+import { withTimeOf } from "./internal/clock.ts"
 import { registerScoped } from "./internal/scoped.ts"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
 
@@ -232,9 +233,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const leases = new Map<string, { owner: string; expiresAt: number }>()
   const states = new Map<string, { record: RunRecord; expiresAt: number }>()
   const listeners = makeListenerRegistry()
-  // the clock of the layer's build, read without a context lookup per operation
-  const clock = yield* Clock.Clock
-  const withNow = <A>(f: (now: number) => A) => Effect.sync(() => f(clock.currentTimeMillisUnsafe()))
+  const withNow = withTimeOf(yield* Clock.Clock)
 
   const liveLease = (id: string, now: number) => {
     const lease = leases.get(id)

@@ -11,6 +11,7 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { keyString, type SessionKey } from "./Interrupt.ts"
 import { evictOldest } from "./internal/bounded.ts"
+import { withTimeOf } from "./internal/clock.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /**
@@ -43,7 +44,8 @@ export class SessionStore extends Context.Service<SessionStore, {
   /**
    * Starts a turn in one step: gives the history so far (oldest first) and
    * appends the turn's input to it, as `history` then `appendHistory` would
-   * (a run does this before it starts; Redis does it in one round trip).
+   * (a run does this before it starts; the Redis store does it in one
+   * transaction).
    */
   readonly startTurn: (
     key: SessionKey,
@@ -131,9 +133,8 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const maxHistory = options?.maxHistory ?? 200
   const ttl = Duration.toMillis(Duration.fromInputUnsafe(options?.ttl ?? Duration.hours(1)))
   const sessions = new Map<string, Entry>()
-  // the clock of the layer's build, read without a context lookup per operation
   const clock = yield* Clock.Clock
-  const withNow = <A>(f: (now: number) => A) => Effect.sync(() => f(clock.currentTimeMillisUnsafe()))
+  const withNow = withTimeOf(clock)
 
   /** The live entry of a key, moved to the most recently used end. */
   const touch = (key: SessionKey, now: number, create: boolean): Entry | undefined => {

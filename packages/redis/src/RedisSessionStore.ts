@@ -37,6 +37,8 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const historyKey = (key: Interrupt.SessionKey) => `${redis.prefix}:session:${Interrupt.keyString(key)}:history`
   const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
   const parse = (items: ReadonlyArray<string>) => items.map((item) => JSON.parse(item) as Protocol.Message)
+  const readHistory = (key: Interrupt.SessionKey) =>
+    Effect.map(run((client) => client.lrange(historyKey(key), 0, -1)), parse)
   /** Appends messages (keeping the newest `maxHistory`) and refreshes the session's expiry, in `multi`. */
   const append = (
     multi: ReturnType<typeof redis.client.multi>,
@@ -68,10 +70,10 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
       ),
     appendHistory: (key, messages) =>
       messages.length === 0 ? Effect.void : Effect.asVoid(run((client) => append(client.multi(), key, messages).exec())),
-    history: (key) => Effect.map(run((client) => client.lrange(historyKey(key), 0, -1)), parse),
+    history: readHistory,
     startTurn: (key, input) =>
       input.length === 0
-        ? Effect.map(run((client) => client.lrange(historyKey(key), 0, -1)), parse)
+        ? readHistory(key)
         : run((client) => append(client.multi().lrange(historyKey(key), 0, -1), key, input).exec()).pipe(
           // the first reply of the transaction is the history before the input was appended
           Effect.flatMap((replies) => {
