@@ -19,6 +19,16 @@ export const canPin = (() => {
   }
 })()
 
+/** Whether `nice` can run a process at a lower priority (the load generators beside a measuring client). */
+export const canNice = (() => {
+  try {
+    execFileSync("nice", ["-n", "10", "true"])
+    return true
+  } catch {
+    return false
+  }
+})()
+
 export interface Server {
   readonly url: string
   readonly pid: number

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { startRedisServer } from "../test/support/redis.ts"
-import { canPin, cpuMs, load, type Load, percentile, root, round, rssBytes, type Server, startServer } from "./lib.ts"
+import { canNice, canPin, cpuMs, load, type Load, percentile, root, round, rssBytes, type Server, startServer } from "./lib.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
 const quick = process.argv.includes("--quick")
@@ -110,14 +110,21 @@ async function main() {
     const raw = await startServer("bench/servers/raw.ts", { MODE: "ticks", ...env })
     const r = await manyStreams(raw, streams, frames)
     await raw.stop()
+    // the Effect floor: Effect's HTTP server streaming the same frames from a Stream, no agentapp
+    const effect = await startServer("bench/servers/effect-ticks.ts", env)
+    const e = await manyStreams(effect, streams, frames)
+    await effect.stop()
     const agent = await startServer("bench/servers/agent.ts", env)
     const a = await manyStreams(agent, streams, frames)
     await agent.stop()
     log(`3. ${streams} concurrent streams, one frame per second`, {
       raw: r,
+      effect_floor: e,
       agentapp: a,
       rss_per_stream_ratio: round(a.rss_kib_per_stream / r.rss_kib_per_stream, 2),
-      cpu_per_frame_ratio: round(a.cpu_us_per_frame / r.cpu_us_per_frame, 2)
+      cpu_per_frame_ratio: round(a.cpu_us_per_frame / r.cpu_us_per_frame, 2),
+      effect_floor_rss_per_stream_ratio: round(e.rss_kib_per_stream / r.rss_kib_per_stream, 2),
+      effect_floor_cpu_per_frame_ratio: round(e.cpu_us_per_frame / r.cpu_us_per_frame, 2)
     })
   }
 
@@ -352,8 +359,10 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
   const traced = trace.stops.length === sentAt.length && trace.interrupted.length === sentAt.length
   const toServer = traced ? sentAt.map((sent, i) => trace.stops[i] - sent).slice(warmUp) : []
   const inServer = traced ? trace.stops.map((arrived, i) => trace.interrupted[i] - arrived).slice(warmUp) : []
+  // the same number of `/liveness` round trips on the streaming node: what any request waits there,
+  // so that a stop's tail under load can be told from the server's own tail under that load
   const liveness: Array<number> = []
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < n; i++) {
     const start = performance.now()
     await send(`${streamOn.url}/liveness`, agent)
     liveness.push(performance.now() - start)
@@ -363,6 +372,7 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
     p50: round(percentile(times, 50)),
     p99: round(percentile(times, 99)),
     baseline_liveness_rtt_p50: round(percentile(liveness, 50)),
+    baseline_liveness_rtt_p99: round(percentile(liveness, 99)),
     // null when the servers' trace does not line up with the stops sent
     stop_reaches_server: traced ? { p50: round(percentile(toServer, 50)), p99: round(percentile(toServer, 99)) } : null,
     stop_received_to_run_interrupted: traced
@@ -379,7 +389,10 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
  */
 async function underLoad<A>(server: Server, f: () => Promise<A>): Promise<A> {
   const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "load" }] }] })
-  const load = spawn(process.execPath, [
+  // the load generator runs at a lower priority than this process, which measures: it shares this
+  // core, and the stops' client must not wait for the scheduler behind it
+  const load = spawn(canNice ? "nice" : process.execPath, [
+    ...(canNice ? ["-n", "10", process.execPath] : []),
     path.join(root, "node_modules/autocannon/autocannon.js"),
     "--connections", "32", "--duration", "600", "--method", "POST",
     "--headers", "content-type=application/json", "--body", body, "--json",

@@ -9,7 +9,6 @@
  * time in the server from its time in getting there.
  */
 import { AgentApp } from "@agentapp/core"
-import { AgentAppRedis } from "@agentapp/redis"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer, Schedule, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -59,7 +58,12 @@ const Trace = Layer.mergeAll(
   )
 )
 
-const backends = process.env.REDIS_URL ? AgentAppRedis.layer({ url: process.env.REDIS_URL }) : AgentApp.layerMemory
+// @agentapp/redis is loaded only for a Redis server: in a process that loads ioredis after Effect's
+// modules, V8 keeps far more of every request alive through young collections (RESULTS.md, §4),
+// which a memory server must not pay for a client it does not use
+const backends = process.env.REDIS_URL
+  ? (await import("@agentapp/redis")).AgentAppRedis.layer({ url: process.env.REDIS_URL })
+  : AgentApp.layerMemory
 
 AgentApp.runMain(App.serve(tracing ? Layer.merge(Query, Trace) : Query).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, { port: Number(process.env.PORT ?? 0), host: "127.0.0.1" })),

@@ -7,35 +7,19 @@
  *   GET /readiness answers 200
  */
 import { readFileSync } from "node:fs"
-import { serveRaw, sseHeaders } from "./rawServer.ts"
+import { serveRaw, sseHeaders, tickFrame } from "./rawServer.ts"
 
 const mode = process.env.MODE ?? "replay"
 const replay = mode === "replay" ? readFileSync(process.env.REPLAY_FILE!) : Buffer.alloc(0)
 const frames = Number(process.env.FRAMES ?? 20)
 const interval = Number(process.env.INTERVAL_MS ?? 10)
 
-/** A frame shaped like the agent's text delta, numbered `n`. */
-const frame = (n: number) =>
-  `id: ${n}\ndata: ${
-    JSON.stringify({
-      sequence_number: n,
-      object: "content",
-      status: "in_progress",
-      error: null,
-      type: "text",
-      index: 0,
-      delta: true,
-      msg_id: "msg_00000000-0000-0000-0000-000000000000",
-      text: `tick ${n} `
-    })
-  }\n\n`
-
 serveRaw((_body, response) => {
   response.writeHead(200, sseHeaders)
   if (mode === "replay") return response.end(replay)
   let n = 0
   const timer = setInterval(() => {
-    response.write(frame(n++))
+    response.write(tickFrame(n++))
     if (n >= frames) {
       clearInterval(timer)
       response.end()
