@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Option, Pull, type Scope, Stream } from "effect"
+import { onDone } from "./internal/deferred.ts"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -120,21 +121,14 @@ const eventsPull = <E, R>(
   // completes synchronously (a handler that emits without waiting) is done when it returns.
   // Events that are ready together leave together, as one chunk (one socket write): pulls go
   // on while they complete at once, and a pull that has to wait is carried to the next chunk.
-  // The first time a pull waits, one watcher per run starts: it interrupts the pull in
-  // flight when the cancel signal comes, and the body ends.
+  // The first time a pull waits, the run starts to listen for the cancel signal, without a
+  // fiber of its own: the signal interrupts the pull in flight, and the body ends.
   let pending: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>> | undefined
-  let watching = false
-  const watch = Effect.suspend(() => {
-    watching = true
-    return Effect.forkIn(
-      Effect.flatMap(Deferred.await(cancel!), () =>
-        Effect.sync(() => {
-          run.cancel()
-          pending?.interruptUnsafe()
-        })),
-      scope
-    )
-  })
+  let listening = false
+  const onCancel = () => {
+    run.cancel()
+    pending?.interruptUnsafe()
+  }
   const awaitPending = (
     fiber: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>,
     events: Array<Protocol.Event>
@@ -144,7 +138,9 @@ const eventsPull = <E, R>(
       pending = undefined
       return settle(exit, events)
     })
-    return watching || cancel === undefined ? awaited : Effect.andThen(watch, awaited)
+    if (listening || cancel === undefined) return awaited
+    listening = true
+    return Effect.andThen(onDone(cancel, onCancel, scope), awaited)
   }
 
   const isCanceled = () => {

@@ -44,6 +44,18 @@ export const eventFrame = (event: Protocol.Event): string =>
 export const dataFrame = (item: unknown): string => `data: ${JSON.stringify(item) ?? "null"}\n\n`
 
 /**
+ * The frames of a chunk of items as one buffer (one socket write).
+ *
+ * @since 0.1.0
+ */
+export const chunkBytes = <A>(chunk: ReadonlyArray<A>, frame: (item: A) => string): Uint8Array => {
+  if (chunk.length === 1) return Buffer.from(frame(chunk[0]))
+  let text = ""
+  for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
+  return Buffer.from(text)
+}
+
+/**
  * Frames a stream as SSE bytes, a chunk of items becoming one buffer (one
  * socket write). `onChunk` runs once per chunk (the keep-alive uses it to
  * know the stream is active).
@@ -57,10 +69,7 @@ export const encode = <A, E, R>(
 ): Stream.Stream<Uint8Array, E, R> =>
   Stream.mapArray(self, (chunk) => {
     onChunk?.()
-    if (chunk.length === 1) return [Buffer.from(frame(chunk[0]))]
-    let text = ""
-    for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
-    return [Buffer.from(text)]
+    return [chunkBytes(chunk, frame)]
   })
 
 /**

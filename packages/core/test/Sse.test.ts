@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Stream } from "effect"
+import { Deferred, Effect, Fiber, Stream } from "effect"
 import { AgentApp, Runner, Sse } from "../src/index.ts"
 
 const context = { request: { input: [] } as any, responseId: "response_1", sessionId: "s", userId: "u" }
@@ -67,4 +67,42 @@ describe("Runner.pull", () => {
       expect(Runner.isComplete([...first, ...rest.slice(0, -1)])).toBe(false)
       expect([...first, ...rest].map((event) => event.sequence_number)).toEqual([...first, ...rest].map((_, i) => i))
     })))
+})
+
+describe("Runner cancel", () => {
+  const waiting = (finalized: Array<string>) =>
+    Stream.concat(Stream.make(AgentApp.text("a")), Stream.never).pipe(
+      Stream.ensuring(Effect.sync(() => finalized.push("handler")))
+    )
+
+  it.effect("a waiting run ends with response canceled when cancel completes, and lets go of the signal", () =>
+    Effect.gen(function*() {
+      const cancel = yield* Deferred.make<void>()
+      const finalized: Array<string> = []
+      const collected = yield* Effect.forkChild(Stream.runCollect(Runner.events(context, waiting(finalized), { cancel })))
+      // the run waits on the handler, listening for the signal
+      yield* Effect.yieldNow
+      expect(collected.pollUnsafe()).toBeUndefined()
+      expect(cancel.resumes?.length).toBe(1)
+      yield* Deferred.succeed(cancel, undefined)
+      const events = yield* Fiber.join(collected)
+      expect(events.at(-1)).toMatchObject({ object: "response", status: "canceled" })
+      expect(finalized).toEqual(["handler"])
+    }))
+
+  it.live("runs that share one cancel signal leave no listener behind when they end", () =>
+    Effect.gen(function*() {
+      const cancel = yield* Deferred.make<void>()
+      for (let i = 0; i < 20; i++) {
+        const outputs = Stream.fromEffect(Effect.as(Effect.sleep("1 millis"), AgentApp.text("b")))
+        const events = yield* Stream.runCollect(Runner.events(context, outputs, { cancel }))
+        expect(events.at(-1)).toMatchObject({ object: "response", status: "completed" })
+      }
+      expect(cancel.resumes ?? []).toHaveLength(0)
+      // a signal that was given before the run waits cancels it at once
+      yield* Deferred.succeed(cancel, undefined)
+      const finalized: Array<string> = []
+      const events = yield* Stream.runCollect(Runner.events(context, waiting(finalized), { cancel }))
+      expect(events.at(-1)).toMatchObject({ object: "response", status: "canceled" })
+    }))
 })

@@ -1,3 +1,4 @@
+import type * as Arr from "effect/Array"
 import { Cause, Effect, Layer, Option, Schema, type Scope, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { RpcSerialization, RpcServer } from "effect/rpc"
@@ -125,15 +126,22 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       const first = yield* Effect.orDie(pull)
       if (Runner.isComplete(first)) return Sse.whole(first, Sse.eventFrame)
       const watch = yield* keepAlive.watch(httpRequest)
-      // the first chunk, then the rest of the same pull (`Stream.prepend` would add a stream layer to every pull)
+      // the first chunk, then the rest of the same pull, framed in the pull itself (`Stream.prepend` and
+      // `Sse.encode` would each add a stream layer, kept for the life of the stream, to every pull)
       let head: typeof first | undefined = first
-      const rest = Effect.suspend(() => {
-        if (head === undefined) return pull
-        const chunk = head
-        head = undefined
-        return Effect.succeed(chunk)
-      })
-      return Sse.response(Sse.encode(Stream.fromPull(Effect.succeed(rest)), Sse.eventFrame, watch.touch))
+      const frames = Effect.map(
+        Effect.suspend(() => {
+          if (head === undefined) return pull
+          const chunk = head
+          head = undefined
+          return Effect.succeed(chunk)
+        }),
+        (chunk): Arr.NonEmptyReadonlyArray<Uint8Array> => {
+          watch.touch()
+          return [Sse.chunkBytes(chunk, Sse.eventFrame)]
+        }
+      )
+      return Sse.response(Stream.fromPull(Effect.succeed(frames)))
     })
 
     const refused = <A>(effect: Effect.Effect<A, any, any>) =>
