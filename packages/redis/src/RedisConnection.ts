@@ -47,6 +47,15 @@ export class RedisConnection extends Context.Service<RedisConnection, {
   readonly use: <A>(f: (client: Redis) => Promise<A>) => Effect.Effect<A, RedisError>
   /** Fails unless Redis answers a PING. */
   readonly ping: Effect.Effect<void, RedisError>
+  /**
+   * A Lua script on the command connection, called with its keys then its
+   * arguments. It is sent by its SHA (EVALSHA), its text only the first time
+   * on a connection and whenever Redis has forgotten it.
+   */
+  readonly script: (
+    lua: string,
+    numberOfKeys: number
+  ) => (...keysAndArgs: ReadonlyArray<string | number>) => Effect.Effect<unknown, RedisError>
 }>()("@agentapp/redis/RedisConnection") {}
 
 const startupWait = Duration.seconds(3)
@@ -78,6 +87,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.acquireRelease(
       Effect.sync(() => {
         const redisOptions: RedisOptions = {
+          // commands issued in the same tick (the runs of concurrent requests) leave in one write
+          enableAutoPipelining: role === "client",
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
@@ -113,12 +124,21 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       try: () => f(client),
       catch: (cause) => new RedisError({ message: `Redis at ${where}: ${describe(cause)}`, cause })
     })
+  let scripts = 0
+  const script = (lua: string, numberOfKeys: number) => {
+    const name = `agentappScript${scripts++}`
+    // ioredis's custom commands: EVALSHA, falling back to EVAL on NOSCRIPT
+    client.defineCommand(name, { lua, numberOfKeys })
+    const command = (client as unknown as Record<string, (...args: ReadonlyArray<unknown>) => Promise<unknown>>)[name]
+    return (...keysAndArgs: ReadonlyArray<string | number>) => use((redis) => command.call(redis, ...keysAndArgs))
+  }
   return RedisConnection.of({
     client,
     subscriber,
     prefix,
     use,
-    ping: Effect.asVoid(use((redis) => redis.ping()))
+    ping: Effect.asVoid(use((redis) => redis.ping())),
+    script
   })
 })
 

@@ -69,6 +69,15 @@ export const make = Effect.gen(function*() {
   const stateKey = (key: Interrupt.SessionKey) => `${redis.prefix}:state:${Interrupt.keyString(key)}`
   const channel = `${redis.prefix}:stop`
   const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
+  const script = (lua: string, numberOfKeys: number) => {
+    const call = redis.script(lua, numberOfKeys)
+    return (...keysAndArgs: ReadonlyArray<string | number>) => Effect.mapError(call(...keysAndArgs), fail)
+  }
+  const renew = script(renewScript, 1)
+  const release = script(releaseScript, 1)
+  const startRun = script(startRunScript, 2)
+  const endRun = script(endRunScript, 2)
+  const signal = script(signalScript, 2)
 
   const listeners = Interrupt.makeListenerRegistry()
 
@@ -100,35 +109,24 @@ export const make = Effect.gen(function*() {
         Effect.map((reply) => reply === "OK")
       ),
     renewLease: (key, owner, ttl) =>
-      run((client) => client.eval(renewScript, 1, leaseKey(key), owner, Duration.toMillis(ttl))).pipe(
-        Effect.map((reply) => reply === 1)
-      ),
-    releaseLease: (key, owner) => Effect.asVoid(run((client) => client.eval(releaseScript, 1, leaseKey(key), owner))),
+      Effect.map(renew(leaseKey(key), owner, Duration.toMillis(ttl)), (reply) => reply === 1),
+    releaseLease: (key, owner) => Effect.asVoid(release(leaseKey(key), owner)),
     startRun: (key, record, leaseTtl, stateTtl) =>
-      run((client) =>
-        client.eval(
-          startRunScript,
-          2,
+      Effect.map(
+        startRun(
           leaseKey(key),
           stateKey(key),
           record.runId,
           Duration.toMillis(leaseTtl),
           JSON.stringify(record),
           Math.max(1, Duration.toMillis(stateTtl))
-        )
-      ).pipe(Effect.map((reply) => reply === 1)),
+        ),
+        (reply) => reply === 1
+      ),
     endRun: (key, record, stateTtl) =>
-      Effect.asVoid(run((client) =>
-        client.eval(
-          endRunScript,
-          2,
-          leaseKey(key),
-          stateKey(key),
-          record.runId,
-          JSON.stringify(record),
-          Math.max(1, Duration.toMillis(stateTtl))
-        )
-      )),
+      Effect.asVoid(
+        endRun(leaseKey(key), stateKey(key), record.runId, JSON.stringify(record), Math.max(1, Duration.toMillis(stateTtl)))
+      ),
     leaseOwner: (key) => run((client) => client.get(leaseKey(key))).pipe(Effect.map(Option.fromNullishOr)),
     setState: (key, record, ttl) =>
       Effect.asVoid(
@@ -138,10 +136,7 @@ export const make = Effect.gen(function*() {
       run((client) => client.get(stateKey(key))).pipe(
         Effect.map((json) => json === null ? Option.none() : decodeRecord(json))
       ),
-    signalStop: (key) =>
-      run((client) => client.eval(signalScript, 2, leaseKey(key), channel, Interrupt.keyString(key))).pipe(
-        Effect.map((reply) => reply === 1)
-      ),
+    signalStop: (key) => Effect.map(signal(leaseKey(key), channel, Interrupt.keyString(key)), (reply) => reply === 1),
     listen: listeners.listen,
     listeners: listeners.count,
     check: Effect.mapError(redis.ping, fail)

@@ -7,7 +7,7 @@
  */
 import { Interrupt, type Protocol, SessionStore } from "@agentapp/core"
 import { Duration, Effect, Layer, Option } from "effect"
-import { RedisConnection } from "./RedisConnection.ts"
+import * as RedisConnection from "./RedisConnection.ts"
 
 /**
  * Limits of the store.
@@ -21,6 +21,24 @@ export interface Options {
   readonly ttl?: Duration.Input | undefined
 }
 
+// KEYS: history, state; ARGV: max history, TTL ms, then the messages' JSON: appends them, keeps the newest,
+// and refreshes both keys' expiry
+const appendScript = `
+for i = 3, #ARGV do redis.call("RPUSH", KEYS[1], ARGV[i]) end
+redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+redis.call("PEXPIRE", KEYS[2], ARGV[2])
+return 1`
+
+// as appendScript, and gives the history as it was before
+const startTurnScript = `
+local before = redis.call("LRANGE", KEYS[1], 0, -1)
+for i = 3, #ARGV do redis.call("RPUSH", KEYS[1], ARGV[i]) end
+redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+redis.call("PEXPIRE", KEYS[2], ARGV[2])
+return before`
+
 const fail = (error: { readonly message: string; readonly cause?: unknown }) =>
   new SessionStore.SessionStoreError({ message: error.message, cause: error.cause })
 
@@ -30,7 +48,7 @@ const fail = (error: { readonly message: string; readonly cause?: unknown }) =>
  * @since 0.1.0
  */
 export const make = Effect.fnUntraced(function*(options?: Options) {
-  const redis = yield* RedisConnection
+  const redis = yield* RedisConnection.RedisConnection
   const maxHistory = options?.maxHistory ?? 200
   const ttl = Duration.toMillis(Duration.fromInputUnsafe(options?.ttl ?? Duration.hours(1)))
   const stateKey = (key: Interrupt.SessionKey) => `${redis.prefix}:session:${Interrupt.keyString(key)}:state`
@@ -39,17 +57,18 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const parse = (items: ReadonlyArray<string>) => items.map((item) => JSON.parse(item) as Protocol.Message)
   const readHistory = (key: Interrupt.SessionKey) =>
     Effect.map(run((client) => client.lrange(historyKey(key), 0, -1)), parse)
-  /** Appends messages (keeping the newest `maxHistory`) and refreshes the session's expiry, in `multi`. */
-  const append = (
-    multi: ReturnType<typeof redis.client.multi>,
+  const appendCall = redis.script(appendScript, 2)
+  const startTurnCall = redis.script(startTurnScript, 2)
+  /** Calls a script of the form of `appendScript` with the messages of a turn: one command, atomic. */
+  const withMessages = <A>(
+    call: (...keysAndArgs: ReadonlyArray<string | number>) => Effect.Effect<A, RedisConnection.RedisError>,
     key: Interrupt.SessionKey,
     messages: ReadonlyArray<Protocol.Message>
   ) =>
-    multi
-      .rpush(historyKey(key), ...messages.map((message) => JSON.stringify(message)))
-      .ltrim(historyKey(key), -maxHistory, -1)
-      .pexpire(historyKey(key), ttl)
-      .pexpire(stateKey(key), ttl)
+    Effect.mapError(
+      call(historyKey(key), stateKey(key), maxHistory, ttl, ...messages.map((message) => JSON.stringify(message))),
+      fail
+    )
 
   return SessionStore.SessionStore.of({
     getState: (key) =>
@@ -69,20 +88,12 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         Effect.asVoid
       ),
     appendHistory: (key, messages) =>
-      messages.length === 0 ? Effect.void : Effect.asVoid(run((client) => append(client.multi(), key, messages).exec())),
+      messages.length === 0 ? Effect.void : Effect.asVoid(withMessages(appendCall, key, messages)),
     history: readHistory,
     startTurn: (key, input) =>
       input.length === 0
         ? readHistory(key)
-        : run((client) => append(client.multi().lrange(historyKey(key), 0, -1), key, input).exec()).pipe(
-          // the first reply of the transaction is the history before the input was appended
-          Effect.flatMap((replies) => {
-            const [error, items] = replies?.[0] ?? [new Error("the transaction was discarded"), null]
-            return error === null
-              ? Effect.succeed(parse(items as Array<string>))
-              : Effect.fail(fail({ message: `Could not read the history: ${error.message}`, cause: error }))
-          })
-        ),
+        : Effect.map(withMessages(startTurnCall, key, input), (before) => parse(before as Array<string>)),
     clear: (key) => Effect.asVoid(run((client) => client.del(stateKey(key), historyKey(key)))),
     check: Effect.mapError(redis.ping, fail)
   })
@@ -93,5 +104,5 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
  *
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<SessionStore.SessionStore, never, RedisConnection> =>
+export const layer = (options?: Options): Layer.Layer<SessionStore.SessionStore, never, RedisConnection.RedisConnection> =>
   Layer.effect(SessionStore.SessionStore, make(options))
