@@ -80,8 +80,34 @@ async function main() {
         effect_minimal_ratio_to_replay: round(e.rps / p.rps, 3)
       }
     }
+    await Promise.all([raw.stop(), replayed.stop(), effect.stop()])
+    // the same app with its sessions, leases and stops on Redis (examples/distributed.ts, on a Redis
+    // server of its own, unpinned): what distribution costs, against the memory agent, alternated
+    const redis = await startRedisServer()
+    try {
+      const distributed = await startServer("examples/distributed.ts", { FRIDAY_DELAY_MS: "0", REDIS_URL: redis.url })
+      // a longer warm-up than the other servers': the memory agent has been loaded for a while already
+      await load(distributed, { path: "/process", body: friday, connections: 50, seconds: 3 })
+      const run = async (server: Server) => {
+        await load(server, { path: "/process", body: friday, connections: 50, seconds: 1 })
+        return load(server, { path: "/process", body: friday, connections: 50, seconds })
+      }
+      const onRedis = [await run(distributed)]
+      const inMemory = [await run(agent)]
+      onRedis.push(await run(distributed))
+      await distributed.stop()
+      const d = meanLoad(onRedis)
+      const m = meanLoad(inMemory)
+      out.c50_redis = {
+        agentapp_redis: { ...summary(d), runs_req_per_s: onRedis.map((one) => round(one.rps, 0)) },
+        agentapp_memory: summary(m),
+        redis_to_memory_throughput_ratio: round(d.rps / m.rps, 3)
+      }
+    } finally {
+      await redis.stop()
+    }
     log("1. /process throughput (Friday, no delay)", out)
-    await Promise.all([agent.stop(), raw.stop(), replayed.stop(), effect.stop()])
+    await agent.stop()
   }
 
   // 2. time to first byte, frames 10 ms apart

@@ -44,8 +44,8 @@ export class SessionStore extends Context.Service<SessionStore, {
   /**
    * Starts a turn in one step: gives the history so far (oldest first) and
    * appends the turn's input to it, as `history` then `appendHistory` would
-   * (a run does this before it starts; the Redis store does it in one
-   * transaction).
+   * (a run does this before it starts; the Redis store does it in one Lua
+   * script, atomically).
    */
   readonly startTurn: (
     key: SessionKey,
