@@ -23,20 +23,19 @@ export interface Options {
 
 // KEYS: history, state; ARGV: max history, TTL ms, then the messages' JSON: appends them, keeps the newest,
 // and refreshes both keys' expiry
-const appendScript = `
+const appendLua = `
 for i = 3, #ARGV do redis.call("RPUSH", KEYS[1], ARGV[i]) end
 redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
-redis.call("PEXPIRE", KEYS[2], ARGV[2])
+redis.call("PEXPIRE", KEYS[2], ARGV[2])`
+
+const appendScript = `${appendLua}
 return 1`
 
-// as appendScript, and gives the history as it was before
+// the same, giving the history as it was before
 const startTurnScript = `
 local before = redis.call("LRANGE", KEYS[1], 0, -1)
-for i = 3, #ARGV do redis.call("RPUSH", KEYS[1], ARGV[i]) end
-redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
-redis.call("PEXPIRE", KEYS[1], ARGV[2])
-redis.call("PEXPIRE", KEYS[2], ARGV[2])
+${appendLua}
 return before`
 
 const fail = (error: { readonly message: string; readonly cause?: unknown }) =>
