@@ -2,7 +2,8 @@ import { Deferred, Effect, Scope } from "effect"
 
 /**
  * Calls `f` once the Deferred is completed (at once if it already is), until
- * the scope closes, with no fiber waiting for it: `f` joins the waiters that
+ * the scope closes (`f` must be a function of its own, not shared with other
+ * registrations), with no fiber waiting for it: `f` joins the waiters that
  * `Deferred.await` keeps in the Deferred's `resumes` (part of its interface),
  * which completion calls in order, synchronously, and the scope's finalizer
  * takes it out again.
@@ -13,16 +14,15 @@ import { Deferred, Effect, Scope } from "effect"
 export const onDone = <A, E>(deferred: Deferred.Deferred<A, E>, f: () => void, scope: Scope.Scope): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (Deferred.isDoneUnsafe(deferred)) return Effect.sync(f)
-    const resume = () => f()
     // the finalizer first, so that no interruption falls between the two; it is harmless if nothing was added
     return Effect.andThen(
       Scope.addFinalizer(
         scope,
         Effect.sync(() => {
-          const index = deferred.resumes?.indexOf(resume) ?? -1
+          const index = deferred.resumes?.indexOf(f) ?? -1
           if (index >= 0) deferred.resumes!.splice(index, 1)
         })
       ),
-      Effect.sync(() => void (deferred.resumes ??= []).push(resume))
+      Effect.sync(() => void (deferred.resumes ??= []).push(f))
     )
   })
