@@ -381,51 +381,87 @@ export const claimWith = Effect.fnUntraced(function*(
   key: SessionKey,
   options: ClaimOptions
 ) {
-  const runId = crypto.randomUUID()
-
   // Listen before taking the lease, so that no stop can find the lease but miss the listener.
   // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
   const first = yield* backend.listen(key)
+  const claim = new RunClaim(backend, key, options, first)
 
-  const renewal = renewals(backend).add(key, runId, options.leaseTtl)
-  const lease = { held: false }
-  let finished = false
-  const finish = (state: Exclude<RunState, "RUNNING">) =>
-    Effect.suspend(() => {
-      if (!lease.held || finished) return Effect.void
-      finished = true
-      renewal.remove()
-      return Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now) => backend.endRun(key, { state, runId, updatedAt: now }, options.stateTtl)
-      ).pipe(Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause)))
-    })
   // Registered before the lease is taken, and ending the run only once it holds the lease, so that
   // no interruption can fall between taking the lease and being sure to end it.
   // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
   // unless it failed outright before it could run. (Scope.addFinalizerExit, not Effect.addFinalizer:
   // the finalizer needs no services, and providing the context again would copy it once per run.)
-  yield* Scope.addFinalizerExit(
-    yield* Effect.scope,
-    (exit) => finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
-  )
+  yield* Scope.addFinalizerExit(yield* Effect.scope, claim.onScopeClose)
 
-  const running: RunRecord = { state: "RUNNING", runId, updatedAt: yield* Clock.currentTimeMillis }
-  lease.held = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl)
-  let stopped = lease.held ? first : undefined
-  if (stopped === undefined && options.onBusy === "interrupt") {
-    stopped = yield* takeOver(backend, key, running, lease, options)
+  const running: RunRecord = { state: "RUNNING", runId: claim.runId, updatedAt: yield* Clock.currentTimeMillis }
+  claim.held = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl)
+  if (!claim.held && options.onBusy === "interrupt") {
+    const stopped = yield* takeOver(backend, key, running, claim, options)
+    if (stopped !== undefined) claim.stopped = stopped
   }
-  if (stopped === undefined) {
+  if (!claim.held) {
     return yield* new SessionBusy({
       userId: key.userId,
       sessionId: key.sessionId,
       message: `Session ${key.sessionId} already has a running run`
     })
   }
-  yield* renewal.start
-  return { key, runId, stopped, finish } satisfies Claim
+  yield* renewals(backend).start(claim)
+  return claim as Claim
 })
+
+/**
+ * A run's claim, and its entry in the lease renewals: one object per run,
+ * whose methods the run's finalizer and the renewals share.
+ */
+class RunClaim implements Claim, Renewal {
+  readonly runId = crypto.randomUUID()
+  readonly everyMs: number
+  nextAt = 0
+  /** Whether the lease was taken (so that the run must end it). */
+  held = false
+  private finished = false
+  readonly backend: InterruptBackend["Service"]
+  readonly key: SessionKey
+  readonly options: ClaimOptions
+  stopped: Deferred.Deferred<void>
+
+  constructor(
+    backend: InterruptBackend["Service"],
+    key: SessionKey,
+    options: ClaimOptions,
+    stopped: Deferred.Deferred<void>
+  ) {
+    this.backend = backend
+    this.key = key
+    this.options = options
+    this.stopped = stopped
+    this.everyMs = Math.max(1, Duration.toMillis(options.leaseTtl) / 3)
+  }
+
+  get owner(): string {
+    return this.runId
+  }
+
+  get ttl(): Duration.Duration {
+    return this.options.leaseTtl
+  }
+
+  // a bound function, as a claim's `finish` may be passed around on its own
+  readonly finish = (state: Exclude<RunState, "RUNNING">): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (!this.held || this.finished) return Effect.void
+      this.finished = true
+      renewals(this.backend).remove(this)
+      return Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => this.backend.endRun(this.key, { state, runId: this.runId, updatedAt: now }, this.options.stateTtl)
+      ).pipe(Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause)))
+    })
+
+  readonly onScopeClose = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+    this.finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
+}
 
 /** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
 const takeOver = (
@@ -510,25 +546,22 @@ class Renewals {
     this.loop = Effect.asVoid(Effect.forkDetach(Effect.updateContext(loop, (_: Context.Context<never>) => Context.empty())))
   }
 
-  /** Renews the lease of a run from `start` until `remove`. */
-  add(key: SessionKey, owner: string, ttl: Duration.Duration) {
-    const everyMs = Math.max(1, Duration.toMillis(ttl) / 3)
-    const entry: Renewal = { key, owner, ttl, everyMs, nextAt: 0 }
-    return {
-      start: Effect.suspend(() => {
-        entry.nextAt = Date.now() + everyMs
-        this.entries.add(entry)
-        if (this.running) {
-          if (everyMs < this.tickMs) Deferred.doneUnsafe(this.wake, Exit.void)
-          return Effect.void
-        }
-        this.running = true
-        return this.loop
-      }),
-      remove: () => {
-        this.entries.delete(entry)
+  /** Renews the lease of a run from now until `remove`. */
+  start(entry: Renewal): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      entry.nextAt = Date.now() + entry.everyMs
+      this.entries.add(entry)
+      if (this.running) {
+        if (entry.everyMs < this.tickMs) Deferred.doneUnsafe(this.wake, Exit.void)
+        return Effect.void
       }
-    }
+      this.running = true
+      return this.loop
+    })
+  }
+
+  remove(entry: Renewal): void {
+    this.entries.delete(entry)
   }
 }
 
