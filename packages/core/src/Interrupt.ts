@@ -10,6 +10,7 @@
  */
 import { evictOldest } from "./internal/bounded.ts"
 import { withTimeOf } from "./internal/clock.ts"
+import { randomUuid } from "./internal/ids.ts"
 import { registerScoped } from "./internal/scoped.ts"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
 
@@ -156,7 +157,8 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
  *
  * @since 0.1.0
  */
-export const keyString = (key: SessionKey): string => `${key.userId.length}:${key.userId}:${key.sessionId}`
+// joined rather than concatenated: one flat string instead of a rope, as map keys live as long as a session
+export const keyString = (key: SessionKey): string => [key.userId.length, key.userId, key.sessionId].join(":")
 
 /**
  * The stop listeners of one process, by key: what every backend keeps
@@ -415,7 +417,7 @@ export const claimWith = Effect.fnUntraced(function*(
  * whose methods the run's finalizer and the renewals share.
  */
 class RunClaim implements Claim, Renewal {
-  readonly runId = crypto.randomUUID()
+  readonly runId = randomUuid()
   readonly everyMs: number
   nextAt = 0
   /** Whether the lease was taken (so that the run must end it). */

@@ -8,6 +8,7 @@
  */
 import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Option, Pull, type Scope, Stream } from "effect"
 import { onDone } from "./internal/deferred.ts"
+import { prefixedId } from "./internal/ids.ts"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -248,8 +249,6 @@ export const errorInfo = (cause: Cause.Cause<unknown>): Protocol.ErrorInfo => {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-const newId = (prefix: string) => `${prefix}_${crypto.randomUUID()}`
-
 /**
  * A text delta as the Runner builds it: a plain protocol content event whose
  * keys are always in this order, so that SSE can frame it from a template
@@ -416,7 +415,7 @@ class RunState {
       object: "message",
       status: "in_progress",
       error: null,
-      id: newId("msg"),
+      id: prefixedId("msg"),
       type,
       role,
       content: null,

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Context, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Scope } from "effect"
+import { randomUuid } from "./internal/ids.ts"
 
 /**
  * Where a task is: `pending` (queued, or waiting to retry), `running`,
@@ -228,7 +229,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
           try: () => JSON.stringify(payload),
           catch: (cause) => new TaskQueueError({ message: "The payload is not JSON", cause })
         })
-        const id = crypto.randomUUID()
+        const id = randomUuid()
         jobs.set(id, {
           id,
           queue,

@@ -16,6 +16,7 @@ import * as TaskQueue from "../TaskQueue.ts"
 import * as Tasks from "../Tasks.ts"
 import { closeAfterResponse } from "./connection.ts"
 import * as HttpError from "./httpError.ts"
+import { prefixedId, randomUuid } from "./ids.ts"
 import { KeepAlive } from "./keepAlive.ts"
 import { handlerServices, missingServices, provideContextCached } from "./provideContext.ts"
 
@@ -80,7 +81,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
 
     /** ids are settled before anything else, so anonymous requests never collide */
     const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
-      const sessionId = request.session_id ?? crypto.randomUUID()
+      const sessionId = request.session_id ?? randomUuid()
       const key = sessionKey(sessionId, request.user_id)
       return { ...request, session_id: key.sessionId, user_id: key.userId }
     }
@@ -95,7 +96,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       const history = settings.history ? yield* store.startTurn(key, request.input) : []
       const context: QueryContext = {
         request,
-        responseId: request.id ?? `response_${crypto.randomUUID()}`,
+        responseId: request.id ?? prefixedId("response"),
         sessionId: key.sessionId,
         userId: key.userId,
         key,
