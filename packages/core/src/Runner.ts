@@ -111,100 +111,128 @@ const eventsPull = <E, R>(
   pull: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>,
   scope: Scope.Scope,
   options: RunOptions | undefined
-): Pull.Pull<Events, never, void, R> => {
-  const run = new RunState(context)
-  const cancel = options?.cancel
-  const onEnd = options?.onEnd
-  type PullExit = Exit.Exit<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>
-  let phase: "start" | "body" | "done" = "start"
+): Pull.Pull<Events, never, void, R> => new EventsPull(context, pull, scope, options).pull
 
-  // Each pull of the handler runs in a fiber of its own, started at once, so that a pull that
-  // completes synchronously (a handler that emits without waiting) is done when it returns.
-  // Events that are ready together leave together, as one chunk (one socket write): pulls go
-  // on while they complete at once, and a pull that has to wait is carried to the next chunk.
-  // The first time a pull waits, the run starts to listen for the cancel signal, without a
-  // fiber of its own: the signal interrupts the pull in flight, and the body ends.
-  let pending: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>> | undefined
-  let listening = false
-  const onCancel = () => {
-    run.cancel()
-    pending?.interruptUnsafe()
-  }
-  const awaitPending = (
-    fiber: Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, Effect.Error<typeof pull>>,
-    events: Array<Protocol.Event>
-  ): Effect.Effect<Events, Cause.Done, R> => {
-    pending = fiber
-    const awaited = Effect.flatMap(Fiber.await(fiber), (exit) => {
-      pending = undefined
-      return settle(exit, events)
-    })
-    if (listening || cancel === undefined) return awaited
-    listening = true
-    return Effect.andThen(onDone(cancel, onCancel, scope), awaited)
+/** What a pull of the handler's outputs ends with: outputs, a failure, or `Cause.Done`. */
+type OutputsExit<E> = Exit.Exit<ReadonlyArray<Output.AgentOutput>, E | Cause.Done<unknown>>
+type OutputsFiber<E> = Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, E | Cause.Done<unknown>>
+
+/**
+ * The state of {@link eventsPull}: one object per run, whose methods the
+ * pulls share (an open stream keeps it for its whole life, so it holds no
+ * closures beyond the two that are handed out).
+ *
+ * Each pull of the handler runs in a fiber of its own, started at once, so that a pull that
+ * completes synchronously (a handler that emits without waiting) is done when it returns.
+ * Events that are ready together leave together, as one chunk (one socket write): pulls go
+ * on while they complete at once, and a pull that has to wait is carried to the next chunk.
+ * The first time a pull waits, the run starts to listen for the cancel signal, without a
+ * fiber of its own: the signal interrupts the pull in flight, and the body ends.
+ */
+class EventsPull<E, R> {
+  private readonly run: RunState
+  private readonly upstream: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>
+  private readonly scope: Scope.Scope
+  private readonly cancel: Deferred.Deferred<void> | undefined
+  private readonly onEnd: RunOptions["onEnd"]
+  private phase: "start" | "body" | "done" = "start"
+  private pending: OutputsFiber<E> | undefined = undefined
+  /** The events that wait with the pull in flight. */
+  private waiting: Array<Protocol.Event> = []
+  private listening = false
+
+  constructor(
+    context: RunContext,
+    upstream: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>,
+    scope: Scope.Scope,
+    options: RunOptions | undefined
+  ) {
+    this.run = new RunState(context)
+    this.upstream = upstream
+    this.scope = scope
+    this.cancel = options?.cancel
+    this.onEnd = options?.onEnd
   }
 
-  const isCanceled = () => {
-    if (!run.isCanceled && cancel !== undefined && Deferred.isDoneUnsafe(cancel)) run.cancel()
-    return run.isCanceled
+  readonly pull: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
+    if (this.phase === "start") {
+      this.phase = "body"
+      // the opening events wait for the first outputs only if those are ready at once
+      return this.gather(this.run.start())
+    }
+    if (this.phase === "done") return Cause.done()
+    if (this.pending !== undefined) return this.awaitPending(this.pending, [])
+    return this.gather([])
+  })
+
+  /** Called when the cancel signal comes: interrupts the pull in flight. */
+  private readonly onCancel = () => {
+    this.run.cancel()
+    this.pending?.interruptUnsafe()
+  }
+
+  private readonly onPendingExit = (exit: OutputsExit<E>) => {
+    this.pending = undefined
+    const events = this.waiting
+    this.waiting = []
+    return this.settle(exit, events)
+  }
+
+  private awaitPending(fiber: OutputsFiber<E>, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> {
+    this.pending = fiber
+    this.waiting = events
+    const awaited = Effect.flatMap(Fiber.await(fiber), this.onPendingExit)
+    if (this.listening || this.cancel === undefined) return awaited
+    this.listening = true
+    return Effect.andThen(onDone(this.cancel, this.onCancel, this.scope), awaited)
+  }
+
+  private isCanceled(): boolean {
+    if (!this.run.isCanceled && this.cancel !== undefined && Deferred.isDoneUnsafe(this.cancel)) this.run.cancel()
+    return this.run.isCanceled
   }
 
   /** Pulls on while pulls complete at once, then gives what is ready. */
-  const gather = (events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> =>
-    Effect.suspend(() => {
-      if (isCanceled()) return close(events, endOfBody)
-      if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
-      return Effect.flatMap(Effect.forkChild(pull, { startImmediately: true }), (fiber) => {
-        const exit = fiber.pollUnsafe()
-        if (exit !== undefined) return settle(exit, events)
-        if (events.length > 0) {
-          pending = fiber
-          return Effect.succeed(events as Events)
-        }
-        return awaitPending(fiber, events)
-      })
+  private gather(events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> {
+    if (this.isCanceled()) return this.close(events, endOfBody)
+    if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
+    return Effect.flatMap(Effect.forkChild(this.upstream, { startImmediately: true }), (fiber) => {
+      const exit = fiber.pollUnsafe()
+      if (exit !== undefined) return this.settle(exit, events)
+      if (events.length > 0) {
+        this.pending = fiber
+        return Effect.succeed(events as Events)
+      }
+      return this.awaitPending(fiber, events)
     })
+  }
 
   /** What a pull of the handler gave: more events, or the end of the body. */
-  const settle = (exit: PullExit, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> => {
+  private settle(exit: OutputsExit<E>, events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> {
     if (exit._tag === "Success") {
-      const out = run.push(exit.value)
+      const out = this.run.push(exit.value)
       for (let i = 0; i < out.length; i++) events.push(out[i])
-      return gather(events)
+      return this.gather(events)
     }
-    if (run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return close(events, endOfBody)
-    return close(events, exit.cause)
+    if (this.run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return this.close(events, endOfBody)
+    return this.close(events, exit.cause)
   }
 
   // the terminal events go out once `onEnd` has recorded them
-  const end = (events: Array<Protocol.Event>, terminal: Array<Protocol.Event>): Effect.Effect<Events> => {
+  private end(events: Array<Protocol.Event>, terminal: Array<Protocol.Event>): Effect.Effect<Events> {
     for (let i = 0; i < terminal.length; i++) events.push(terminal[i])
-    return onEnd === undefined
+    return this.onEnd === undefined
       ? Effect.succeed(events as Events)
-      : Effect.as(onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), events as Events)
-  }
-  const close = (
-    events: Array<Protocol.Event>,
-    cause: Cause.Cause<Effect.Error<typeof pull>>
-  ): Effect.Effect<Events, Cause.Done, R> => {
-    phase = "done"
-    if (Pull.isDoneCause(cause)) return end(events, run.finish())
-    // the consumer itself is interrupted (its client left): nobody is listening
-    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-    return Effect.andThen(Effect.logError("agent handler failed", cause), end(events, run.fail(cause)))
+      : Effect.as(this.onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), events as Events)
   }
 
-  const pullEvents: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
-    if (phase === "start") {
-      phase = "body"
-      // the opening events wait for the first outputs only if those are ready at once
-      return gather(run.start())
-    }
-    if (phase === "done") return Cause.done()
-    if (pending !== undefined) return awaitPending(pending, [])
-    return gather([])
-  })
-  return pullEvents
+  private close(events: Array<Protocol.Event>, cause: Cause.Cause<E | Cause.Done<unknown>>): Effect.Effect<Events, Cause.Done, R> {
+    this.phase = "done"
+    if (Pull.isDoneCause(cause)) return this.end(events, this.run.finish())
+    // the consumer itself is interrupted (its client left): nobody is listening
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return Effect.andThen(Effect.logError("agent handler failed", cause), this.end(events, this.run.fail(cause)))
+  }
 }
 
 /** The cause with which a body ends normally. */
