@@ -197,6 +197,7 @@ export const makeListenerRegistry = (): ListenerRegistry => {
         const set = listeners.get(id)
         if (set?.delete(deferred)) count--
         if (set?.size === 0) listeners.delete(id)
+        return Effect.void
       })
     },
     signal: (id) => {

@@ -76,6 +76,7 @@ export class Lifecycle extends Context.Service<Lifecycle, {
     }
     const leave = (run: TrackOptions) => {
       if (runs.delete(run) && --active === 0) idle.openUnsafe()
+      return Effect.void
     }
 
     const drain = Effect.fn("Lifecycle.drain")(function*(options: {

@@ -16,13 +16,11 @@ export const onDone = <A, E>(deferred: Deferred.Deferred<A, E>, f: () => void, s
     if (Deferred.isDoneUnsafe(deferred)) return Effect.sync(f)
     // the finalizer first, so that no interruption falls between the two; it is harmless if nothing was added
     return Effect.andThen(
-      Scope.addFinalizer(
-        scope,
-        Effect.sync(() => {
-          const index = deferred.resumes?.indexOf(f) ?? -1
-          if (index >= 0) deferred.resumes!.splice(index, 1)
-        })
-      ),
+      Scope.addFinalizerExit(scope, () => {
+        const index = deferred.resumes?.indexOf(f) ?? -1
+        if (index >= 0) deferred.resumes!.splice(index, 1)
+        return Effect.void
+      }),
       Effect.sync(() => void (deferred.resumes ??= []).push(f))
     )
   })

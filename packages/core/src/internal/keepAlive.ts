@@ -11,10 +11,31 @@ export interface Watch {
   readonly touch: () => void
 }
 
-interface Entry {
+/** A watched stream, and its own watch: one object per stream, with its finalizer. */
+class Entry implements Watch {
   readonly write: (text: string) => boolean
-  active: boolean
-  idleMs: number
+  readonly entries: Set<Entry>
+  active = true
+  idleMs = 0
+
+  constructor(write: (text: string) => boolean, entries: Set<Entry>) {
+    this.write = write
+    this.entries = entries
+  }
+
+  touch(): void {
+    this.active = true
+  }
+
+  register(): Entry {
+    this.entries.add(this)
+    return this
+  }
+
+  readonly release = (): Effect.Effect<void> => {
+    this.entries.delete(this)
+    return Effect.void
+  }
 }
 
 const noWatch: Watch = { touch: () => {} }
@@ -56,11 +77,8 @@ export class KeepAlive extends Context.Service<KeepAlive, {
             Effect.suspend(() => {
               const write = rawWriter(request)
               if (write === undefined) return Effect.succeed(noWatch)
-              const entry: Entry = { write, active: true, idleMs: 0 }
-              return registerScoped(() => {
-                entries.add(entry)
-                return { touch: () => void (entry.active = true) }
-              }, () => void entries.delete(entry))
+              const entry = new Entry(write, entries)
+              return registerScoped(() => entry.register(), entry.release)
             })
         })
       })
