@@ -79,12 +79,50 @@ export const pull = <E, R>(
   outputs: Stream.Stream<Output.AgentOutput, E, R>,
   options?: RunOptions
 ): Effect.Effect<Pull.Pull<Events, never, void, R>, never, R | Scope.Scope> =>
+  Effect.map(open(context, outputs, options), (opened) => opened.pull)
+
+/**
+ * A run opened by {@link open}: pull its events chunk by chunk, or hand the
+ * rest of them to a writer with `drain`.
+ *
+ * @since 0.1.0
+ */
+export interface OpenRun<R> {
+  /** The next chunk of events that are ready together; `Cause.Done` after the terminal event. */
+  readonly pull: Pull.Pull<Events, never, void, R>
+  /**
+   * The rest of the run, after the chunks already pulled: each chunk goes to
+   * `write` as soon as it is ready, and `drain` ends after the terminal
+   * event's chunk. The handler is pulled in one fiber for the whole run
+   * (where `pull` starts a fiber per pull of the handler, to find out
+   * whether it is ready at once), so a waiting stream costs one fiber
+   * resumption per chunk. Chunks that are ready together are not gathered:
+   * `write` may get several in one tick, and should coalesce them (a corked
+   * socket does).
+   */
+  readonly drain: (write: (events: Events) => Effect.Effect<void>) => Effect.Effect<void, never, R>
+}
+
+/**
+ * Opens a run in the current scope, for {@link OpenRun.pull} and
+ * {@link OpenRun.drain}.
+ *
+ * @since 0.1.0
+ */
+export const open = <E, R>(
+  context: RunContext,
+  outputs: Stream.Stream<Output.AgentOutput, E, R>,
+  options?: RunOptions
+): Effect.Effect<OpenRun<R>, never, R | Scope.Scope> =>
   Effect.flatMap(
     Effect.scope,
     // each pull runs with the services of the fiber that pulls (`Stream.toPull` would merge the
     // context of this moment into every pull)
     (scope) =>
-      Effect.map(Channel.toPullScoped(outputs.channel, scope), (upstream) => eventsPull(context, upstream, scope, options))
+      Effect.map(
+        Channel.toPullScoped(outputs.channel, scope),
+        (upstream): OpenRun<R> => new EventsPull(context, upstream, scope, options)
+      )
   )
 
 /**
@@ -99,8 +137,12 @@ export const isComplete = (events: ReadonlyArray<Protocol.Event>): boolean => {
     (last.status === "completed" || last.status === "failed" || last.status === "canceled")
 }
 
-/** A chunk of events: never empty. */
-type Events = NonEmptyArray<Protocol.Event>
+/**
+ * A chunk of events: never empty.
+ *
+ * @since 0.1.0
+ */
+export type Events = NonEmptyArray<Protocol.Event>
 
 /**
  * One pull loop for the whole run (no concatenated streams): the opening events, then the
@@ -129,7 +171,7 @@ type OutputsFiber<E> = Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, E | Cause.
  * The first time a pull waits, the run starts to listen for the cancel signal, without a
  * fiber of its own: the signal interrupts the pull in flight, and the body ends.
  */
-class EventsPull<E, R> {
+class EventsPull<E, R> implements OpenRun<R> {
   private readonly run: RunState
   private readonly upstream: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>
   private readonly scope: Scope.Scope
@@ -137,6 +179,8 @@ class EventsPull<E, R> {
   private readonly onEnd: RunOptions["onEnd"]
   private phase: "start" | "body" | "done" = "start"
   private pending: OutputsFiber<E> | undefined = undefined
+  /** The fiber of `drain`, once it runs. */
+  private draining: Fiber.Fiber<void, never> | undefined = undefined
   /** The events that wait with the pull in flight. */
   private waiting: Array<Protocol.Event> = []
   private listening = false
@@ -168,7 +212,9 @@ class EventsPull<E, R> {
   /** Called when the cancel signal comes: interrupts the pull in flight. */
   private readonly onCancel = () => {
     this.run.cancel()
-    this.pending?.interruptUnsafe()
+    // the pull in flight, whoever awaits it (which then ends the run); or else what `drain` waits on
+    if (this.pending !== undefined) this.pending.interruptUnsafe()
+    else this.draining?.interruptUnsafe()
   }
 
   private readonly onPendingExit = (exit: OutputsExit<E>) => {
@@ -182,9 +228,63 @@ class EventsPull<E, R> {
     this.pending = fiber
     this.waiting = events
     const awaited = Effect.flatMap(Fiber.await(fiber), this.onPendingExit)
-    if (this.listening || this.cancel === undefined) return awaited
+    return this.listen(awaited)
+  }
+
+  /** `effect`, after the run starts to listen for the cancel signal, if it does not yet. */
+  private listen<A, E2, R2>(effect: Effect.Effect<A, E2, R2>): Effect.Effect<A, E2, R2> {
+    if (this.listening || this.cancel === undefined) return effect
     this.listening = true
-    return Effect.andThen(onDone(this.cancel, this.onCancel, this.scope), awaited)
+    return Effect.andThen(onDone(this.cancel, this.onCancel, this.scope), effect)
+  }
+
+  drain(write: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
+    return Effect.suspend(() => {
+      if (this.phase === "done") return Effect.void
+      const pending = this.pending
+      // built once per run and reused for every pull, as each lives until the next chunk
+      const onPulled = (exit: OutputsExit<E>) => this.drained(exit, write)
+      const step: Effect.Effect<void, never, R> = Effect.suspend(() => {
+        if (this.phase === "done") return Effect.void
+        if (this.isCanceled()) return this.closeTo(write, endOfBody)
+        return pulled
+      })
+      const pulled = Effect.flatMap(Effect.exit(this.upstream), onPulled)
+      this.drainStep = step
+      const loop = pending === undefined ? step : Effect.flatMap(Fiber.await(pending), (exit) => {
+        this.pending = undefined
+        return onPulled(exit)
+      })
+      return this.listen(Effect.flatMap(Effect.forkChild(loop, { startImmediately: true }), (fiber) => {
+        this.draining = fiber
+        return Effect.flatMap(Fiber.await(fiber), (exit) => {
+          this.draining = undefined
+          if (exit._tag === "Success") return Effect.void
+          // canceled: the pull in flight was cut off, and the terminal events go out from here
+          if (this.run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return this.closeTo(write, endOfBody)
+          return Effect.failCause(exit.cause)
+        })
+      }))
+    })
+  }
+
+  /** The next step of `drain`, once it runs. */
+  private drainStep: Effect.Effect<void, never, R> | undefined = undefined
+
+  /** What a pull of `drain` gave: a chunk to write, then the next pull; or the end of the run. */
+  private drained(exit: OutputsExit<E>, write: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
+    if (exit._tag === "Success") {
+      const events = this.run.push(exit.value)
+      return events.length === 0 ? this.drainStep! : Effect.andThen(write(events as Events), this.drainStep!)
+    }
+    if (this.run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return this.closeTo(write, endOfBody)
+    return this.closeTo(write, exit.cause)
+  }
+
+  /** Ends the run with `cause` and writes its last chunk. */
+  private closeTo(write: (events: Events) => Effect.Effect<void>, cause: Cause.Cause<E | Cause.Done<unknown>>) {
+    // `close` fails only with the interruption of the fiber that pulls, never with `Done`
+    return Effect.flatMap(this.close([], cause), write) as Effect.Effect<void, never, R>
   }
 
   private isCanceled(): boolean {

@@ -44,16 +44,24 @@ export const eventFrame = (event: Protocol.Event): string =>
 export const dataFrame = (item: unknown): string => `data: ${JSON.stringify(item) ?? "null"}\n\n`
 
 /**
+ * The frames of a chunk of items as one string.
+ *
+ * @since 0.1.0
+ */
+export const chunkText = <A>(chunk: ReadonlyArray<A>, frame: (item: A) => string): string => {
+  if (chunk.length === 1) return frame(chunk[0])
+  let text = ""
+  for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
+  return text
+}
+
+/**
  * The frames of a chunk of items as one buffer (one socket write).
  *
  * @since 0.1.0
  */
-export const chunkBytes = <A>(chunk: ReadonlyArray<A>, frame: (item: A) => string): Uint8Array => {
-  if (chunk.length === 1) return Buffer.from(frame(chunk[0]))
-  let text = ""
-  for (let i = 0; i < chunk.length; i++) text += frame(chunk[i])
-  return Buffer.from(text)
-}
+export const chunkBytes = <A>(chunk: ReadonlyArray<A>, frame: (item: A) => string): Uint8Array =>
+  Buffer.from(chunkText(chunk, frame))
 
 /**
  * Frames a stream as SSE bytes, a chunk of items becoming one buffer (one

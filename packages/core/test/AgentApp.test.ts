@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { checkRun } from "../../../test/support/protocol.ts"
 import { waitFor } from "../../../test/support/server.ts"
 import { dataOf, parseFrames, postJson, userText } from "../../../test/support/sse.ts"
-import { makeApp } from "./fixtures/TestApp.ts"
+import { flood, makeApp } from "./fixtures/TestApp.ts"
 
 const TestServer = makeApp().Main.pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
@@ -187,6 +187,54 @@ layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
       const last = checkRun(dataOf(parseFrames(text)))
       expect(last.status).toBe("completed")
       expect(last.output[0].content[0].text).toBe("w1 w2 w3 ")
+    }))
+
+  it.effect("a handler that fails once the run streams ends the streamed body in response failed", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const response = yield* Effect.promise(() => postJson(`${url}/process`, userText("x", { mode: "fail_later" })))
+      expect(response.headers.get("transfer-encoding")).toBe("chunked")
+      const last = checkRun(dataOf(parseFrames(yield* Effect.promise(() => response.text()))))
+      expect(last.status).toBe("failed")
+      expect(last.error).toEqual({ code: "AgentFailure", message: "the model is unreachable" })
+      expect(last.output[0]).toMatchObject({ status: "incomplete" })
+      expect(last.output[0].content[0].text).toBe("partial more")
+    }))
+
+  it.effect("a client that stops reading holds the handler back, and then gets every frame in order", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const count = 40_000 // 40 MB of deltas: more than the socket buffers of both ends hold
+      const before = flood.produced
+      const response = yield* Effect.promise(() =>
+        postJson(`${url}/process`, userText("x", { mode: "flood", count, size: 1024 }))
+      )
+      const reader = response.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = decoder.decode((yield* Effect.promise(() => reader.read())).value, { stream: true })
+      // not reading: the handler must come to a stop well before its end
+      let last = -1
+      let still = 0
+      yield* Effect.promise(() =>
+        waitFor("the handler to stop producing", async () => {
+          const now = flood.produced - before
+          still = now === last ? still + 1 : 0
+          last = now
+          return still >= 5
+        }, 20_000, 50)
+      )
+      expect(last).toBeGreaterThan(0)
+      expect(last).toBeLessThan(count)
+      while (true) {
+        const { done, value } = yield* Effect.promise(() => reader.read())
+        if (done) break
+        text += decoder.decode(value, { stream: true })
+      }
+      const events = dataOf(parseFrames(text))
+      const end = checkRun(events)
+      expect(end.status).toBe("completed")
+      expect(events.filter((event) => event.delta === true)).toHaveLength(count)
+      expect(end.output[0].content[0].text.length).toBe(count * 1024)
     }))
 
   it.effect("two concurrent anonymous requests both succeed with distinct sessions", () =>

@@ -69,6 +69,79 @@ describe("Runner.pull", () => {
     })))
 })
 
+describe("Runner.open: drain", () => {
+  it.effect("writes the rest of a run chunk by chunk, in order, the terminal event last", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const outputs = Stream.concat(
+        Stream.make(AgentApp.text("a")),
+        Stream.concat(
+          Stream.fromEffect(Effect.as(Deferred.await(gate), AgentApp.text("b"))),
+          Stream.make(AgentApp.text("c"), AgentApp.text("d"))
+        )
+      )
+      const opened = yield* Runner.open(context, outputs)
+      const first = yield* opened.pull
+      expect(Runner.isComplete(first)).toBe(false)
+      const written: Array<ReadonlyArray<any>> = []
+      const draining = yield* Effect.forkChild(opened.drain((events) => Effect.sync(() => void written.push(events))))
+      yield* Effect.yieldNow
+      expect(draining.pollUnsafe()).toBeUndefined()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(draining)
+      const all = [...first, ...written.flat()]
+      expect(all.map((event) => event.sequence_number)).toEqual(all.map((_, i) => i))
+      expect(Runner.isComplete(written.at(-1)!)).toBe(true)
+      expect(all.at(-1)).toMatchObject({ object: "response", status: "completed" })
+      expect(all.at(-1).output[0].content[0].text).toBe("abcd")
+      // the run is over: another drain writes nothing
+      yield* opened.drain(() => Effect.die("written after the end"))
+    })))
+
+  it.effect("a cancel while it waits interrupts the handler and writes response canceled", () =>
+    Effect.gen(function*() {
+      const cancel = yield* Deferred.make<void>()
+      const finalized: Array<string> = []
+      // the pull in flight is interrupted at once; the stream's finalizers run by the time the run's scope closes
+      const outputs = Stream.concat(
+        Stream.make(AgentApp.text("a")),
+        Stream.fromEffect(Effect.onInterrupt(Effect.never, () => Effect.sync(() => void finalized.push("pull"))))
+      ).pipe(Stream.ensuring(Effect.sync(() => void finalized.push("stream"))))
+      const written: Array<any> = []
+      yield* Effect.scoped(Effect.gen(function*() {
+        const opened = yield* Runner.open(context, outputs, { cancel })
+        yield* opened.pull
+        const draining = yield* Effect.forkChild(opened.drain((events) => Effect.sync(() => void written.push(...events))))
+        yield* Effect.yieldNow
+        expect(cancel.resumes?.length).toBe(1)
+        yield* Deferred.succeed(cancel, undefined)
+        yield* Fiber.join(draining)
+        expect(written.at(-1)).toMatchObject({ object: "response", status: "canceled" })
+        // the handler's pull was interrupted, and its finalizer had run, before the terminal event
+        expect(finalized[0]).toBe("pull")
+      }))
+      expect(finalized).toEqual(["pull", "stream"])
+      // the run let go of the signal
+      expect(cancel.resumes ?? []).toHaveLength(0)
+    }))
+
+  it.effect("a handler failure while draining ends in response failed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const outputs = Stream.concat(
+        Stream.make(AgentApp.text("a")),
+        Stream.fromEffect(Effect.andThen(Deferred.await(gate), Effect.fail("the model is unreachable")))
+      )
+      const opened = yield* Runner.open(context, outputs)
+      yield* opened.pull
+      const written: Array<any> = []
+      const draining = yield* Effect.forkChild(opened.drain((events) => Effect.sync(() => void written.push(...events))))
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(draining)
+      expect(written.at(-1)).toMatchObject({ object: "response", status: "failed" })
+    })))
+})
+
 describe("Runner cancel", () => {
   const waiting = (finalized: Array<string>) =>
     Stream.concat(Stream.make(AgentApp.text("a")), Stream.never).pipe(

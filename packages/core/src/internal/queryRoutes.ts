@@ -1,5 +1,5 @@
 import type * as Arr from "effect/Array"
-import { Cause, Effect, Layer, Option, Schema, type Scope, Stream } from "effect"
+import { Cause, Effect, Layer, Option, type Pull, Schema, type Scope, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { RpcSerialization, RpcServer } from "effect/rpc"
 import type { QueryContext, QueryHandler, Settings } from "../AgentApp.ts"
@@ -14,7 +14,7 @@ import * as SessionStore from "../SessionStore.ts"
 import * as Sse from "../Sse.ts"
 import * as TaskQueue from "../TaskQueue.ts"
 import * as Tasks from "../Tasks.ts"
-import { closeAfterResponse } from "./connection.ts"
+import { closeAfterResponse, StreamWriter } from "./connection.ts"
 import * as HttpError from "./httpError.ts"
 import { prefixedId, randomUuid } from "./ids.ts"
 import { KeepAlive } from "./keepAlive.ts"
@@ -122,14 +122,38 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
      * otherwise the events stream on, with keep-alive comments while quiet.
      */
     const sseReply = Effect.fnUntraced(function*(run: Run<E>, httpRequest: HttpServerRequest.HttpServerRequest) {
-      const pull = yield* Runner.pull(run.context, run.outputs, run.options)
+      const opened = yield* Runner.open(run.context, run.outputs, run.options)
+      const pull = opened.pull
       // the first pull always gives the opening events: it never ends the pull
       const first = yield* Effect.orDie(pull)
       if (Runner.isComplete(first)) return Sse.whole(first, Sse.eventFrame)
       const watch = yield* keepAlive.watch(httpRequest)
-      // the first chunk, then the rest of the same pull, framed in the pull itself (`Stream.prepend` and
-      // `Sse.encode` would each add a stream layer, kept for the life of the stream, to every pull)
       let head: typeof first | undefined = first
+      const writer = StreamWriter.of(httpRequest)
+      if (writer !== undefined) {
+        // on Node, the first chunk goes out with the head through the platform, and the rest of the
+        // run straight to the socket from the fiber that pulls the handler: one fiber resumed per chunk
+        const write = (events: Runner.Events) => {
+          watch.touch()
+          return writer.write(Sse.chunkText(events, Sse.eventFrame))
+        }
+        let drained = false
+        const chunks = Effect.suspend((): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, never, void> => {
+          if (head !== undefined) {
+            const chunk = head
+            head = undefined
+            watch.touch()
+            return Effect.succeed([Sse.chunkBytes(chunk, Sse.eventFrame)])
+          }
+          if (drained) return Cause.done()
+          drained = true
+          return Effect.andThen(opened.drain(write), Cause.done())
+        })
+        return Sse.response(Stream.fromPull(Effect.succeed(chunks)))
+      }
+      // elsewhere, the first chunk, then the rest of the same pull, framed in the pull itself
+      // (`Stream.prepend` and `Sse.encode` would each add a stream layer, kept for the life of the
+      // stream, to every pull)
       const frames = Effect.map(
         Effect.suspend(() => {
           if (head === undefined) return pull
