@@ -22,21 +22,6 @@ interface NodeResponseInternals {
   _last: boolean
 }
 
-/**
- * Writes text straight to the response of this request, once its headers are
- * out and while it is open and not backed up; `false` when it did not write.
- * `undefined` on servers that are not Node HTTP/1.
- */
-export const rawWriter = (request: HttpServerRequest.HttpServerRequest): ((text: string) => boolean) | undefined => {
-  const response = NodeHttpServerRequest.toServerResponse(request) as Partial<WritableResponse> | undefined
-  if (response === undefined || typeof response.write !== "function") return undefined
-  const writable = response as WritableResponse
-  return (text) => {
-    if (!writable.headersSent || writable.writableEnded || writable.destroyed || writable.writableNeedDrain) return false
-    return writable.write(text)
-  }
-}
-
 interface WritableResponse {
   readonly headersSent: boolean
   readonly writableEnded: boolean
@@ -66,6 +51,16 @@ export class StreamWriter {
 
   private constructor(response: DrainableResponse) {
     this.response = response
+  }
+
+  /**
+   * Writes `text` if the head is out and the response is open and not backed
+   * up (a keep-alive comment, which can be left out); whether it wrote.
+   */
+  tryWrite(text: string): boolean {
+    const response = this.response
+    if (!response.headersSent || response.writableEnded || response.destroyed || response.writableNeedDrain) return false
+    return response.write(text)
   }
 
   /** Writes `text`, and waits until the socket takes more (or closes) if it is backed up. */

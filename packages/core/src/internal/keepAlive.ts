@@ -1,6 +1,6 @@
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import type { HttpServerRequest } from "effect/http"
-import { rawWriter } from "./connection.ts"
+import { StreamWriter } from "./connection.ts"
 import { registerScoped } from "./scoped.ts"
 
 /** The comment frame sent on a quiet stream, so proxies keep it open. */
@@ -13,13 +13,13 @@ export interface Watch {
 
 /** A watched stream, and its own watch: one object per stream, with its finalizer. */
 class Entry implements Watch {
-  readonly write: (text: string) => boolean
+  readonly writer: StreamWriter
   readonly entries: Set<Entry>
   active = true
   idleMs = 0
 
-  constructor(write: (text: string) => boolean, entries: Set<Entry>) {
-    this.write = write
+  constructor(writer: StreamWriter, entries: Set<Entry>) {
+    this.writer = writer
     this.entries = entries
   }
 
@@ -67,7 +67,7 @@ export class KeepAlive extends Context.Service<KeepAlive, {
             entry.idleMs += tickMs
             if (entry.idleMs >= intervalMs) {
               entry.idleMs = 0
-              entry.write(keepAliveFrame)
+              entry.writer.tryWrite(keepAliveFrame)
             }
           }
         })
@@ -75,9 +75,9 @@ export class KeepAlive extends Context.Service<KeepAlive, {
         return KeepAlive.of({
           watch: (request) =>
             Effect.suspend(() => {
-              const write = rawWriter(request)
-              if (write === undefined) return Effect.succeed(noWatch)
-              const entry = new Entry(write, entries)
+              const writer = StreamWriter.of(request)
+              if (writer === undefined) return Effect.succeed(noWatch)
+              const entry = new Entry(writer, entries)
               return registerScoped(() => entry.register(), entry.release)
             })
         })
