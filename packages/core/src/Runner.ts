@@ -160,16 +160,17 @@ type OutputsExit<E> = Exit.Exit<ReadonlyArray<Output.AgentOutput>, E | Cause.Don
 type OutputsFiber<E> = Fiber.Fiber<ReadonlyArray<Output.AgentOutput>, E | Cause.Done<unknown>>
 
 /**
- * The state of {@link eventsPull}: one object per run, whose methods the
- * pulls share (an open stream keeps it for its whole life, so it holds no
- * closures beyond the two that are handed out).
+ * The state of a run's events ({@link OpenRun}): one object per run, whose
+ * methods the pulls share (an open stream keeps it for its whole life, so it
+ * holds only the closures it hands out).
  *
- * Each pull of the handler runs in a fiber of its own, started at once, so that a pull that
- * completes synchronously (a handler that emits without waiting) is done when it returns.
- * Events that are ready together leave together, as one chunk (one socket write): pulls go
- * on while they complete at once, and a pull that has to wait is carried to the next chunk.
- * The first time a pull waits, the run starts to listen for the cancel signal, without a
- * fiber of its own: the signal interrupts the pull in flight, and the body ends.
+ * In `pull`, each pull of the handler runs in a fiber of its own, started at once, so that a
+ * pull that completes synchronously (a handler that emits without waiting) is done when it
+ * returns. Events that are ready together leave together, as one chunk (one socket write):
+ * pulls go on while they complete at once, and a pull that has to wait is carried to the next
+ * chunk. In `drain`, one fiber pulls the handler inline for the rest of the run. The first time
+ * the run waits, it starts to listen for the cancel signal, without a fiber of its own: the
+ * signal interrupts the pull in flight (or the fiber of `drain`), and the body ends.
  */
 class EventsPull<E, R> implements OpenRun<R> {
   private readonly run: RunState
@@ -179,8 +180,9 @@ class EventsPull<E, R> implements OpenRun<R> {
   private readonly onEnd: RunOptions["onEnd"]
   private phase: "start" | "body" | "done" = "start"
   private pending: OutputsFiber<E> | undefined = undefined
-  /** The fiber of `drain`, once it runs. */
+  /** The fiber of `drain`, once it runs, and its next step. */
   private draining: Fiber.Fiber<void, never> | undefined = undefined
+  private drainStep: Effect.Effect<void, never, R> | undefined = undefined
   /** The events that wait with the pull in flight. */
   private waiting: Array<Protocol.Event> = []
   private listening = false
@@ -267,9 +269,6 @@ class EventsPull<E, R> implements OpenRun<R> {
       }))
     })
   }
-
-  /** The next step of `drain`, once it runs. */
-  private drainStep: Effect.Effect<void, never, R> | undefined = undefined
 
   /** What a pull of `drain` gave: a chunk to write, then the next pull; or the end of the run. */
   private drained(exit: OutputsExit<E>, write: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
