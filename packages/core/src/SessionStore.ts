@@ -156,9 +156,11 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
 
   const read = (entry: Entry | undefined): Array<Protocol.Message> =>
     entry?.history.map((message) => JSON.parse(message) as Protocol.Message) ?? []
+  // a new array of the exact length each time (`concat`): pushing onto a session's array would leave
+  // it room for 16 more entries, kept as long as the session
   const append = (entry: Entry, messages: ReadonlyArray<Protocol.Message>) => {
-    for (let i = 0; i < messages.length; i++) entry.history.push(JSON.stringify(messages[i]))
-    if (entry.history.length > maxHistory) entry.history.splice(0, entry.history.length - maxHistory)
+    const history = entry.history.concat(messages.map((message) => JSON.stringify(message)))
+    entry.history = history.length > maxHistory ? history.slice(history.length - maxHistory) : history
   }
 
   yield* Effect.forkScoped(Effect.repeat(

@@ -21,6 +21,10 @@ export const onDone = <A, E>(deferred: Deferred.Deferred<A, E>, f: () => void, s
         if (index >= 0) deferred.resumes!.splice(index, 1)
         return Effect.void
       }),
-      Effect.sync(() => void (deferred.resumes ??= []).push(f))
+      // `[f]`, not a push onto `[]`, which V8 gives room for 17 (136 bytes more for the life of the run)
+      Effect.sync(() => {
+        if (deferred.resumes === undefined) deferred.resumes = [f]
+        else deferred.resumes.push(f)
+      })
     )
   })

@@ -44,6 +44,14 @@ const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol
   }))
 
 
+/**
+ * A decoded message with arrays of its exact length: Schema's decoding builds
+ * arrays by pushing, which leaves a one-part array room for 17 (130 bytes
+ * more), and a run keeps its request for its whole life.
+ */
+const compactMessage = (message: Protocol.Message): Protocol.Message =>
+  message.content == null ? message : { ...message, content: message.content.slice() }
+
 /** A run whose session is claimed: what `Runner.events` or `Runner.pull` runs. */
 interface Run<E> {
   readonly context: QueryContext
@@ -83,7 +91,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
       const sessionId = request.session_id ?? randomUuid()
       const key = sessionKey(sessionId, request.user_id)
-      return { ...request, session_id: key.sessionId, user_id: key.userId }
+      return { ...request, input: request.input.map(compactMessage), session_id: key.sessionId, user_id: key.userId }
     }
 
     /**
