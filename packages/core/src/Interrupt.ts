@@ -181,29 +181,37 @@ export interface ListenerRegistry {
  * @since 0.1.0
  */
 export const makeListenerRegistry = (): ListenerRegistry => {
-  const listeners = new Map<string, Set<Deferred.Deferred<void>>>()
+  // a key's one listener as it is (almost every key has one), a set only for several
+  const listeners = new Map<string, Deferred.Deferred<void> | Set<Deferred.Deferred<void>>>()
   let count = 0
   return {
     listen: (key) => {
       const id = keyString(key)
       const deferred = Deferred.makeUnsafe<void>()
       return registerScoped(() => {
-        let set = listeners.get(id)
-        if (set === undefined) listeners.set(id, set = new Set())
-        set.add(deferred)
+        const listening = listeners.get(id)
+        if (listening === undefined) listeners.set(id, deferred)
+        else if (listening instanceof Set) listening.add(deferred)
+        else listeners.set(id, new Set([listening, deferred]))
         count++
         return deferred
       }, () => {
-        const set = listeners.get(id)
-        if (set?.delete(deferred)) count--
-        if (set?.size === 0) listeners.delete(id)
+        const listening = listeners.get(id)
+        if (listening === deferred) {
+          listeners.delete(id)
+          count--
+        } else if (listening instanceof Set && listening.delete(deferred)) {
+          count--
+          if (listening.size === 0) listeners.delete(id)
+        }
         return Effect.void
       })
     },
     signal: (id) => {
-      const waiting = listeners.get(id)
-      if (waiting === undefined) return
-      for (const deferred of waiting) Deferred.doneUnsafe(deferred, Exit.void)
+      const listening = listeners.get(id)
+      if (listening === undefined) return
+      if (listening instanceof Set) for (const deferred of listening) Deferred.doneUnsafe(deferred, Exit.void)
+      else Deferred.doneUnsafe(listening, Exit.void)
     },
     count: Effect.sync(() => count)
   }

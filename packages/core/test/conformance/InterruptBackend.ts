@@ -128,6 +128,22 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(yield* b.listeners).toBe(before + 2)
         yield* Scope.close(scope, Exit.void)
         expect(yield* b.listeners).toBe(before)
+
+        // two listeners of one key, leaving one at a time: the other still gets the stop
+        const key = fresh()
+        const one = yield* Scope.make()
+        const two = yield* Scope.make()
+        yield* Scope.provide(b.listen(key), one)
+        const stays = yield* Scope.provide(b.listen(key), two)
+        expect(yield* b.listeners).toBe(before + 2)
+        yield* Scope.close(one, Exit.void)
+        expect(yield* b.listeners).toBe(before + 1)
+        expect(yield* b.acquireLease(key, "run", ttl)).toBe(true)
+        expect(yield* b.signalStop(key)).toBe(true)
+        yield* Deferred.await(stays).pipe(Effect.timeout(Duration.seconds(3)))
+        yield* Scope.close(two, Exit.void)
+        expect(yield* b.listeners).toBe(before)
+        yield* b.releaseLease(key, "run")
       }))
 
     it.effect("claim: holds the session, records RUNNING, and the final state when finished", () =>
