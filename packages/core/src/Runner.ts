@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Option, Pull, type Scope, Stream } from "effect"
+import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Option, Pull, Scope, Stream } from "effect"
 import { onDone } from "./internal/deferred.ts"
 import { prefixedId } from "./internal/ids.ts"
 import type * as Output from "./Output.ts"
@@ -186,6 +186,8 @@ class EventsPull<E, R> implements OpenRun<R> {
   /** The events that wait with the pull in flight. */
   private waiting: Array<Protocol.Event> = []
   private listening = false
+  /** Whether the run's scope interrupts the run's fibers when it closes. */
+  private owning = false
 
   constructor(
     context: RunContext,
@@ -233,6 +235,27 @@ class EventsPull<E, R> implements OpenRun<R> {
     return this.listen(awaited)
   }
 
+  /**
+   * Starts `effect` in a fiber of the run: not a child of the fiber that pulls, which may end
+   * before the run does (a web handler's request fiber ends once it has the response, while
+   * the body streams on). A fiber that is still running belongs to the run's scope, which
+   * interrupts it (and waits for its finalizers) when it closes; registering that is not
+   * interruptible, so that no fiber can escape it.
+   */
+  private fork<A, E2>(effect: Effect.Effect<A, E2, R>): Effect.Effect<Fiber.Fiber<A, E2>, never, R> {
+    return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(effect, { startImmediately: true }), (fiber) =>
+      this.owning || fiber.pollUnsafe() !== undefined ? Effect.succeed(fiber) : Effect.as(this.own(), fiber)))
+  }
+
+  private own(): Effect.Effect<void> {
+    this.owning = true
+    return Scope.addFinalizerExit(this.scope, () =>
+      Effect.suspend(() => {
+        const running = [this.pending, this.draining].filter((fiber) => fiber !== undefined)
+        return running.length === 0 ? Effect.void : Fiber.interruptAll(running)
+      }))
+  }
+
   /** `effect`, after the run starts to listen for the cancel signal, if it does not yet. */
   private listen<A, E2, R2>(effect: Effect.Effect<A, E2, R2>): Effect.Effect<A, E2, R2> {
     if (this.listening || this.cancel === undefined) return effect
@@ -257,7 +280,7 @@ class EventsPull<E, R> implements OpenRun<R> {
         this.pending = undefined
         return onPulled(exit)
       })
-      return this.listen(Effect.flatMap(Effect.forkChild(loop, { startImmediately: true }), (fiber) => {
+      return this.listen(Effect.flatMap(this.fork(loop), (fiber) => {
         this.draining = fiber
         return Effect.flatMap(Fiber.await(fiber), (exit) => {
           this.draining = undefined
@@ -295,7 +318,7 @@ class EventsPull<E, R> implements OpenRun<R> {
   private gather(events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> {
     if (this.isCanceled()) return this.close(events, endOfBody)
     if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
-    return Effect.flatMap(Effect.forkChild(this.upstream, { startImmediately: true }), (fiber) => {
+    return Effect.flatMap(this.fork(this.upstream), (fiber) => {
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) return this.settle(exit, events)
       if (events.length > 0) {
