@@ -8,6 +8,7 @@
  */
 import { Cause, Effect, type Schema, type Scope, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { StreamWriter } from "./internal/connection.ts"
 import * as HttpError from "./internal/httpError.ts"
 import type { Watch } from "./internal/keepAlive.ts"
 import { provideContextCached } from "./internal/provideContext.ts"
@@ -111,7 +112,7 @@ export const make = <Query, Body, A, E, R>(
   settings: {
     readonly maxBodySize: number
     /** Keeps a streamed response alive while it is quiet; given the chunk hook. */
-    readonly keepAlive?: ((request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Watch, never, Scope.Scope>) | undefined
+    readonly keepAlive?: ((writer: StreamWriter | undefined) => Effect.Effect<Watch, never, Scope.Scope>) | undefined
   }
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest | Scope.Scope> => {
   const decodeQuery = options.query === undefined
@@ -136,7 +137,9 @@ export const make = <Query, Body, A, E, R>(
     Stream.isStream(result)
       ? Effect.gen(function*() {
         const services = yield* Effect.context<R>()
-        const watch = keepAlive === undefined ? undefined : yield* keepAlive(yield* HttpServerRequest.HttpServerRequest)
+        const watch = keepAlive === undefined
+          ? undefined
+          : yield* keepAlive(StreamWriter.of(yield* HttpServerRequest.HttpServerRequest))
         return Sse.response(Sse.encode(
           provideContextCached(
             Stream.catchCause(result, (cause) => Stream.succeed(streamErrorFrame(cause))),

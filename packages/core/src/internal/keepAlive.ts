@@ -1,6 +1,5 @@
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
-import type { HttpServerRequest } from "effect/http"
-import { StreamWriter } from "./connection.ts"
+import type { StreamWriter } from "./connection.ts"
 import { registerScoped } from "./scoped.ts"
 
 /** The comment frame sent on a quiet stream, so proxies keep it open. */
@@ -46,8 +45,8 @@ const noWatch: Watch = { touch: () => {} }
  * but a flag, and nothing per stream but a map entry.
  */
 export class KeepAlive extends Context.Service<KeepAlive, {
-  /** Watches the response of this request until the scope closes. */
-  readonly watch: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Watch, never, Scope.Scope>
+  /** Watches the response that `writer` writes to until the scope closes (none without a writer). */
+  readonly watch: (writer: StreamWriter | undefined) => Effect.Effect<Watch, never, Scope.Scope>
 }>()("@agentapp/core/KeepAlive") {
   static readonly layer = (interval: Duration.Duration): Layer.Layer<KeepAlive> =>
     Layer.effect(
@@ -73,13 +72,11 @@ export class KeepAlive extends Context.Service<KeepAlive, {
         })
         yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(Duration.millis(tickMs))))
         return KeepAlive.of({
-          watch: (request) =>
-            Effect.suspend(() => {
-              const writer = StreamWriter.of(request)
-              if (writer === undefined) return Effect.succeed(noWatch)
-              const entry = new Entry(writer, entries)
-              return registerScoped(() => entry.register(), entry.release)
-            })
+          watch: (writer) => {
+            if (writer === undefined) return Effect.succeed(noWatch)
+            const entry = new Entry(writer, entries)
+            return registerScoped(() => entry.register(), entry.release)
+          }
         })
       })
     )

@@ -135,9 +135,9 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       // the first pull always gives the opening events: it never ends the pull
       const first = yield* Effect.orDie(pull)
       if (Runner.isComplete(first)) return Sse.whole(first, Sse.eventFrame)
-      const watch = yield* keepAlive.watch(httpRequest)
-      let head: typeof first | undefined = first
       const writer = StreamWriter.of(httpRequest)
+      const watch = yield* keepAlive.watch(writer)
+      let head: typeof first | undefined = first
       if (writer !== undefined) {
         // on Node, the first chunk goes out with the head through the platform, and the rest of the
         // run straight to the socket from the fiber that pulls the handler: one fiber resumed per chunk
