@@ -4,6 +4,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
+import * as net from "node:net"
 import { checkRun } from "../../../test/support/protocol.ts"
 import { waitFor } from "../../../test/support/server.ts"
 import { dataOf, parseFrames, postJson, userText } from "../../../test/support/sse.ts"
@@ -189,6 +190,37 @@ layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
       expect(last.output[0].content[0].text).toBe("w1 w2 w3 ")
     }))
 
+  it.effect("a streamed run and then a whole one on the same keep-alive connection: each head exact, once", () =>
+    Effect.gen(function*() {
+      const url = new URL(yield* baseUrl)
+      const socket = yield* Effect.promise(() => connect(Number(url.port)))
+      const streamed = yield* Effect.promise(() =>
+        socket.exchange(userText("x", { mode: "slow", count: 3, interval_ms: 60, session_id: "same-socket" }))
+      )
+      // the head the platform wrote, once (the drain path keeps Node's copy of it compact)
+      expect(streamed.head).toEqual([
+        "HTTP/1.1 200 OK",
+        "cache-control: no-cache",
+        "x-accel-buffering: no",
+        "content-type: text/event-stream",
+        "x-powered-by: agentapp-test", // the app's middleware
+        expect.stringMatching(/^Date: /),
+        "Connection: keep-alive",
+        "Keep-Alive: timeout=5",
+        "Transfer-Encoding: chunked"
+      ])
+      expect(streamed.body.includes("HTTP/1.1")).toBe(false)
+      const last = checkRun(dataOf(parseFrames(streamed.body)))
+      expect(last.status).toBe("completed")
+      expect(last.output[0].content[0].text).toBe("w1 w2 w3 ")
+
+      const whole = yield* Effect.promise(() => socket.exchange(userText("Hello", { session_id: "same-socket-2" })))
+      expect(whole.head[0]).toBe("HTTP/1.1 200 OK")
+      expect(whole.head.map((line) => line.toLowerCase())).toContain(`content-length: ${Buffer.byteLength(whole.body)}`)
+      expect(checkRun(dataOf(parseFrames(whole.body))).status).toBe("completed")
+      socket.close()
+    }))
+
   it.effect("a handler that fails once the run streams ends the streamed body in response failed", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
@@ -361,3 +393,69 @@ describe("the scope of a run", () => {
       }))
   })
 })
+
+/**
+ * One raw HTTP/1.1 connection: `exchange` POSTs to /process and reads one
+ * response (chunked or with a length) off the socket, head lines and body.
+ */
+const connect = (port: number) =>
+  new Promise<{
+    readonly exchange: (body: unknown) => Promise<{ readonly head: Array<string>; readonly body: string }>
+    readonly close: () => void
+  }>((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => resolve({ exchange, close: () => socket.destroy() }))
+    socket.once("error", reject)
+    let buffered = Buffer.alloc(0)
+    let onData: (() => void) | undefined
+    socket.on("data", (chunk) => {
+      buffered = Buffer.concat([buffered, chunk])
+      onData?.()
+    })
+    const exchange = (body: unknown) =>
+      new Promise<{ head: Array<string>; body: string }>((done, fail) => {
+        const payload = JSON.stringify(body)
+        socket.once("error", fail)
+        socket.once("close", () => fail(new Error("the connection closed")))
+        onData = () => {
+          const text = buffered.toString("latin1")
+          const headEnd = text.indexOf("\r\n\r\n")
+          if (headEnd < 0) return
+          const head = text.slice(0, headEnd).split("\r\n")
+          const rest = buffered.subarray(Buffer.byteLength(text.slice(0, headEnd + 4), "latin1"))
+          const length = head.find((line) => line.toLowerCase().startsWith("content-length:"))
+          let bodyBytes: Buffer | undefined
+          let used = 0
+          if (length !== undefined) {
+            const n = Number(length.split(":")[1])
+            if (rest.length < n) return
+            bodyBytes = rest.subarray(0, n)
+            used = n
+          } else {
+            const parts: Array<Buffer> = []
+            let at = 0
+            while (true) {
+              const lineEnd = rest.indexOf("\r\n", at)
+              if (lineEnd < 0) return
+              const size = parseInt(rest.subarray(at, lineEnd).toString("latin1"), 16)
+              if (rest.length < lineEnd + 2 + size + 2) return
+              if (size === 0) {
+                used = lineEnd + 4
+                break
+              }
+              parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size))
+              at = lineEnd + 2 + size + 2
+            }
+            bodyBytes = Buffer.concat(parts)
+          }
+          buffered = rest.subarray(used)
+          onData = undefined
+          socket.removeAllListeners("close")
+          socket.removeListener("error", fail)
+          done({ head, body: bodyBytes.toString("utf8") })
+        }
+        socket.write(
+          `POST /process HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`
+        )
+      })
+  })

@@ -155,6 +155,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
           }
           if (drained) return Cause.done()
           drained = true
+          writer.compactHead()
           return Effect.andThen(opened.drain(write), Cause.done())
         })
         return Sse.response(Stream.fromPull(Effect.succeed(chunks)))
