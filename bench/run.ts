@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only 1,5]
+ * npm run bench [-- --quick] [-- --only 1,5]   (`-- --help` lists the scenarios)
  *
  * Every scenario runs its baseline in the same run and reports ratios. The
  * server under test is pinned to core 0 and this load generator to core 1
@@ -10,15 +10,24 @@ import { writeFileSync } from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { startRedisServer } from "../test/support/redis.ts"
+import { parseBenchArgs, usage } from "./args.ts"
 import { canNice, canPin, cpuMs, load, type Load, percentile, root, round, rssBytes, type Server, startServer } from "./lib.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
-const quick = process.argv.includes("--quick")
-/** `--only 1,5` runs those scenarios alone. */
-const only = (() => {
-  const i = process.argv.indexOf("--only")
-  return i === -1 ? undefined : new Set(process.argv[i + 1].split(",").map(Number))
+const args = (() => {
+  try {
+    return parseBenchArgs(process.argv.slice(2))
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n\n${usage}`)
+    process.exit(2)
+  }
 })()
+if (args.help) {
+  console.log(usage)
+  process.exit(0)
+}
+const quick = args.quick
+const only = args.only
 const want = (scenario: number) => only === undefined || only.has(scenario)
 
 if (canPin && process.env.BENCH_PINNED !== "1") {
