@@ -93,7 +93,9 @@ export interface Load {
   readonly rps: number
   readonly p50: number
   readonly p99: number
+  /** Socket errors and timeouts (autocannon counts timeouts among its errors). */
   readonly errors: number
+  readonly timeouts: number
   readonly non2xx: number
   readonly cpuMsPerRequest: number
 }
@@ -120,6 +122,7 @@ export const load = async (
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors,
+    timeouts: result.timeouts,
     non2xx: result.non2xx,
     cpuMsPerRequest: requests === 0 ? Number.NaN : cpu / requests
   }

@@ -234,6 +234,7 @@ function meanLoad(runs: ReadonlyArray<Load>): Load {
     p50: mean((one) => one.p50),
     p99: mean((one) => one.p99),
     errors: runs.reduce((sum, one) => sum + one.errors, 0),
+    timeouts: runs.reduce((sum, one) => sum + one.timeouts, 0),
     non2xx: runs.reduce((sum, one) => sum + one.non2xx, 0),
     cpuMsPerRequest: mean((one) => one.cpuMsPerRequest)
   }
@@ -245,7 +246,12 @@ function summary(result: Load) {
     p50_ms: result.p50,
     p99_ms: result.p99,
     cpu_ms_per_request: round(result.cpuMsPerRequest, 3),
-    errors: result.errors + result.non2xx
+    errors: result.errors + result.non2xx,
+    // what the errors were, when there were any: replies that were not 2xx, requests that timed out,
+    // and other socket errors (a connection reset, for instance)
+    ...(result.errors + result.non2xx === 0 ? {} : {
+      error_kinds: { non2xx: result.non2xx, timeouts: result.timeouts, socket: result.errors - result.timeouts }
+    })
   }
 }
 
