@@ -5,7 +5,8 @@ import { HttpServer } from "effect/http"
 import * as http2 from "node:http2"
 import { checkRun } from "../../../test/support/protocol.ts"
 import { dataOf, parseFrames, userText } from "../../../test/support/sse.ts"
-import { makeApp } from "./fixtures/TestApp.ts"
+import { waitFor } from "../../../test/support/server.ts"
+import { flood, makeApp } from "./fixtures/TestApp.ts"
 
 // cleartext HTTP/2 (h2c): the platform serves it, and a streamed run is written to an Http2ServerResponse
 const TestServer = makeApp({ keepAlive: "50 millis" }).Main.pipe(
@@ -47,6 +48,52 @@ layer(TestServer, { excludeTestServices: true })("HTTP/2", (it) => {
 
         const whole = yield* Effect.promise(() => post(url, userText("Hello")))
         expect(checkRun(dataOf(parseFrames(whole.text))).status).toBe("completed")
+      }))
+
+    it.effect("a client that stops reading holds the handler back through HTTP/2 flow control, then gets every frame", () =>
+      Effect.gen(function*() {
+        const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
+        const count = 20_000 // 20 MB of deltas: far more than HTTP/2's windows and the socket buffers hold
+        const before = flood.produced
+        const session = http2.connect(url)
+        const stream = session.request({ ":method": "POST", ":path": "/process", "content-type": "application/json" })
+        stream.setEncoding("utf8")
+        let text = ""
+        let firstChunk: () => void
+        const started = new Promise<void>((resolve) => (firstChunk = resolve))
+        stream.once("data", (chunk: string) => {
+          text += chunk
+          // not reading: the flow-control windows fill, and the handler must come to a stop
+          stream.pause()
+          firstChunk()
+        })
+        stream.end(JSON.stringify(userText("x", { mode: "flood", count, size: 1024 })))
+        yield* Effect.promise(() => started)
+        let last = -1
+        let still = 0
+        yield* Effect.promise(() =>
+          waitFor("the handler to stop producing", async () => {
+            const now = flood.produced - before
+            still = now === last ? still + 1 : 0
+            last = now
+            return still >= 5
+          }, 20_000, 50)
+        )
+        expect(last).toBeGreaterThan(0)
+        expect(last).toBeLessThan(count)
+        const ended = new Promise<void>((resolve, reject) => {
+          stream.on("data", (chunk: string) => (text += chunk))
+          stream.on("end", () => resolve())
+          stream.on("error", reject)
+        })
+        stream.resume()
+        yield* Effect.promise(() => ended)
+        session.close()
+        const events = dataOf(parseFrames(text))
+        const end = checkRun(events)
+        expect(end.status).toBe("completed")
+        expect(events.filter((event) => event.delta === true)).toHaveLength(count)
+        expect(end.output[0].content[0].text.length).toBe(count * 1024)
       }))
   })
 })
