@@ -32,6 +32,27 @@ describe("Sse.eventFrame", () => {
     }))
 })
 
+describe("Runner: a long streamed text", () => {
+  it.effect("is kept exactly, every character, across many deltas (the Runner flattens it as it grows)", () =>
+    Effect.gen(function*() {
+      // 1,000 deltas, some of them astral, accented, or a lone surrogate: far more than one flattening
+      const pieces = ["plain ", "é", "🙂", "\ud800", " x", "", "\n", "漢字"]
+      const texts = Array.from({ length: 1_000 }, (_, i) => `${pieces[i % pieces.length]}${i}`)
+      const reasoning = Array.from({ length: 130 }, (_, i) => `r${i} `)
+      const events = yield* Stream.runCollect(Runner.events(
+        context,
+        Stream.fromIterable([...reasoning.map(AgentApp.reasoning), ...texts.map(AgentApp.text)])
+      ))
+      const parts = events.filter((event) => event.object === "content" && event.delta === false) as Array<any>
+      expect(parts.map((part) => part.text)).toEqual([reasoning.join(""), texts.join("")])
+      const last = events[events.length - 1] as any
+      expect(last.output.map((message: any) => message.content[0].text)).toEqual([reasoning.join(""), texts.join("")])
+      // the deltas themselves are untouched
+      const deltas = events.filter((event) => event instanceof Runner.TextDeltaEvent)
+      expect(deltas.map((delta) => delta.text)).toEqual([...reasoning, ...texts])
+    }))
+})
+
 describe("Runner.pull", () => {
   it.effect("a handler that never waits gives its whole run as the first chunk", () =>
     Effect.scoped(Effect.gen(function*() {
