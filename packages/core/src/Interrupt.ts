@@ -157,8 +157,38 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
  *
  * @since 0.1.0
  */
+export const keyString = (key: SessionKey): string => key instanceof KeyOfRun ? key.string : joinKey(key)
+
 // joined rather than concatenated: one flat string instead of a rope, as map keys live as long as a session
-export const keyString = (key: SessionKey): string => [key.userId.length, key.userId, key.sessionId].join(":")
+const joinKey = (key: SessionKey): string => [key.userId.length, key.userId, key.sessionId].join(":")
+
+/**
+ * A key whose string form is built once, the first time it is needed: a run's
+ * key is looked up by its stop listener, its lease, its state and its
+ * history, each of which would otherwise build (and keep) a copy of its own.
+ */
+class KeyOfRun implements SessionKey {
+  readonly userId: string
+  readonly sessionId: string
+  #string: string | undefined = undefined
+
+  constructor(userId: string, sessionId: string) {
+    this.userId = userId
+    this.sessionId = sessionId
+  }
+
+  get string(): string {
+    return this.#string ??= joinKey(this)
+  }
+}
+
+/**
+ * The key of a session, for a run: the same as `{ userId, sessionId }`, but
+ * its {@link keyString} is built once and shared by every backend.
+ *
+ * @since 0.1.0
+ */
+export const makeSessionKey = (userId: string, sessionId: string): SessionKey => new KeyOfRun(userId, sessionId)
 
 /**
  * The stop listeners of one process, by key: what every backend keeps

@@ -27,4 +27,15 @@ describe("ids", () => {
     expect(a).toBe("3:a:b:c")
     expect(b).toBe("1:a:b:c")
   })
+
+  it("a run's key (makeSessionKey) has the same string as a plain key, and reads as one", () => {
+    for (const [userId, sessionId] of [["u", "s"], ["a:b", "c"], ["a", "b:c"], ["ünï", "🙂"], ["", ""]]) {
+      const key = Interrupt.makeSessionKey(userId, sessionId)
+      expect(Interrupt.keyString(key)).toBe(Interrupt.keyString({ userId, sessionId }))
+      expect(Interrupt.keyString(key)).toBe(Interrupt.keyString(key))
+      // nothing else to see: equal to the plain key, and serialized like it
+      expect(key).toEqual({ userId, sessionId })
+      expect(JSON.parse(JSON.stringify(key))).toEqual({ userId, sessionId })
+    }
+  })
 })

@@ -21,10 +21,8 @@ import { KeepAlive } from "./keepAlive.ts"
 import { handlerServices, missingServices, provideContextCached } from "./provideContext.ts"
 
 /** A session's key: `user_id` defaults to the session id, as in the original. */
-const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey => ({
-  sessionId,
-  userId: userId ?? sessionId
-})
+const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey =>
+  Interrupt.makeSessionKey(userId ?? sessionId, sessionId)
 
 const stateOf = (status: Protocol.RunStatus): Exclude<Interrupt.RunState, "RUNNING"> =>
   status === "completed" ? "FINISHED" : status === "failed" ? "ERROR" : "STOPPED"
@@ -90,8 +88,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     /** ids are settled before anything else, so anonymous requests never collide */
     const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
       const sessionId = request.session_id ?? randomUuid()
-      const key = sessionKey(sessionId, request.user_id)
-      return { ...request, input: request.input.map(compactMessage), session_id: key.sessionId, user_id: key.userId }
+      return { ...request, input: request.input.map(compactMessage), session_id: sessionId, user_id: request.user_id ?? sessionId }
     }
 
     /**
@@ -99,7 +96,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
      * long as the current scope (the HTTP request, or the job).
      */
     const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
-      const key: Interrupt.SessionKey = { userId: request.user_id!, sessionId: request.session_id! }
+      const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
       const claim = yield* Interrupt.claimWith(backend, key, settings.claim)
       const history = settings.history ? yield* store.startTurn(key, request.input) : []
       const context: QueryContext = {
