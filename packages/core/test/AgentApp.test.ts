@@ -8,7 +8,7 @@ import * as net from "node:net"
 import { checkRun } from "../../../test/support/protocol.ts"
 import { waitFor } from "../../../test/support/server.ts"
 import { dataOf, parseFrames, postJson, userText } from "../../../test/support/sse.ts"
-import { flood, makeApp } from "./fixtures/TestApp.ts"
+import { flood, floodHeldBack, makeApp } from "./fixtures/TestApp.ts"
 
 const TestServer = makeApp().Main.pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
@@ -245,18 +245,9 @@ layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
       const decoder = new TextDecoder()
       let text = decoder.decode((yield* Effect.promise(() => reader.read())).value, { stream: true })
       // not reading: the handler must come to a stop well before its end
-      let last = -1
-      let still = 0
-      yield* Effect.promise(() =>
-        waitFor("the handler to stop producing", async () => {
-          const now = flood.produced - before
-          still = now === last ? still + 1 : 0
-          last = now
-          return still >= 5
-        }, 20_000, 50)
-      )
-      expect(last).toBeGreaterThan(0)
-      expect(last).toBeLessThan(count)
+      const produced = yield* Effect.promise(() => floodHeldBack(before))
+      expect(produced).toBeGreaterThan(0)
+      expect(produced).toBeLessThan(count)
       while (true) {
         const { done, value } = yield* Effect.promise(() => reader.read())
         if (done) break
