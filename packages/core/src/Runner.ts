@@ -441,8 +441,14 @@ interface TextPart {
   appended: number
 }
 
-/** How many deltas a streamed text takes before it is flattened. */
-const flattenEvery = 64
+/**
+ * Whether a streamed text should be flattened, after `appended` deltas since
+ * the last time: after 64 at least, and once the rope's nodes (~70 bytes a
+ * delta) would outweigh about as much text as they hold, so that flattening
+ * copies at most 64 characters per delta however long the text grows (every
+ * 64 deltas regardless made a 40 MB answer copy gigabytes).
+ */
+const shouldFlatten = (appended: number, length: number): boolean => appended >= 64 && appended * 64 >= length
 
 /**
  * The same text as one flat string. Appending with `+=` builds a rope with a
@@ -563,7 +569,7 @@ class RunState {
       open.textPart = part
     }
     part.text += text
-    if (++part.appended === flattenEvery) {
+    if (shouldFlatten(++part.appended, part.text.length)) {
       part.appended = 0
       part.text = flatten(part.text)
     }
