@@ -443,19 +443,17 @@ interface TextPart {
 
 /**
  * Whether a streamed text should be flattened, after `appended` deltas since
- * the last time: after 64 at least, and once the rope's nodes (~70 bytes a
- * delta) would outweigh about as much text as they hold, so that flattening
- * copies at most 64 characters per delta however long the text grows (every
- * 64 deltas regardless made a 40 MB answer copy gigabytes).
+ * the last time. Appending with `+=` keeps a rope node per delta (~70 bytes,
+ * while the flat text costs a byte or two per character: a 2,000-delta answer
+ * held 109 KB instead of 12). Flattened after 64 deltas at least, and once the
+ * nodes would outweigh about as much text as they hold, so that the copies
+ * cost at most 64 characters per delta however long the text grows.
  */
 const shouldFlatten = (appended: number, length: number): boolean => appended >= 64 && appended * 64 >= length
 
 /**
- * The same text as one flat string. Appending with `+=` builds a rope with a
- * node per delta (about 70 bytes each, for as long as the message is open,
- * where the flat text costs a byte or two per character: a 2,000-delta answer
- * held 109 KB instead of 12); slicing a concatenation makes V8 copy it into
- * one string. (Reading a character of the rope would flatten it too, but not
+ * The same text as one flat string: slicing a concatenation makes V8 copy it
+ * into one string. (Reading a character of a rope flattens it too, but not
  * once the code is optimized.)
  */
 const flatten = (text: string): string => (" " + text).slice(1)

@@ -4,6 +4,10 @@ import { AgentApp, Runner, Sse } from "../src/index.ts"
 
 const context = { request: { input: [] } as any, responseId: "response_1", sessionId: "s", userId: "u" }
 
+/** A handler that says "a" at once, then waits for `gate` before `next` (an output, or a failure). */
+const gated = <E>(gate: Deferred.Deferred<void>, next: Effect.Effect<AgentApp.AgentOutput, E>) =>
+  Stream.concat(Stream.make(AgentApp.text("a")), Stream.fromEffect(Effect.andThen(Deferred.await(gate), next)))
+
 describe("Sse.eventFrame", () => {
   it.effect("frames the Runner's text deltas byte for byte as JSON.stringify does", () =>
     Effect.gen(function*() {
@@ -68,11 +72,7 @@ describe("Runner.pull", () => {
   it.effect("a handler that waits gives the opening events first, the rest as it comes", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
-      const outputs = Stream.concat(
-        Stream.make(AgentApp.text("a")),
-        Stream.fromEffect(Effect.as(Deferred.await(gate), AgentApp.text("b")))
-      )
-      const pull = yield* Runner.pull(context, outputs)
+      const pull = yield* Runner.pull(context, gated(gate, Effect.succeed(AgentApp.text("b"))))
       const first = yield* pull
       expect(Runner.isComplete(first)).toBe(false)
       // the opening events, and what was ready with them
@@ -95,11 +95,8 @@ describe("Runner.open: drain", () => {
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
       const outputs = Stream.concat(
-        Stream.make(AgentApp.text("a")),
-        Stream.concat(
-          Stream.fromEffect(Effect.as(Deferred.await(gate), AgentApp.text("b"))),
-          Stream.make(AgentApp.text("c"), AgentApp.text("d"))
-        )
+        gated(gate, Effect.succeed(AgentApp.text("b"))),
+        Stream.make(AgentApp.text("c"), AgentApp.text("d"))
       )
       const opened = yield* Runner.open(context, outputs)
       const first = yield* opened.pull
@@ -149,11 +146,7 @@ describe("Runner.open: drain", () => {
   it.effect("a handler failure while draining ends in response failed", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
-      const outputs = Stream.concat(
-        Stream.make(AgentApp.text("a")),
-        Stream.fromEffect(Effect.andThen(Deferred.await(gate), Effect.fail("the model is unreachable")))
-      )
-      const opened = yield* Runner.open(context, outputs)
+      const opened = yield* Runner.open(context, gated(gate, Effect.fail("the model is unreachable")))
       yield* opened.pull
       const written: Array<any> = []
       const draining = yield* Effect.forkChild(opened.drain((events) => Effect.sync(() => void written.push(...events))))

@@ -88,7 +88,8 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     /** ids are settled before anything else, so anonymous requests never collide */
     const settleIds = (request: Protocol.AgentRequest): Protocol.AgentRequest => {
       const sessionId = request.session_id ?? randomUuid()
-      return { ...request, input: request.input.map(compactMessage), session_id: sessionId, user_id: request.user_id ?? sessionId }
+      const input = request.input.map(compactMessage)
+      return { ...request, input, session_id: sessionId, user_id: request.user_id ?? sessionId }
     }
 
     /**
@@ -163,7 +164,9 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       }
       // elsewhere, the first chunk, then the rest of the same pull, framed in the pull itself
       // (`Stream.prepend` and `Sse.encode` would each add a stream layer, kept for the life of the
-      // stream, to every pull)
+      // stream, to every pull). The Node path above takes its first chunk on its own rather than
+      // sharing this pull: sharing it keeps this `map` on the stack for the whole drain (about
+      // 0.15 KB more per open stream, measured)
       const frames = Effect.map(
         Effect.suspend(() => {
           if (head === undefined) return pull
