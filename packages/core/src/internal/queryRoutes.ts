@@ -2,6 +2,7 @@ import type * as Arr from "effect/Array"
 import { Cause, Effect, Layer, Option, type Pull, Schema, type Scope, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { RpcSerialization, RpcServer } from "effect/rpc"
+import { clearImmediate, setImmediate } from "node:timers"
 import type { QueryContext, QueryHandler, Settings } from "../AgentApp.ts"
 import * as AgentRpc from "../AgentRpc.ts"
 import * as Health from "../Health.ts"
@@ -19,6 +20,17 @@ import * as HttpError from "./httpError.ts"
 import { prefixedId, randomUuid } from "./ids.ts"
 import { KeepAlive } from "./keepAlive.ts"
 import { handlerServices, missingServices, provideContextCached } from "./provideContext.ts"
+
+/**
+ * Resumes in the check phase of this turn of the event loop, after the I/O
+ * the turn polled. (`Effect.yieldNow` does the same through the fiber's
+ * scheduler, which then keeps a dispatcher of its own for the fiber's life:
+ * 0.23 KB more per open stream.)
+ */
+const laterThisTurn: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const immediate = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(immediate))
+})
 
 /** A session's key: `user_id` defaults to the session id, as in the original. */
 const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey =>
@@ -97,10 +109,10 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
      * long as the current scope (the HTTP request, or the job).
      */
     const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
-      // A run yields once before its work, so that the requests read in the same turn of the event
-      // loop are all started first: a stop among them is handled before the runs' work rather than
-      // after it (bench §4: a stop's wait under load halves at the median)
-      yield* Effect.yieldNow
+      // A run waits for the end of this turn of the event loop before its work, so that the requests
+      // read in the same turn are all started first: a stop among them is handled before the runs'
+      // work rather than after it (bench §4: a stop's wait under load halves at the median)
+      yield* laterThisTurn
       const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
       const claim = yield* Interrupt.claimWith(backend, key, settings.claim)
       const history = settings.history ? yield* store.startTurn(key, request.input) : []
