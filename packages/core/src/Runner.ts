@@ -8,6 +8,7 @@
  */
 import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Option, Pull, Scope, Stream } from "effect"
 import { onDone } from "./internal/deferred.ts"
+import { flatten } from "./internal/flat.ts"
 import { prefixedId } from "./internal/ids.ts"
 import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
@@ -450,13 +451,6 @@ interface TextPart {
  * cost at most 64 characters per delta however long the text grows.
  */
 const shouldFlatten = (appended: number, length: number): boolean => appended >= 64 && appended * 64 >= length
-
-/**
- * The same text as one flat string: slicing a concatenation makes V8 copy it
- * into one string. (Reading a character of a rope flattens it too, but not
- * once the code is optimized.)
- */
-const flatten = (text: string): string => (" " + text).slice(1)
 
 type NonEmptyArray<A> = [A, ...Array<A>]
 
