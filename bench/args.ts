@@ -1,5 +1,5 @@
 /**
- * The bench's command line: `--quick`, `--only 1,5`, `--help`. Anything else
+ * The bench's command line: `--quick`, `--only 1,5`, `--default-gc`, `--help`. Anything else
  * is refused with a message and exit code 2 before a server starts, rather
  * than running seven minutes of the wrong thing.
  */
@@ -15,17 +15,21 @@ export const scenarios: ReadonlyArray<string> = [
   "startup"
 ]
 
-export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]]
+export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]
 
-  --quick     smaller runs, under 3 minutes
-  --only      the scenarios to run, by number:
-${scenarios.map((name, i) => `                ${i + 1}. ${name}`).join("\n")}
-  --help      this text`
+  --quick       smaller runs, under 3 minutes
+  --only        the scenarios to run, by number:
+${scenarios.map((name, i) => `                  ${i + 1}. ${name}`).join("\n")}
+  --default-gc  servers pinned to one core keep V8's concurrent GC (by default they
+                run it on their one thread: --single-threaded-gc)
+  --help        this text`
 
 export interface BenchArgs {
   readonly quick: boolean
   /** The scenarios to run; `undefined` for all. */
   readonly only: ReadonlySet<number> | undefined
+  /** Whether pinned servers keep V8's default GC threads. */
+  readonly defaultGc: boolean
   readonly help: boolean
 }
 
@@ -36,6 +40,7 @@ export const parseBenchArgs = (args: ReadonlyArray<string>): BenchArgs => {
     options: {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
+      "default-gc": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false }
     },
     strict: true,
@@ -53,5 +58,5 @@ export const parseBenchArgs = (args: ReadonlyArray<string>): BenchArgs => {
       only.add(n)
     }
   }
-  return { quick: values.quick, only, help: values.help }
+  return { quick: values.quick, only, defaultGc: values["default-gc"], help: values.help }
 }

@@ -3,7 +3,9 @@
  *
  * Every scenario runs its baseline in the same run and reports ratios. The
  * server under test is pinned to core 0 and this load generator to core 1
- * when taskset exists (it re-runs itself under taskset).
+ * when taskset exists (it re-runs itself under taskset); a pinned server, the
+ * baselines as much as agentapp, runs V8's GC on its one thread
+ * (`--single-threaded-gc`; `--default-gc` keeps V8's default).
  */
 import { execFileSync, spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
@@ -11,7 +13,21 @@ import * as http from "node:http"
 import * as path from "node:path"
 import { startRedisServer } from "../test/support/redis.ts"
 import { parseBenchArgs, usage } from "./args.ts"
-import { canNice, canPin, cpuMs, load, type Load, percentile, root, round, rssBytes, type Server, startServer } from "./lib.ts"
+import {
+  canNice,
+  canPin,
+  cpuMs,
+  load,
+  type Load,
+  percentile,
+  root,
+  round,
+  rssBytes,
+  type Server,
+  serverFlags,
+  serverOptions,
+  startServer
+} from "./lib.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
 const args = (() => {
@@ -27,6 +43,7 @@ if (args.help) {
   process.exit(0)
 }
 const quick = args.quick
+serverOptions.oneCoreGc = !args.defaultGc
 const only = args.only
 const want = (scenario: number) => only === undefined || only.has(scenario)
 
@@ -41,7 +58,13 @@ if (canPin && process.env.BENCH_PINNED !== "1") {
 }
 
 async function main() {
-  const results: Record<string, unknown> = { quick, pinned: canPin, node: process.version, date: new Date().toISOString() }
+  const results: Record<string, unknown> = {
+    quick,
+    pinned: canPin,
+    pinned_server_flags: serverFlags(canPin),
+    node: process.version,
+    date: new Date().toISOString()
+  }
   const log = (name: string, value: unknown) => {
     results[name] = value
     console.log(`\n## ${name}\n${JSON.stringify(value, null, 2)}`)
@@ -365,15 +388,36 @@ async function manyStreams(server: Server, count: number, frames: number) {
   }
 }
 
-/** The stop trace of servers started with TRACE_STOPS=1 (bench/servers/agent.ts), taken and cleared. */
-async function traceOf(servers: ReadonlyArray<Server>) {
-  const merged = { stops: [] as Array<number>, interrupted: [] as Array<number> }
+interface Trace {
+  readonly stops: Array<number>
+  readonly interrupted: Array<number>
+  /** the garbage collector's pauses, [start, end] */
+  readonly gc: Array<[number, number]>
+}
+
+/**
+ * The stop trace of servers started with TRACE_STOPS=1 (bench/servers/agent.ts),
+ * taken and cleared; `gc` holds the pauses of the first server only.
+ */
+async function traceOf(servers: ReadonlyArray<Server>): Promise<Trace> {
+  const merged: Trace = { stops: [], interrupted: [], gc: [] }
   for (const server of new Set(servers)) {
-    const trace = await (await fetch(`${server.url}/bench/trace`)).json() as typeof merged
+    const trace = await (await fetch(`${server.url}/bench/trace`)).json() as Trace
     merged.stops.push(...trace.stops)
     merged.interrupted.push(...trace.interrupted)
+    if (server === servers[0]) merged.gc.push(...trace.gc)
   }
   return merged
+}
+
+/** How long the pauses in `pauses` (sorted by start, not overlapping) overlap `[from, to]`. */
+function pausedWithin(pauses: ReadonlyArray<[number, number]>, from: number, to: number) {
+  let paused = 0
+  for (const [start, end] of pauses) {
+    if (start >= to) break
+    paused += Math.max(0, Math.min(end, to) - Math.max(start, from))
+  }
+  return paused
 }
 
 /** Stops `n` streams (after `warmUp` stops that are not counted, as the load scenarios warm up too). */
@@ -385,6 +429,7 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
   // epoch ms with sub-millisecond precision, comparable with the servers' trace on this machine
   const sentAt: Array<number> = []
   await traceOf([streamOn, stopOn]) // drops what earlier series left
+  const canceledAt: Array<number> = []
   for (let i = -warmUp; i < n; i++) {
     const session = `bench-${i}-${crypto.randomUUID()}`
     let stopSent = 0
@@ -402,13 +447,21 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
     sentAt.push(performance.timeOrigin + stopSent)
     await send(`${stopOn.url}/stop`, agent, JSON.stringify({ session_id: session }))
     await done
-    if (i >= 0) times.push(canceled - stopSent)
+    if (i >= 0) {
+      times.push(canceled - stopSent)
+      canceledAt.push(performance.timeOrigin + canceled)
+    }
   }
   // where the time went: from the client to the stop route, and from there to the run's interruption
   const trace = await traceOf([streamOn, stopOn])
   const traced = trace.stops.length === sentAt.length && trace.interrupted.length === sentAt.length
   const toServer = traced ? sentAt.map((sent, i) => trace.stops[i] - sent).slice(warmUp) : []
   const inServer = traced ? trace.stops.map((arrived, i) => trace.interrupted[i] - arrived).slice(warmUp) : []
+  // how much of each stop's wait the streaming node spent in garbage collection; for the slowest
+  // twentieth of the stops too, to tell a tail of GC pauses from a tail of busy turns
+  const gc = sentAt.slice(warmUp).map((sent, i) => pausedWithin(trace.gc, sent, canceledAt[i]))
+  const slowest = times.map((time, i) => [time, gc[i]]).sort((a, b) => b[0] - a[0]).slice(0, Math.max(1, Math.ceil(n / 20)))
+  const mean = (values: ReadonlyArray<number>) => values.reduce((sum, value) => sum + value, 0) / values.length
   // the same number of `/liveness` round trips on the streaming node: what any request waits there,
   // so that a stop's tail under load can be told from the server's own tail under that load
   const liveness: Array<number> = []
@@ -428,7 +481,12 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
     stop_received_to_run_interrupted: traced
       ? { p50: round(percentile(inServer, 50)), p99: round(percentile(inServer, 99)) }
       : null,
-    p50_ratio_to_rtt: round(percentile(times, 50) / percentile(liveness, 50), 1)
+    p50_ratio_to_rtt: round(percentile(times, 50) / percentile(liveness, 50), 1),
+    gc_pause_in_wait: {
+      mean: round(mean(gc)),
+      slowest_5pct_wait: round(mean(slowest.map(([time]) => time))),
+      slowest_5pct_gc: round(mean(slowest.map(([, paused]) => paused)))
+    }
   }
 }
 

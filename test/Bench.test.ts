@@ -5,9 +5,15 @@ import { parseBenchArgs } from "../bench/args.ts"
 import { nodeBin, repoRoot } from "./support/server.ts"
 
 describe("the bench's command line", () => {
-  it("takes --quick, --only with scenario numbers, and --help", () => {
-    expect(parseBenchArgs([])).toEqual({ quick: false, only: undefined, help: false })
-    expect(parseBenchArgs(["--quick", "--only", "1,5"])).toEqual({ quick: true, only: new Set([1, 5]), help: false })
+  it("takes --quick, --only with scenario numbers, --default-gc and --help", () => {
+    expect(parseBenchArgs([])).toEqual({ quick: false, only: undefined, defaultGc: false, help: false })
+    expect(parseBenchArgs(["--quick", "--only", "1,5"])).toEqual({
+      quick: true,
+      only: new Set([1, 5]),
+      defaultGc: false,
+      help: false
+    })
+    expect(parseBenchArgs(["--default-gc"]).defaultGc).toBe(true)
     expect(parseBenchArgs(["--only=3"]).only).toEqual(new Set([3]))
     expect(parseBenchArgs(["-h"]).help).toBe(true)
   })
@@ -18,6 +24,7 @@ describe("the bench's command line", () => {
     [["--only", "1,x"], /not "x"/],
     [["--only", ""], /not ""/],
     [["--quik"], /--quik/],
+    [["--default-gc=yes"], /--default-gc/],
     [["quick"], /unexpected argument: quick/]
   ])("refuses %j with a message", (args, message) => {
     expect(() => parseBenchArgs(args)).toThrow(message)

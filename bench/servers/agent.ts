@@ -6,13 +6,16 @@
  * TRACE_STOPS=1 records when each `POST /stop` reaches the app and when each
  * endless run is interrupted (epoch ms, sub-millisecond), and serves and
  * clears them on `GET /bench/trace`, so that the bench can tell a stop's
- * time in the server from its time in getting there.
+ * time in the server from its time in getting there. It records the
+ * garbage collector's pauses too (start and end, epoch ms), so that the bench
+ * can tell how much of a stop's wait was spent in them.
  */
 import { AgentApp } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer, Schedule, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
+import { PerformanceObserver } from "node:perf_hooks"
 
 const frames = Number(process.env.FRAMES ?? 20)
 const interval = Duration.millis(Number(process.env.INTERVAL_MS ?? 10))
@@ -31,7 +34,16 @@ const burst = Stream.fromIterable(Array.from({ length: frames }, (_, n) => Agent
 
 const tracing = process.env.TRACE_STOPS === "1"
 const now = () => performance.timeOrigin + performance.now()
-let trace = { stops: [] as Array<number>, interrupted: [] as Array<number> }
+const emptyTrace = () => ({ stops: [] as Array<number>, interrupted: [] as Array<number>, gc: [] as Array<[number, number]> })
+let trace = emptyTrace()
+if (tracing) {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const start = performance.timeOrigin + entry.startTime
+      trace.gc.push([start, start + entry.duration])
+    }
+  }).observe({ entryTypes: ["gc"] })
+}
 
 const endless = tracing
   ? Stream.onExit(ticks, (exit) => Effect.sync(() => exit._tag === "Failure" && trace.interrupted.push(now())))
@@ -52,7 +64,7 @@ const Trace = Layer.mergeAll(
     "/bench/trace",
     Effect.sync(() => {
       const taken = trace
-      trace = { stops: [], interrupted: [] }
+      trace = emptyTrace()
       return HttpServerResponse.jsonUnsafe(taken)
     })
   )
