@@ -41,8 +41,8 @@ export interface Server {
  * How the servers under test run. A server pinned to one core runs V8's
  * garbage collector on its one thread (`--single-threaded-gc`), as a
  * one-core deployment should: the concurrent collector's threads would share
- * the core with the event loop and stretch its turns (RESULTS.md, "One core,
- * one GC thread"). `npm run bench -- --default-gc` keeps V8's default.
+ * the core with the event loop and stretch its turns (RESULTS.md, "Fourth
+ * round"). `npm run bench -- --default-gc` keeps V8's default.
  */
 export const serverOptions = { oneCoreGc: true }
 
