@@ -4,7 +4,7 @@
  */
 import { Interrupt } from "@agentapp/core"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scope, Tracer } from "effect"
 import { eventually } from "../../../../test/support/eventually.ts"
 
 const fresh = (): Interrupt.SessionKey => ({ userId: `u-${crypto.randomUUID()}`, sessionId: `s-${crypto.randomUUID()}` })
@@ -194,6 +194,35 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(Option.map(yield* Interrupt.state(key), (r) => r.state)).toEqual(Option.some("STOPPED"))
         const none = yield* Interrupt.stop(key).pipe(Effect.flip)
         expect(none._tag).toBe("NoActiveRun")
+      }))
+
+    // (without a backend a stop makes no span; Effect's native spans cannot be seen, which is why that is safe)
+    it.effect("stop: an `Interrupt.stop` span under a tracing backend, for a stop that fails too", () =>
+      Effect.gen(function*() {
+        const names: Array<string> = []
+        const recording = Tracer.make({
+          span: (options) => {
+            names.push(options.name)
+            return new Tracer.NativeSpan(options)
+          }
+        })
+        const options = { leaseTtl: ttl, stateTtl: ttl, onBusy: "reject" as const, takeoverTimeout: ttl }
+        const stopOnce = (traced: boolean) =>
+          Effect.scoped(Effect.gen(function*() {
+            const key = fresh()
+            const claim = yield* Interrupt.claim(key, options)
+            const stop = Interrupt.stop(key)
+            yield* traced ? Effect.withTracer(stop, recording) : stop
+            // the run hears it (through Redis, a moment later)
+            yield* Deferred.await(claim.stopped).pipe(Effect.timeout(Duration.seconds(3)))
+          }))
+        yield* stopOnce(true)
+        expect(names).toEqual(["Interrupt.stop"])
+        yield* stopOnce(false)
+        // a failed stop under a tracer is a span too, and still fails with NoActiveRun
+        const none = yield* Effect.withTracer(Interrupt.stop(fresh()), recording).pipe(Effect.flip)
+        expect(none._tag).toBe("NoActiveRun")
+        expect(names).toEqual(["Interrupt.stop", "Interrupt.stop"])
       }))
 
     it.effect("claim with onBusy interrupt: stops the running run and takes over", () =>
