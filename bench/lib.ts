@@ -147,4 +147,8 @@ export const percentile = (values: ReadonlyArray<number>, p: number): number => 
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
+/** The mean of `values` (NaN when there are none). */
+export const mean = (values: ReadonlyArray<number>): number =>
+  values.reduce((sum, value) => sum + value, 0) / values.length
+
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits))

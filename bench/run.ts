@@ -19,6 +19,7 @@ import {
   cpuMs,
   load,
   type Load,
+  mean,
   percentile,
   root,
   round,
@@ -250,16 +251,16 @@ function masked(text: string) {
 
 /** The mean of runs of one server (each figure averaged, errors summed). */
 function meanLoad(runs: ReadonlyArray<Load>): Load {
-  const mean = (f: (one: Load) => number) => runs.reduce((sum, one) => sum + f(one), 0) / runs.length
+  const meanOf = (f: (one: Load) => number) => mean(runs.map(f))
   return {
-    requests: mean((one) => one.requests),
-    rps: mean((one) => one.rps),
-    p50: mean((one) => one.p50),
-    p99: mean((one) => one.p99),
+    requests: meanOf((one) => one.requests),
+    rps: meanOf((one) => one.rps),
+    p50: meanOf((one) => one.p50),
+    p99: meanOf((one) => one.p99),
     errors: runs.reduce((sum, one) => sum + one.errors, 0),
     timeouts: runs.reduce((sum, one) => sum + one.timeouts, 0),
     non2xx: runs.reduce((sum, one) => sum + one.non2xx, 0),
-    cpuMsPerRequest: mean((one) => one.cpuMsPerRequest)
+    cpuMsPerRequest: meanOf((one) => one.cpuMsPerRequest)
   }
 }
 
@@ -461,7 +462,6 @@ async function interrupts(streamOn: Server, stopOn: Server, n: number, warmUp = 
   // twentieth of the stops too, to tell a tail of GC pauses from a tail of busy turns
   const gc = sentAt.slice(warmUp).map((sent, i) => pausedWithin(trace.gc, sent, canceledAt[i]))
   const slowest = times.map((time, i) => [time, gc[i]]).sort((a, b) => b[0] - a[0]).slice(0, Math.max(1, Math.ceil(n / 20)))
-  const mean = (values: ReadonlyArray<number>) => values.reduce((sum, value) => sum + value, 0) / values.length
   // the same number of `/liveness` round trips on the streaming node: what any request waits there,
   // so that a stop's tail under load can be told from the server's own tail under that load
   const liveness: Array<number> = []
