@@ -38,23 +38,28 @@ export interface Server {
 }
 
 /**
- * How the servers under test run. A server pinned to one core runs V8's
- * garbage collector on its one thread (`--single-threaded-gc`), as a
- * one-core deployment should: the concurrent collector's threads would share
- * the core with the event loop and stretch its turns (RESULTS.md, "Fourth
- * round"). `npm run bench -- --default-gc` keeps V8's default.
+ * The V8 flags of a server under test. A server pinned to one core runs V8's
+ * garbage collector on its one thread (`--single-threaded-gc`), as a one-core
+ * deployment should: the concurrent collector's threads would share the core
+ * with the event loop and stretch its turns (RESULTS.md, "Fourth round").
+ * `defaultGc` (`npm run bench -- --default-gc`) keeps V8's default.
  */
-export const serverOptions = { oneCoreGc: true }
-
-/** The V8 flags of a server started by {@link startServer}. */
-export const serverFlags = (pinned: boolean): Array<string> =>
-  pinned && serverOptions.oneCoreGc ? ["--single-threaded-gc"] : []
+export const serverFlags = (options: { readonly pinned: boolean; readonly defaultGc: boolean }): Array<string> =>
+  options.pinned && !options.defaultGc ? ["--single-threaded-gc"] : []
 
 /** Starts `node script` (pinned to core 0 when possible) and waits for its "Listening on" line. */
-export const startServer = (script: string, env: Record<string, string> = {}, options?: { readonly pin?: boolean }) =>
+export const startServer = (
+  script: string,
+  env: Record<string, string> = {},
+  options?: { readonly pin?: boolean; readonly defaultGc?: boolean }
+) =>
   new Promise<Server>((resolve, reject) => {
     const pin = canPin && options?.pin !== false
-    const args = ["--disable-warning=ExperimentalWarning", ...serverFlags(pin), script]
+    const args = [
+      "--disable-warning=ExperimentalWarning",
+      ...serverFlags({ pinned: pin, defaultGc: options?.defaultGc ?? false }),
+      script
+    ]
     const child = pin
       ? spawn("taskset", ["-c", "0", process.execPath, ...args], { cwd: root, env: { ...process.env, PORT: "0", ...env } })
       : spawn(process.execPath, args, { cwd: root, env: { ...process.env, PORT: "0", ...env } })

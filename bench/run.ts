@@ -26,7 +26,6 @@ import {
   rssBytes,
   type Server,
   serverFlags,
-  serverOptions,
   startServer
 } from "./lib.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
@@ -44,7 +43,9 @@ if (args.help) {
   process.exit(0)
 }
 const quick = args.quick
-serverOptions.oneCoreGc = !args.defaultGc
+/** Starts a server under test, with the GC the command line asked for. */
+const startUnderTest = (script: string, env: Record<string, string> = {}, options?: { readonly pin?: boolean }) =>
+  startServer(script, env, { ...options, defaultGc: args.defaultGc })
 const only = args.only
 const want = (scenario: number) => only === undefined || only.has(scenario)
 
@@ -62,7 +63,7 @@ async function main() {
   const results: Record<string, unknown> = {
     quick,
     pinned: canPin,
-    pinned_server_flags: serverFlags(canPin),
+    pinned_server_flags: serverFlags({ pinned: canPin, defaultGc: args.defaultGc }),
     node: process.version,
     date: new Date().toISOString()
   }
@@ -75,17 +76,17 @@ async function main() {
   // 1. /process throughput: Friday (no delay) against raw node:http writing the same bytes, two ways:
   // computing Friday's reply per request by hand (the target's baseline), and replaying one reply's bytes
   if (want(1)) {
-    const agent = await startServer("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
+    const agent = await startUnderTest("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
     const sample = Buffer.from(await (await fetch(`${agent.url}/process`, { method: "POST", body: friday })).arrayBuffer())
     const replay = path.join(root, "bench", ".replay.bin")
     writeFileSync(replay, sample)
-    const raw = await startServer("bench/servers/raw-friday.ts")
+    const raw = await startUnderTest("bench/servers/raw-friday.ts")
     const rawSample = Buffer.from(await (await fetch(`${raw.url}/process`, { method: "POST", body: friday })).arrayBuffer())
     if (masked(rawSample.toString()) !== masked(sample.toString())) {
       throw new Error("bench/servers/raw-friday.ts no longer writes the bytes agentapp writes: update it")
     }
-    const replayed = await startServer("bench/servers/raw.ts", { MODE: "replay", REPLAY_FILE: replay })
-    const effect = await startServer("bench/servers/effect-min.ts", { REPLAY_FILE: replay })
+    const replayed = await startUnderTest("bench/servers/raw.ts", { MODE: "replay", REPLAY_FILE: replay })
+    const effect = await startUnderTest("bench/servers/effect-min.ts", { REPLAY_FILE: replay })
     const seconds = quick ? 4 : 10
     const out: Record<string, unknown> = { bytes_per_response: sample.length }
     for (const connections of [50, 200]) {
@@ -118,7 +119,7 @@ async function main() {
     // server of its own, unpinned): what distribution costs, against the memory agent, alternated
     const redis = await startRedisServer()
     try {
-      const distributed = await startServer("examples/distributed.ts", { FRIDAY_DELAY_MS: "0", REDIS_URL: redis.url })
+      const distributed = await startUnderTest("examples/distributed.ts", { FRIDAY_DELAY_MS: "0", REDIS_URL: redis.url })
       // a longer warm-up than the other servers': the memory agent has been loaded for a while already
       await load(distributed, { path: "/process", body: friday, connections: 50, seconds: 3 })
       const run = async (server: Server) => {
@@ -146,8 +147,8 @@ async function main() {
   // 2. time to first byte, frames 10 ms apart
   if (want(2)) {
     const env = { FRAMES: "20", INTERVAL_MS: "10" }
-    const raw = await startServer("bench/servers/raw.ts", { MODE: "ticks", ...env })
-    const agent = await startServer("bench/servers/agent.ts", env)
+    const raw = await startUnderTest("bench/servers/raw.ts", { MODE: "ticks", ...env })
+    const agent = await startUnderTest("bench/servers/agent.ts", env)
     const n = quick ? 40 : 200
     const r = await ttfb(raw, n)
     const a = await ttfb(agent, n)
@@ -168,14 +169,14 @@ async function main() {
     // once overflow the listen backlog, and the SYNs that are dropped come back after 1, 3, 7 s…
     const frames = quick ? 6 : 20
     const env = { FRAMES: String(frames), INTERVAL_MS: "1000" }
-    const raw = await startServer("bench/servers/raw.ts", { MODE: "ticks", ...env })
+    const raw = await startUnderTest("bench/servers/raw.ts", { MODE: "ticks", ...env })
     const r = await manyStreams(raw, streams, frames)
     await raw.stop()
     // the Effect floor: Effect's HTTP server streaming the same frames from a Stream, no agentapp
-    const effect = await startServer("bench/servers/effect-ticks.ts", env)
+    const effect = await startUnderTest("bench/servers/effect-ticks.ts", env)
     const e = await manyStreams(effect, streams, frames)
     await effect.stop()
-    const agent = await startServer("bench/servers/agent.ts", env)
+    const agent = await startUnderTest("bench/servers/agent.ts", env)
     const a = await manyStreams(agent, streams, frames)
     await agent.stop()
     log(`3. ${streams} concurrent streams, one frame per second`, {
@@ -195,12 +196,12 @@ async function main() {
     const n = quick ? 60 : 300
     const env = { MODE: "burst", FRAMES: "20", TRACE_STOPS: "1" }
     if (want(4)) {
-    const local = await startServer("bench/servers/agent.ts", env)
+    const local = await startUnderTest("bench/servers/agent.ts", env)
     const idleLocal = await interrupts(local, local, n)
     const busyLocal = await underLoad(local, () => interrupts(local, local, n))
     await local.stop()
-    const a = await startServer("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url })
-    const b = await startServer("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url }, { pin: false })
+    const a = await startUnderTest("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url })
+    const b = await startUnderTest("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url }, { pin: false })
     const idleCross = await interrupts(a, b, n)
     const busyCross = await underLoad(a, () => interrupts(a, b, n))
     await Promise.all([a.stop(), b.stop()])
@@ -528,7 +529,7 @@ async function startups(script: string, env: Record<string, string>, n: number) 
   const times: Array<number> = []
   for (let i = 0; i < n; i++) {
     const start = performance.now()
-    const server = await startServer(script, env)
+    const server = await startUnderTest(script, env)
     while (true) {
       const ok = await fetch(`${server.url}/readiness`).then((r) => r.status === 200, () => false)
       if (ok) break

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseBenchArgs } from "../bench/args.ts"
+import { serverFlags } from "../bench/lib.ts"
 import { nodeBin, repoRoot } from "./support/server.ts"
 
 describe("the bench's command line", () => {
@@ -28,6 +29,12 @@ describe("the bench's command line", () => {
     [["quick"], /unexpected argument: quick/]
   ])("refuses %j with a message", (args, message) => {
     expect(() => parseBenchArgs(args)).toThrow(message)
+  })
+
+  it("runs a pinned server's GC on its one thread unless --default-gc, and an unpinned one with V8's default", () => {
+    expect(serverFlags({ pinned: true, defaultGc: false })).toEqual(["--single-threaded-gc"])
+    expect(serverFlags({ pinned: true, defaultGc: true })).toEqual([])
+    expect(serverFlags({ pinned: false, defaultGc: false })).toEqual([])
   })
 
   it("exits 2 with the message and the usage before it starts a server, and --help exits 0", async () => {
