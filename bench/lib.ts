@@ -47,17 +47,21 @@ export interface Server {
 export const serverFlags = (options: { readonly pinned: boolean; readonly defaultGc: boolean }): Array<string> =>
   options.pinned && !options.defaultGc ? ["--single-threaded-gc"] : []
 
-/** Starts `node script` (pinned to core 0 when possible) and waits for its "Listening on" line. */
+/**
+ * Starts `node script` (pinned to core 0 when possible) and waits for its
+ * "Listening on" line; `nodeFlags` go to node before the script.
+ */
 export const startServer = (
   script: string,
   env: Record<string, string> = {},
-  options?: { readonly pin?: boolean; readonly defaultGc?: boolean }
+  options?: { readonly pin?: boolean; readonly defaultGc?: boolean; readonly nodeFlags?: ReadonlyArray<string> }
 ) =>
   new Promise<Server>((resolve, reject) => {
     const pin = canPin && options?.pin !== false
     const args = [
       "--disable-warning=ExperimentalWarning",
       ...serverFlags({ pinned: pin, defaultGc: options?.defaultGc ?? false }),
+      ...(options?.nodeFlags ?? []),
       script
     ]
     const child = pin
