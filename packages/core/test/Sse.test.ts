@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
+import { setFlagsFromString } from "node:v8"
 import { AgentApp, Runner, Sse } from "../src/index.ts"
 
 const context = { request: { input: [] } as any, responseId: "response_1", sessionId: "s", userId: "u" }
@@ -34,6 +35,23 @@ describe("Sse.eventFrame", () => {
         text: " \"quoted\""
       })
     }))
+})
+
+describe("Sse responses", () => {
+  it("carry the SSE headers, with one hidden class for every response's headers (V8 natives)", () => {
+    setFlagsFromString("--allow-natives-syntax")
+    // compiled after the flag, so that `%` is V8's
+    const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (a: object, b: object) => boolean
+    const streamed = () => Sse.response(Stream.make(new Uint8Array([1])))
+    const whole = (text: string) => Sse.whole([text], (item) => `data: ${item}\n\n`)
+    const [a, b] = [streamed(), streamed()]
+    expect(a.headers).toEqual({ "content-type": "text/event-stream", ...Sse.headers })
+    expect(sameMap(a.headers, b.headers)).toBe(true)
+    const [c, d] = [whole("one"), whole("three")]
+    expect(c.headers).toEqual({ "content-type": "text/event-stream", "content-length": "11", ...Sse.headers })
+    expect(d.headers["content-length"]).toBe("13")
+    expect(sameMap(c.headers, d.headers)).toBe(true)
+  })
 })
 
 describe("Runner: a long streamed text", () => {
