@@ -82,10 +82,12 @@ export const Friday = AgentApp.make({
 /**
  * The agent: reasoning, a tool call and its result, then the answer. It
  * remembers the name the user gave in an earlier turn of the session, from
- * the history that the server keeps for it.
+ * the history that the server keeps for it. Defined once with
+ * `Effect.fnUntraced` rather than an `Effect.gen` built per request (README,
+ * "An app, a query handler, and `serve`").
  */
-export const Query = Friday.query((request, context) =>
-  Effect.gen(function*() {
+export const Query = Friday.query(
+  Effect.fnUntraced(function*(request: Protocol.AgentRequest, context: AgentApp.QueryContext) {
     const toolbox = yield* Toolbox
     const said = lastUserText(request.input)
     const stats = yield* toolbox.wordStats(said)
