@@ -40,11 +40,18 @@ const servers = [
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
 
-/** Opens `n` streams (250 at a time), resolved once each has its first bytes; gives their requests. */
+/**
+ * Opens `n` streams (250 at a time), resolved once each has its first bytes;
+ * gives their requests. Fails when a batch is not open within a minute.
+ */
 async function openStreams(server: Server, n: number): Promise<Array<http.ClientRequest>> {
   const open: Array<http.ClientRequest> = []
   for (let done = 0; done < n; done += 250) {
-    await Promise.all(Array.from({ length: Math.min(250, n - done) }, () =>
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${server.url}: streams not open after 60 s`)), 60_000)
+    })
+    await Promise.race([late, Promise.all(Array.from({ length: Math.min(250, n - done) }, () =>
       new Promise<void>((resolve, reject) => {
         const request = http.request(`${server.url}/process`, {
           method: "POST",
@@ -54,7 +61,7 @@ async function openStreams(server: Server, n: number): Promise<Array<http.Client
         request.on("error", reject)
         request.end(JSON.stringify({ input: [] }))
         open.push(request)
-      })))
+      })))]).finally(() => clearTimeout(timer))
   }
   return open
 }
