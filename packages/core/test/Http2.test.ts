@@ -12,16 +12,20 @@ const TestServer = makeApp({ keepAlive: "50 millis" }).Main.pipe(
   Layer.provideMerge(NodeHttpServer.layer(() => http2.createServer(), { port: 0, host: "127.0.0.1" }))
 )
 
-const post = (url: string, body: unknown) =>
+/** A POST over its own HTTP/2 session; `onChunk` sees the body so far as it arrives. */
+const post = (url: string, body: unknown, onChunk?: (text: string) => void, path = "/process") =>
   new Promise<{ status: number; text: string }>((resolve, reject) => {
     const session = http2.connect(url)
     session.on("error", reject)
-    const stream = session.request({ ":method": "POST", ":path": "/process", "content-type": "application/json" })
+    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/json" })
     let status = 0
     let text = ""
     stream.setEncoding("utf8")
     stream.on("response", (headers) => (status = Number(headers[":status"])))
-    stream.on("data", (chunk: string) => (text += chunk))
+    stream.on("data", (chunk: string) => {
+      text += chunk
+      onChunk?.(text)
+    })
     stream.on("end", () => {
       session.close()
       resolve({ status, text })
@@ -47,6 +51,25 @@ layer(TestServer, { excludeTestServices: true })("HTTP/2", (it) => {
 
         const whole = yield* Effect.promise(() => post(url, userText("Hello")))
         expect(checkRun(dataOf(parseFrames(whole.text))).status).toBe("completed")
+      }))
+
+    it.effect("a stop mid-stream ends the run in response canceled", () =>
+      Effect.gen(function*() {
+        const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
+        const session_id = `h2-${crypto.randomUUID()}`
+        let stopped: Promise<{ status: number; text: string }> | undefined
+        const streamed = yield* Effect.promise(() =>
+          post(url, userText("x", { mode: "endless", interval_ms: 20, session_id }), (text) => {
+            // once a delta is out, stop the run
+            if (stopped === undefined && text.includes("\"delta\":true")) {
+              stopped = post(url, { session_id }, undefined, "/stop")
+            }
+          })
+        )
+        const stop = yield* Effect.promise(() => stopped!)
+        expect(stop.status).toBe(200)
+        expect(JSON.parse(stop.text)).toEqual({ status: "success", message: "Interrupt signal broadcasted." })
+        expect(checkRun(dataOf(parseFrames(streamed.text))).status).toBe("canceled")
       }))
 
     it.effect("a client that stops reading holds the handler back through HTTP/2 flow control, then gets every frame", () =>
