@@ -20,8 +20,10 @@ export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [--
   --quick       smaller runs, under 3 minutes
   --only        the scenarios to run, by number:
 ${scenarios.map((name, i) => `                  ${i + 1}. ${name}`).join("\n")}
-  --default-gc  servers pinned to one core keep V8's concurrent GC (by default they
-                run it on their one thread: --single-threaded-gc)
+  --default-gc  servers keep V8's GC defaults (by default they run without
+                allocation-site pretenuring, and a server pinned to one core runs
+                the GC on its one thread: --no-allocation-site-pretenuring,
+                --single-threaded-gc)
   --help        this text`
 
 export interface BenchArgs {

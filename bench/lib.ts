@@ -38,14 +38,24 @@ export interface Server {
 }
 
 /**
- * The V8 flags of a server under test. A server pinned to one core runs V8's
- * garbage collector on its one thread (`--single-threaded-gc`), as a one-core
- * deployment should: the concurrent collector's threads would share the core
- * with the event loop and stretch its turns (RESULTS.md, "Fourth round").
- * `defaultGc` (`npm run bench -- --default-gc`) keeps V8's default.
+ * The V8 flags of a server under test, as the README advises for production.
+ * Every server runs without allocation-site pretenuring
+ * (`--no-allocation-site-pretenuring`): V8 would otherwise move allocation
+ * sites whose objects survived its first young collections to the old
+ * generation for good, and a server's short-lived request objects then keep
+ * what they point to alive until a full collection (RESULTS.md, "Fifth
+ * round"). A server pinned to one core also runs V8's garbage collector on
+ * its one thread (`--single-threaded-gc`), as a one-core deployment should:
+ * the concurrent collector's threads would share the core with the event
+ * loop and stretch its turns ("Fourth round"). `defaultGc`
+ * (`npm run bench -- --default-gc`) keeps V8's defaults for both.
  */
 export const serverFlags = (options: { readonly pinned: boolean; readonly defaultGc: boolean }): Array<string> =>
-  options.pinned && !options.defaultGc ? ["--single-threaded-gc"] : []
+  options.defaultGc
+    ? []
+    : options.pinned
+    ? ["--single-threaded-gc", "--no-allocation-site-pretenuring"]
+    : ["--no-allocation-site-pretenuring"]
 
 /**
  * Starts `node script` (pinned to core 0 when possible) and waits for its

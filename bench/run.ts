@@ -3,9 +3,9 @@
  *
  * Every scenario runs its baseline in the same run and reports ratios. The
  * server under test is pinned to core 0 and this load generator to core 1
- * when taskset exists (it re-runs itself under taskset); a pinned server, the
- * baselines as much as agentapp, runs V8's GC on its one thread
- * (`--single-threaded-gc`; `--default-gc` keeps V8's default).
+ * when taskset exists (it re-runs itself under taskset). Every server, the
+ * baselines as much as agentapp, runs with the V8 flags the README advises
+ * (bench/lib.ts `serverFlags`; `--default-gc` keeps V8's defaults).
  */
 import { execFileSync, spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"

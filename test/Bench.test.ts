@@ -34,10 +34,11 @@ describe("the bench's command line", () => {
     expect(() => parseBenchArgs(args)).toThrow(message)
   })
 
-  it("runs a pinned server's GC on its one thread unless --default-gc, and an unpinned one with V8's default", () => {
-    expect(serverFlags({ pinned: true, defaultGc: false })).toEqual(["--single-threaded-gc"])
+  it("runs servers without allocation-site pretenuring, a pinned one's GC on its one thread, V8's defaults with --default-gc", () => {
+    expect(serverFlags({ pinned: true, defaultGc: false })).toEqual(["--single-threaded-gc", "--no-allocation-site-pretenuring"])
+    expect(serverFlags({ pinned: false, defaultGc: false })).toEqual(["--no-allocation-site-pretenuring"])
     expect(serverFlags({ pinned: true, defaultGc: true })).toEqual([])
-    expect(serverFlags({ pinned: false, defaultGc: false })).toEqual([])
+    expect(serverFlags({ pinned: false, defaultGc: true })).toEqual([])
   })
 
   it("exits 2 with the message and the usage before it starts a server, and --help exits 0", async () => {
