@@ -40,11 +40,11 @@ export interface Server {
 /**
  * The V8 flags of a server under test, as the README advises for production.
  * Every server runs without allocation-site pretenuring
- * (`--no-allocation-site-pretenuring`): V8 would otherwise move allocation
- * sites whose objects survived its first young collections to the old
- * generation for good, and a server's short-lived request objects then keep
- * what they point to alive until a full collection (RESULTS.md, "Fifth
- * round"). A server pinned to one core also runs V8's garbage collector on
+ * (`--no-allocation-site-pretenuring`): V8 would otherwise allocate the
+ * objects of sites whose objects survived its first young collections in the
+ * old generation from then on, and a server's short-lived request objects
+ * would keep what they point to alive until a full collection (RESULTS.md,
+ * "Fifth round"). A server pinned to one core also runs V8's garbage collector on
  * its one thread (`--single-threaded-gc`), as a one-core deployment should:
  * the concurrent collector's threads would share the core with the event
  * loop and stretch its turns ("Fourth round"). `defaultGc`
