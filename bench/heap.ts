@@ -14,7 +14,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { type HeapSnapshot, inventory, type Inventory, perStream, type PerStream } from "./heapSnapshot.ts"
+import { type HeapSnapshot, inventory, type Inventory, lessRows, perStream, type PerStream } from "./heapSnapshot.ts"
 import { root, round, type Server, startServer } from "./lib.ts"
 
 const usage = "usage: npm run bench:heap [-- --streams N]   (N open streams per server, 1000 by default)"
@@ -116,10 +116,7 @@ for (const spec of servers) {
 }
 
 /** agentapp less the floor, by kind: what agentapp adds to Effect's own streaming. */
-const floor = new Map(results.effect_floor.kinds.map(([kind, bytes, count]) => [kind, [bytes, count] as const]))
-const added = results.agentapp.kinds
-  .map(([kind, bytes, count]) => [kind, bytes - (floor.get(kind)?.[0] ?? 0), count - (floor.get(kind)?.[1] ?? 0)] as const)
-  .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
+const added = lessRows(results.agentapp.kinds, results.effect_floor.kinds)
 
 const report = {
   streams,

@@ -141,6 +141,15 @@ const perOne = (before: ReadonlyMap<string, Tally>, after: ReadonlyMap<string, T
   return rows.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
 }
 
+/** Rows by key, `a`'s less `b`'s (a key missing on one side counts as nothing there), largest change first. */
+export const lessRows = (
+  a: ReadonlyArray<readonly [string, number, number]>,
+  b: ReadonlyArray<readonly [string, number, number]>
+): Array<readonly [string, number, number]> => {
+  const tally = (rows: typeof a) => new Map(rows.map(([key, bytes, count]) => [key, { bytes, count }]))
+  return perOne(tally(b), tally(a), 1)
+}
+
 /** What `n` more of something (open streams) hold, each: `after` less `before`, over `n`. */
 export const perStream = (before: Inventory, after: Inventory, n: number): PerStream => ({
   bytes: (after.bytes - before.bytes) / n,

@@ -4,7 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseBenchArgs } from "../bench/args.ts"
-import { fileLabel, type HeapSnapshot, inventory, perStream } from "../bench/heapSnapshot.ts"
+import { fileLabel, type HeapSnapshot, inventory, lessRows, perStream } from "../bench/heapSnapshot.ts"
 import { serverFlags } from "../bench/lib.ts"
 import { nodeBin, repoRoot } from "./support/server.ts"
 
@@ -74,6 +74,12 @@ describe("the heap inventory of bench:heap", () => {
     })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`bench:heap: --streams takes a whole number of at least 100, not "ten"`)
+  })
+
+  it("takes one server's kinds from another's, a kind on one side only counting as nothing on the other", () => {
+    const agentapp = [["closure", 300, 5], ["object:RunState", 88, 1]] as const
+    const floor = [["closure", 100, 2], ["object:Uint8Array", 96, 1]] as const
+    expect(lessRows(agentapp, floor)).toEqual([["closure", 200, 3], ["object:Uint8Array", -96, -1], ["object:RunState", 88, 1]])
   })
 
   it("names a script by its path in the repository, or under node_modules", () => {

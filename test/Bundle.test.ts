@@ -2,7 +2,7 @@
  * The production start of the README: `npm run build` bundles Friday into
  * one file, and `npm run start:prod` serves it, replying as `npm start` does.
  */
-import { existsSync, rmSync } from "node:fs"
+import { existsSync, readFileSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { checkFridayHello } from "./support/protocol.ts"
@@ -19,6 +19,11 @@ afterAll(async () => {
 describe("production bundle", () => {
   it("npm run build && npm run start:prod serves Friday from one file", async () => {
     expect(readmeShellBlocks().some((block) => block.includes("npm run build && npm run start:prod"))).toBe(true)
+    // start:prod runs with the V8 flag that the README advises for a server
+    expect(readmeShellBlocks().some((block) => block.includes("node --no-allocation-site-pretenuring dist/main.mjs")))
+      .toBe(true)
+    const scripts = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")).scripts
+    expect(scripts["start:prod"]).toContain("--no-allocation-site-pretenuring")
     const bundle = path.join(repoRoot, "dist", "main.mjs")
     rmSync(bundle, { force: true })
     await runShell("npm run --silent build")
