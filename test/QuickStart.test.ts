@@ -62,6 +62,14 @@ describe("README quick start", () => {
     expect(stranger.output.at(-1).content[0].text).not.toContain("Ada")
   })
 
+  it("the streaming endpoint answers curl on the default keep-alive (it sent an empty reply)", async () => {
+    expect(server).toBeDefined()
+    const count = shellBlocks.find((block) => block.startsWith("curl") && block.includes("/count?to=3"))
+    expect(count, "the README shows the /count endpoint with curl").toBeDefined()
+    const stdout = await runShell(onServer(count!))
+    expect(dataOf(parseFrames(stdout))).toEqual(["number: 1", "number: 2", "number: 3"])
+  })
+
   it("the two-terminal stop walk-through works as the README says", async () => {
     expect(server).toBeDefined()
     const long = shellBlocks.find((block) => block.startsWith("curl -N") && block.includes("ss-123"))

@@ -52,7 +52,9 @@ export type Handler<Query, Body, A, E, R> =
   | ((input: Input<Query, Body>) => Effect.Effect<A, E, R> | Stream.Stream<A, E, R>)
 
 /**
- * The frame that ends a failed endpoint stream, as the original sends it.
+ * The frame that ends a failed endpoint stream, as the original sends it. A
+ * typed failure says its message and tag; a defect says a generic message
+ * (its details are logged, never sent).
  *
  * @since 0.1.0
  */
@@ -61,18 +63,31 @@ export const streamErrorFrame = (cause: Cause.Cause<unknown>): {
   readonly error_type: string
   readonly message: string
 } => {
-  const error = Cause.squash(cause) as { readonly _tag?: unknown; readonly name?: unknown; readonly message?: unknown }
+  const failure = cause.reasons.find(Cause.isFailReason)
+  if (failure === undefined) {
+    return Cause.hasDies(cause)
+      ? { error: unexpected, error_type: "internal_error", message: "Error in streaming generator" }
+      : { error: "interrupted", error_type: "Interrupted", message: "Error in streaming generator" }
+  }
+  const error = failure.error as { readonly _tag?: unknown; readonly name?: unknown; readonly message?: unknown }
   const isObject = typeof error === "object" && error !== null
-  const expected = cause.reasons.some(Cause.isFailReason)
   const type = isObject && typeof error._tag === "string"
     ? error._tag
     : isObject && typeof error.name === "string"
     ? error.name
     : "Error"
-  const message = expected || Cause.hasDies(cause)
-    ? (isObject && typeof error.message === "string" ? error.message : String(error))
-    : "interrupted"
+  const message = isObject && typeof error.message === "string" ? error.message : String(error)
   return { error: message, error_type: type, message: "Error in streaming generator" }
+}
+
+const unexpected = "An unexpected error occurred"
+
+/** The last frame of a failed stream, the defect behind it logged with its cause. */
+const streamFailure = (cause: Cause.Cause<unknown>) => {
+  const frame = Stream.succeed(streamErrorFrame(cause))
+  return Cause.hasDies(cause) && !cause.reasons.some(Cause.isFailReason)
+    ? Effect.as(Effect.logError("an endpoint stream died", cause), frame)
+    : Effect.succeed(frame)
 }
 
 /**
@@ -84,9 +99,7 @@ export const streamErrorFrame = (cause: Cause.Cause<unknown>): {
  */
 export const failureResponse = (cause: Cause.Cause<unknown>): HttpServerResponse.HttpServerResponse => {
   const failure = cause.reasons.find(Cause.isFailReason)
-  if (failure === undefined) {
-    return HttpError.errorResponse(500, "internal_error", "An unexpected error occurred")
-  }
+  if (failure === undefined) return HttpError.errorResponse(500, "internal_error", unexpected)
   const error = failure.error as { readonly _tag?: unknown; readonly message?: unknown; readonly status?: unknown }
   const isObject = typeof error === "object" && error !== null
   const status = isObject && typeof error.status === "number" && error.status >= 400 && error.status <= 599
@@ -142,18 +155,24 @@ export const make = <Query, Body, A, E, R>(
           : yield* keepAlive(StreamWriter.of(yield* HttpServerRequest.HttpServerRequest))
         return Sse.response(Sse.encode(
           provideContextCached(
-            Stream.catchCause(result, (cause) => Stream.succeed(streamErrorFrame(cause))),
+            Stream.catchCause(result, (cause) => Stream.unwrap(streamFailure(cause))),
             services
           ),
           Sse.dataFrame,
-          watch?.touch
+          // `touch` is a method of the watch: called on it, not detached
+          watch === undefined ? undefined : () => watch.touch()
         ))
       })
       : Effect.matchCause(result, {
         onSuccess: (value) =>
-          HttpServerResponse.isHttpServerResponse(value) ? value : HttpServerResponse.jsonUnsafe(value ?? null),
-        onFailure: failureResponse
-      })
+          Effect.succeed(
+            HttpServerResponse.isHttpServerResponse(value) ? value : HttpServerResponse.jsonUnsafe(value ?? null)
+          ),
+        onFailure: (cause) =>
+          cause.reasons.some(Cause.isFailReason)
+            ? Effect.succeed(failureResponse(cause))
+            : Effect.as(Effect.logError("an endpoint died", cause), failureResponse(cause))
+      }).pipe(Effect.flatten)
 
   const run = typeof handler === "function"
     ? Effect.flatMap(input, (input) => respond(handler(input)))

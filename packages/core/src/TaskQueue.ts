@@ -121,19 +121,36 @@ export const retryDelay = (backoff: Duration.Duration, retry: number): Duration.
   Duration.times(backoff, 2 ** Math.max(0, retry - 1))
 
 /**
- * The message a failed job shows: the error's message (or tag), and for a
- * defect its message without the stack.
+ * The message a failed job shows: a typed failure's message (or tag); a
+ * defect's details are never shown, only a generic message.
  *
  * @since 0.1.0
  */
 export const failureMessage = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause) as { readonly message?: unknown; readonly _tag?: unknown } | null
+  const failure = cause.reasons.find(Cause.isFailReason)
+  if (failure === undefined) return "The task failed with an unexpected error"
+  const error = failure.error as { readonly message?: unknown; readonly _tag?: unknown } | null
   if (typeof error === "object" && error !== null) {
     if (typeof error.message === "string" && error.message !== "") return error.message
     if (typeof error._tag === "string") return error._tag
   }
   return typeof error === "string" ? error : "The task failed"
 }
+
+/**
+ * Ends a failed run of a job: interruption stays interruption (the job goes
+ * back to the queue); anything else fails with `JobFailed`, a defect logged
+ * with its cause first.
+ *
+ * @since 0.1.0
+ */
+export const jobFailure = (cause: Cause.Cause<unknown>): Effect.Effect<never, JobFailed> =>
+  Cause.hasInterruptsOnly(cause)
+    ? Effect.failCause(cause as Cause.Cause<never>)
+    : Effect.andThen(
+      cause.reasons.some(Cause.isFailReason) ? Effect.void : Effect.logError("a task died", cause),
+      Effect.fail(new JobFailed({ message: failureMessage(cause) }))
+    )
 
 interface MemoryJob {
   readonly id: string

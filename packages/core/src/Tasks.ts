@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { AppInfo, register as registerEndpoint } from "./Health.ts"
 import * as HttpError from "./internal/httpError.ts"
@@ -235,11 +235,7 @@ export const make = <P, I, A, E, R>(
         // each run has a scope of its own, closed when it ends
         Effect.flatMap((payload) => Effect.scoped(handler(payload))),
         // a worker that stops mid-run leaves the job to the queue: interruption stays interruption
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.failCause(cause as Cause.Cause<never>)
-            : Effect.fail(new TaskQueue.JobFailed({ message: TaskQueue.failureMessage(cause) }))
-        ),
+        Effect.catchCause(TaskQueue.jobFailure),
         Effect.provideContext(services)
       )
     const submit = (body: unknown) =>

@@ -149,7 +149,7 @@ layer(TestServer, { excludeTestServices: true })("POST /process", (it) => {
       })
     }))
 
-  it.effect("keepAlive 0 sends no keep-alive comments, even on a quiet stream", () =>
+  it.effect("on the default keep-alive (15 s), a stream quiet for 120 ms at a time gets no comment", () =>
     Effect.gen(function*() {
       const { text } = yield* process_(userText("x", { mode: "slow", count: 3, interval_ms: 120 }))
       const frames = parseFrames(text)

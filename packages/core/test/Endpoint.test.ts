@@ -57,6 +57,17 @@ layer(TestServer, { excludeTestServices: true })("endpoint", (it) => {
       ])
     }))
 
+  it.effect("a Stream that dies ends with a generic error frame: the defect's text never reaches the client", () =>
+    Effect.gen(function*() {
+      const { response, text } = yield* post("/stream_die")
+      expect(response.status).toBe(200)
+      expect(text).not.toContain("secret internal detail")
+      expect(dataOf(parseFrames(text))).toEqual([
+        { n: 1 },
+        { error: "An unexpected error occurred", error_type: "internal_error", message: "Error in streaming generator" }
+      ])
+    }))
+
   it.effect("a failed Effect gives its status and tag; a defect a generic 500", () =>
     Effect.gen(function*() {
       const failed = yield* post("/fail")

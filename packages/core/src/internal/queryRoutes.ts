@@ -221,13 +221,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       Effect.scoped(Effect.gen(function*() {
         const request = yield* Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload)
         return yield* Runner.finalResponse(events(yield* start(request, undefined)))
-      })).pipe(
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.failCause(cause as Cause.Cause<never>)
-            : Effect.fail(new TaskQueue.JobFailed({ message: TaskQueue.failureMessage(cause) }))
-        )
-      )
+      })).pipe(Effect.catchCause(TaskQueue.jobFailure))
 
     const submitInBackground = (body: unknown) =>
       Effect.gen(function*() {
