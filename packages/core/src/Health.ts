@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerResponse } from "effect/http"
 import { Lifecycle } from "./Lifecycle.ts"
 
 /**
@@ -75,15 +75,6 @@ export const paths = {
   liveness: "/liveness"
 } as const
 
-/** Any request no route matches: a JSON 404 rather than an empty one. */
-const notFound = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  return HttpServerResponse.jsonUnsafe(
-    { error: { code: "not_found", message: `No route for ${request.method} ${request.url.split("?")[0]}` } },
-    { status: 404 }
-  )
-})
-
 /**
  * The health routes.
  *
@@ -140,8 +131,7 @@ export const layer: Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | 
       HttpRouter.route("GET", paths.root, root),
       HttpRouter.route("GET", paths.health, health),
       HttpRouter.route("GET", paths.readiness, readiness),
-      HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness)),
-      HttpRouter.route("*", "*", notFound)
+      HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness))
     ])
   })
 )

@@ -152,6 +152,9 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
   readonly check: Effect.Effect<void, InterruptBackendError>
 }>()("@agentapp/core/InterruptBackend") {}
 
+/** A session id as messages quote it: cut at 128 characters, so that no message echoes a huge id. */
+const capId = (id: string): string => id.length <= 128 ? id : `${id.slice(0, 127)}…`
+
 /**
  * The string form of a key, for maps and Redis keys.
  *
@@ -444,7 +447,7 @@ export const claimWith = Effect.fnUntraced(function*(
     return yield* new SessionBusy({
       userId: key.userId,
       sessionId: key.sessionId,
-      message: `Session ${key.sessionId} already has a running run`
+      message: `Session ${capId(key.sessionId)} already has a running run`
     })
   }
   yield* renewals(backend).start(claim)
@@ -622,7 +625,7 @@ const signalStop = Effect.fnUntraced(function*(key: SessionKey) {
     return yield* new NoActiveRun({
       userId: key.userId,
       sessionId: key.sessionId,
-      message: `No run is active for session ${key.sessionId}`
+      message: `No run is active for session ${capId(key.sessionId)}`
     })
   }
 })

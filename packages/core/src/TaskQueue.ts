@@ -95,8 +95,15 @@ export class TaskQueue extends Context.Service<TaskQueue, {
     payload: unknown,
     options: JobOptions
   ) => Effect.Effect<string, TaskQueueError>
-  /** The status of a job, `None` when it is unknown or its retention has passed. */
-  readonly status: (queue: string, id: string) => Effect.Effect<Option.Option<TaskStatus>, TaskQueueError>
+  /**
+   * The status of a job, `None` when it is unknown or its retention has
+   * passed, or when `options.task` is given and the job is another task's.
+   */
+  readonly status: (
+    queue: string,
+    id: string,
+    options?: { readonly task?: string | undefined }
+  ) => Effect.Effect<Option.Option<TaskStatus>, TaskQueueError>
   /**
    * Runs the jobs of `queue` while the scope is open, `concurrency` at a
    * time. A job whose `process` fails with `JobFailed` is retried as its
@@ -264,10 +271,11 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
         yield* enqueue(queue, id)
         return id
       }),
-    status: (queue, id) =>
+    status: (queue, id, statusOptions) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const job = jobs.get(id)
         if (job === undefined || job.queue !== queue) return Option.none()
+        if (statusOptions?.task !== undefined && job.task !== statusOptions.task) return Option.none()
         if (job.expiresAt !== undefined && job.expiresAt <= now) {
           jobs.delete(id)
           return Option.none()

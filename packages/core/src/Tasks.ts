@@ -122,7 +122,8 @@ export const submittedReply = <A extends { readonly task_id: string }>(queue: st
   message: `Task ${submitted.task_id} submitted to queue ${queue}`
 })
 
-const notFound = (id: string) => HttpServerResponse.jsonUnsafe({ error: `Task ${id} not found` }, { status: 404 })
+const notFound = (id: string) =>
+  HttpServerResponse.jsonUnsafe({ error: `Task ${HttpError.capText(id, 128)} not found` }, { status: 404 })
 
 
 /**
@@ -140,7 +141,13 @@ export const routes = <R>(
     HttpError.RequestError | TaskQueue.TaskQueueError,
     R
   >,
-  options: { readonly maxBodySize: number; readonly name: string }
+  options: {
+    readonly maxBodySize: number
+    /** Its name in `GET /`. */
+    readonly name: string
+    /** The task it submits: `GET path/:task_id` answers only tasks of this name. */
+    readonly task: string
+  }
 ): Layer.Layer<
   never,
   never,
@@ -170,7 +177,7 @@ export const routes = <R>(
 
     const get = Effect.gen(function*() {
       const id = (yield* HttpRouter.params).task_id ?? ""
-      const status = yield* tasks.status(queue, id)
+      const status = yield* tasks.status(queue, id, { task: options.task })
       return Option.match(status, {
         onNone: () => notFound(id),
         onSome: (status) => HttpServerResponse.jsonUnsafe(status)
@@ -247,7 +254,7 @@ export const make = <P, I, A, E, R>(
         Effect.map((task_id) => ({ task_id }))
       )
     return Layer.mergeAll(
-      routes(path, queue, submit, { maxBodySize: settings.maxBodySize, name: path.slice(1) || path }),
+      routes(path, queue, submit, { maxBodySize: settings.maxBodySize, name: path.slice(1) || path, task: name }),
       registerRunner(queue, name, withTimeout(run, options.timeout))
     )
   }))

@@ -94,14 +94,114 @@ layer(TestServer, { excludeTestServices: true })("bad input to POST /process", (
       expect(JSON.parse(text).error.code).toBe("payload_too_large")
     }))
 
-  it.effect("an unknown route gets a JSON 404", () =>
+  it.effect("an unknown route gets a JSON 404; a known path with the wrong method a JSON 405 with Allow", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
       const response = yield* Effect.promise(() => fetch(`${url}/nowhere`))
       expect(response.status).toBe(404)
       expect(((yield* Effect.promise(() => response.json())) as any).error.code).toBe("not_found")
       const wrongMethod = yield* Effect.promise(() => fetch(`${url}/process`))
-      expect(wrongMethod.status).toBe(404)
+      expect(wrongMethod.status).toBe(405)
+      expect(wrongMethod.headers.get("allow")).toBe("POST")
+      expect(((yield* Effect.promise(() => wrongMethod.json())) as any).error.code).toBe("method_not_allowed")
+      const getOnly = yield* Effect.promise(() => postJson(`${url}/health`, {}))
+      expect(getOnly.status).toBe(405)
+      expect(getOnly.headers.get("allow")).toBe("GET, HEAD")
+      yield* Effect.promise(() => getOnly.text())
+    }))
+
+  it.effect("HEAD on the health routes answers as GET does, without a body", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      for (const path of ["/", "/health", "/readiness", "/liveness"]) {
+        const response = yield* Effect.promise(() => fetch(`${url}${path}`, { method: "HEAD" }))
+        expect(response.status, path).toBe(200)
+        expect(response.headers.get("content-type")).toContain("application/json")
+        expect(yield* Effect.promise(() => response.text())).toBe("")
+      }
+    }))
+
+  it.effect("a path that is not valid percent-encoding gets a JSON 400", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const response = yield* Effect.promise(() => fetch(`${url}/tasks/word_stats/%ZZ`))
+      expect(response.status).toBe(400)
+      expect(((yield* Effect.promise(() => response.json())) as any).error.code).toBe("invalid_request")
+    }))
+
+  it.effect("a body nested deeper than 64 levels gets 400 invalid_request, in metadata or a data part", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const deep = (n: number) => "{\"a\":".repeat(n) + "1" + "}".repeat(n)
+      for (const body of [
+        `{"input":[{"role":"user","metadata":${deep(4500)},"content":[]}]}`,
+        `{"input":[{"role":"user","content":[{"type":"data","data":${deep(4500)}}]}]}`,
+        `{"input":[],"extra":${"[".repeat(65)}${"]".repeat(65)}}`
+      ]) {
+        const response = yield* Effect.promise(() => postJson(`${url}/process`, body))
+        expect(response.status).toBe(400)
+        const json: any = yield* Effect.promise(() => response.json())
+        expect(json.error).toMatchObject({ code: "invalid_request" })
+        expect(json.error.message).toContain("deeper than 64")
+      }
+      // 64 levels are accepted, and brackets inside strings do not count
+      const ok = yield* Effect.promise(() =>
+        postJson(
+          `${url}/process`,
+          `{"input":[],"stream":false,"extra":${"[".repeat(62)}"[[[[{{{{"${"]".repeat(62)}}`
+        )
+      )
+      expect(ok.status).toBe(200)
+      expect(((yield* Effect.promise(() => ok.json())) as any).status).toBe("completed")
+    }))
+
+  it.effect("a bad body's reply is bounded: at most 10 issues, and a large body is checked to its first issue", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const few = yield* Effect.promise(() => postJson(`${url}/process`, { input: Array(50).fill(1) }))
+      const fewJson: any = yield* Effect.promise(() => few.json())
+      expect(few.status).toBe(400)
+      expect(fewJson.error.details).toHaveLength(10)
+      expect(fewJson.error.message).toContain("50 issues, the first 10 in details")
+      // about 1 MiB of bad elements: one issue, a reply of a few hundred bytes
+      const many = yield* Effect.promise(() => postJson(`${url}/process`, { input: Array(340_000).fill(1) }))
+      const text = yield* Effect.promise(() => many.text())
+      expect(many.status).toBe(400)
+      expect(text.length).toBeLessThan(1_000)
+      expect(JSON.parse(text).error.details).toEqual([{ path: ["input", "0"], message: "Expected object" }])
+    }))
+
+  it.effect("state-changing routes need Content-Type: application/json (415), as a cross-site form post has none", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const body = JSON.stringify(userText("hello"))
+      for (const path of ["/process", "/stop", "/process/task", "/items"]) {
+        for (const headers of [{ "content-type": "text/plain" }, { "content-type": "application/x-www-form-urlencoded" }, {}]) {
+          const response = yield* Effect.promise(() => fetch(`${url}${path}`, { method: "POST", headers, body }))
+          // fetch adds text/plain to a string body without a content type
+          expect(response.status, `${path} ${JSON.stringify(headers)}`).toBe(415)
+          expect(((yield* Effect.promise(() => response.json())) as any).error.code).toBe("unsupported_media_type")
+        }
+      }
+      const withCharset = yield* Effect.promise(() =>
+        fetch(`${url}/process`, {
+          method: "POST",
+          headers: { "content-type": "application/json; charset=utf-8" },
+          body: JSON.stringify({ ...userText("hello"), stream: false })
+        })
+      )
+      expect(withCharset.status).toBe(200)
+      yield* Effect.promise(() => withCharset.text())
+    }))
+
+  it.effect("error messages never echo a large input: a 900 KB session id gets a short 404", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const response = yield* Effect.promise(() => postJson(`${url}/stop`, { session_id: "x".repeat(900_000) }))
+      const text = yield* Effect.promise(() => response.text())
+      expect(response.status).toBe(404)
+      expect(text.length).toBeLessThan(1_000)
+      expect(JSON.parse(text).error.code).toBe("not_found")
     }))
 
   it.effect("after all of it the server still serves, and nothing was lost", () =>

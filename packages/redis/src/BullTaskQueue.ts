@@ -12,6 +12,7 @@ import { TaskQueue } from "@agentapp/core"
 import { Job, Queue, Worker } from "bullmq"
 import { Duration, Effect, Exit, Layer, Option } from "effect"
 import { Redis } from "ioredis"
+import { randomUUID as randomUuid } from "node:crypto"
 
 /**
  * Options of the BullMQ queue.
@@ -118,6 +119,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         const retentionMs = Duration.toMillis(job.retention)
         const keep = { age: Math.max(1, Math.ceil(retentionMs / 1000)) }
         const added = await queueOf(queue).add(task, { payload, retentionMs } satisfies JobData, {
+          // BullMQ numbers jobs by default: ids that anyone could guess, and so read
+          jobId: randomUuid(),
           attempts: job.attempts,
           backoff: { type: "exponential", delay: Duration.toMillis(job.backoff) },
           removeOnComplete: keep,
@@ -125,13 +128,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         })
         return added.id!
       }),
-    status: (queue, id) =>
+    status: (queue, id, statusOptions) =>
       use("could not read the task", async () => {
         // the state first: a job read after it is at least as far along, so a finished one has its result
         const state = stateOf(await queueOf(queue).getJobState(id))
         if (state === undefined) return Option.none()
         const job = await Job.fromId(queueOf(queue), id)
         if (job === undefined) return Option.none()
+        if (statusOptions?.task !== undefined && job.name !== statusOptions.task) return Option.none()
         const data = job.data as JobData
         if ((state === "finished" || state === "error") && job.finishedOn !== undefined) {
           if (job.finishedOn + data.retentionMs <= Date.now()) {

@@ -13,17 +13,33 @@ export class RequestError extends Data.TaggedError("RequestError")<{
   readonly details?: unknown
 }> {}
 
-/** The JSON error reply of PROTOCOL.md §5. */
+/** The JSON error reply of PROTOCOL.md §5. Its message is capped, so that no reply echoes a large input. */
 export const errorResponse = (
   status: number,
   code: string,
   message: string,
   details?: unknown
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.jsonUnsafe(
-    { error: details === undefined ? { code, message } : { code, message, details } },
+): HttpServerResponse.HttpServerResponse => {
+  const capped = capText(message, maxMessageLength)
+  return HttpServerResponse.jsonUnsafe(
+    { error: details === undefined ? { code, message: capped } : { code, message: capped, details } },
     { status }
   )
+}
+
+/** The longest error message sent; a longer one (an echoed id, say) is cut with an ellipsis. */
+export const maxMessageLength = 512
+
+/** `text` cut to `max` characters, an ellipsis marking the cut. */
+export const capText = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`
+
+/** A response with one more header. */
+export const withHeader = (
+  response: HttpServerResponse.HttpServerResponse,
+  name: string,
+  value: string
+): HttpServerResponse.HttpServerResponse => HttpServerResponse.setHeader(response, name, value)
 
 /** A backend the app needs (Redis) is unreachable. */
 export const unavailable = (error: { readonly message: string }): HttpServerResponse.HttpServerResponse =>
@@ -44,11 +60,14 @@ export const toResponse = (error: RequestError): HttpServerResponse.HttpServerRe
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
-/** The schema issues of a decoding failure, as `[{path, message}]`. */
-export const issues = (error: Schema.SchemaError) =>
-  formatIssues(error.issue).issues.map((issue) => ({
-    path: (issue.path ?? []).map((key) => typeof key === "object" ? String(key.key) : String(key)),
-    message: issue.message
+/** The most schema issues a reply lists. */
+export const maxIssues = 10
+
+/** The schema issues of a decoding failure, as `[{path, message}]`, at most `max` of them. */
+export const issues = (error: Schema.SchemaError, max = maxIssues) =>
+  formatIssues(error.issue).issues.slice(0, max).map((issue) => ({
+    path: (issue.path ?? []).map((key) => capText(typeof key === "object" ? String(key.key) : String(key), 64)),
+    message: capText(issue.message, 256)
   }))
 
 export const invalidRequest = (message: string, details?: unknown) =>
@@ -60,13 +79,61 @@ const isBodyTooLarge = (error: { readonly reason?: unknown }): boolean =>
   (error.reason as { readonly reason?: unknown }).reason === "BodyTooLarge"
 
 /**
- * Reads the request body as JSON, refusing more than `maxBytes`: a declared
- * `content-length` over the limit is refused without reading.
+ * The deepest nesting of arrays and objects a JSON body may have. Deeper
+ * bodies are refused before they are parsed: a stored value that deep
+ * would overflow the stack of whatever serializes it later.
+ */
+export const maxJsonDepth = 64
+
+/** Whether the JSON text nests arrays and objects deeper than `max` (strings are skipped). */
+export const nestsDeeperThan = (text: string, max: number): boolean => {
+  // a text shorter than twice the limit cannot open that many brackets
+  if (text.length <= max * 2) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // a backslash escapes the next character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return true
+    } else if (c === 93 || c === 125) depth--
+  }
+  return false
+}
+
+/** Whether a content type is JSON: `application/json` or a `+json` type, with or without parameters. */
+const isJsonType = (contentType: string | undefined): boolean => {
+  if (contentType === undefined) return false
+  const semicolon = contentType.indexOf(";")
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"))
+}
+
+const notJson = (contentType: string | undefined) =>
+  new RequestError({
+    status: 415,
+    code: "unsupported_media_type",
+    message: contentType === undefined
+      ? "The request has no Content-Type; send the JSON body with Content-Type: application/json"
+      : `Content-Type ${capText(contentType, 64)} is not accepted; send the JSON body with Content-Type: application/json`
+  })
+
+/**
+ * Reads the request body as JSON: only with a JSON content type (415
+ * otherwise, which also turns away the cross-site form posts a browser
+ * sends without asking), refusing more than `maxBytes` (a declared
+ * `content-length` over the limit without reading) and bodies nested deeper
+ * than {@link maxJsonDepth}.
  */
 export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError, HttpServerRequest.HttpServerRequest> => {
   const maxSize = ByteSize.bytes(maxBytes)
   return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const contentType = request.headers["content-type"]
+    if (!isJsonType(contentType)) return yield* notJson(contentType)
     const length = request.headers["content-length"]
     if (length !== undefined && Number(length) > maxBytes) return yield* tooLarge(maxBytes)
     const text = yield* request.text.pipe(
@@ -76,9 +143,12 @@ export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError,
       )
     )
     if (text.trim() === "") return yield* invalidRequest("The request body is empty; a JSON body is required")
+    if (nestsDeeperThan(text, maxJsonDepth)) {
+      return yield* invalidRequest(`The request body nests arrays and objects deeper than ${maxJsonDepth} levels`)
+    }
     return yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
-      catch: (cause) => invalidRequest(`The request body is not valid JSON: ${(cause as Error).message}`)
+      catch: (cause) => invalidRequest(`The request body is not valid JSON: ${capText((cause as Error).message, 200)}`)
     })
   })
 }
@@ -91,18 +161,51 @@ const tooLarge = (maxBytes: number) =>
   })
 
 /**
- * Decodes a value with a schema, a failure being a 400 with all the schema
- * issues. A valid value is decoded once, stopping at the first issue (a third
- * faster for a request of twenty messages); only an invalid one is decoded
- * again to collect every issue for the reply.
+ * Whether a value has at most `max` arrays, objects and values in all,
+ * counted until the count passes `max` (so a large value costs little).
+ */
+const smallerThan = (value: unknown, max: number): boolean => {
+  const pending: Array<unknown> = [value]
+  let count = 0
+  while (pending.length > 0) {
+    const next = pending.pop()
+    if (++count > max) return false
+    if (typeof next === "object" && next !== null) {
+      for (const child of Array.isArray(next) ? next : Object.values(next)) pending.push(child)
+      if (pending.length > max) return false
+    }
+  }
+  return true
+}
+
+/** The largest value (in values counted) whose every issue is collected; a larger one reports its first. */
+const maxValuesForAllIssues = 2_000
+
+/**
+ * Decodes a value with a schema, a failure being a 400 with its schema
+ * issues (at most {@link maxIssues}). A valid value is decoded once,
+ * stopping at the first issue; an invalid one is decoded again to collect
+ * its issues only when it is small, so that a large bad body costs no more
+ * than a valid one.
  */
 export const decode = <S extends Schema.Top & { readonly DecodingServices: never }>(
   schema: S,
   what: string
 ) => {
   const run = Schema.decodeUnknownEffect(schema)
-  const refuse = (error: Schema.SchemaError) =>
-    invalidRequest(`The ${what} does not match the expected shape`, issues(error))
+  const shape = `The ${what} does not match the expected shape`
+  const refuseAll = (error: Schema.SchemaError) => {
+    const all = formatIssues(error.issue).issues.length
+    return invalidRequest(
+      all > maxIssues ? `${shape}: ${all} issues, the first ${maxIssues} in details` : shape,
+      issues(error)
+    )
+  }
+  const refuseFirst = (error: Schema.SchemaError) =>
+    invalidRequest(`${shape}: the first issue is in details (a large ${what} is checked up to its first issue)`, issues(error))
   return (input: unknown): Effect.Effect<S["Type"], RequestError> =>
-    Effect.catchTag(run(input), "SchemaError", () => Effect.mapError(run(input, { errors: "all" }), refuse))
+    Effect.catchTag(run(input), "SchemaError", (error) =>
+      smallerThan(input, maxValuesForAllIssues)
+        ? Effect.mapError(run(input, { errors: "all" }), refuseAll)
+        : Effect.fail(refuseFirst(error)))
 }

@@ -271,10 +271,10 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
           })
         ),
       GetTask: ({ task_id }) =>
-        tasks.status(settings.processQueue, task_id).pipe(
+        tasks.status(settings.processQueue, task_id, { task: PROCESS_TASK }).pipe(
           Effect.mapError(toUnavailable),
           Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(new AgentRpc.NotFound({ message: `Task ${task_id} not found` })),
+            onNone: () => Effect.fail(new AgentRpc.NotFound({ message: `Task ${HttpError.capText(task_id, 128)} not found` })),
             onSome: Effect.succeed
           }))
         ),
@@ -307,7 +307,8 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
       ),
       Tasks.routes(processTaskPath, settings.processQueue, submitInBackground, {
         maxBodySize: settings.maxBodySize,
-        name: "process_task"
+        name: "process_task",
+        task: PROCESS_TASK
       }),
       Tasks.registerRunner(settings.processQueue, PROCESS_TASK, runInBackground),
       Health.readinessCheck("interrupts", backend.check),

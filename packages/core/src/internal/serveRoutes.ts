@@ -1,11 +1,12 @@
 import { Effect, Exit, Layer, Scope } from "effect"
-import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { ServeOptions, Settings } from "../AgentApp.ts"
 import * as Health from "../Health.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import * as Tasks from "../Tasks.ts"
 import * as HttpError from "./httpError.ts"
 import { KeepAlive } from "./keepAlive.ts"
+import { toHttpEffect } from "./router.ts"
 
 /**
  * Serves the routes of an app: health routes, lifecycle, task workers, graceful drain; it
@@ -40,7 +41,7 @@ export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, 
     yield* HttpServer.serveEffect(
       settings.logRequests ? HttpMiddleware.logger(handler) : handler
     )
-    routes = yield* HttpRouter.toHttpEffect(Layer.mergeAll(app, Health.layer)).pipe(Scope.provide(appScope)) as Effect.Effect<
+    routes = yield* toHttpEffect(Layer.mergeAll(app, Health.layer)).pipe(Scope.provide(appScope)) as Effect.Effect<
       typeof routes & {},
       unknown,
       never

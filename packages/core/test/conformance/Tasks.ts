@@ -77,6 +77,38 @@ export const taskSuite = <E>(name: string, server: Layer.Layer<HttpServer.HttpSe
         expect(reply.body).toEqual({ error: "Task no-such-task not found" })
       }))
 
+    it.effect("task ids are random UUIDs, and a task route answers only its own tasks (ids were sequential)", () =>
+      Effect.gen(function*() {
+        const ids: Array<string> = []
+        for (let i = 0; i < 3; i++) ids.push((yield* submit("/square", { x: i })).body.task_id)
+        for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        yield* until(`/square/${ids[0]}`, ended)
+        // the same id through another task's route, and through /process/task, is not found
+        const elsewhere = yield* get(`/short/${ids[0]}`)
+        expect(elsewhere.status).toBe(404)
+        expect((yield* get(`/process/task/${ids[0]}`)).status).toBe(404)
+        const processed = yield* submit("/process/task", userText("hello"))
+        expect((yield* get(`/square/${processed.body.task_id}`)).status).toBe(404)
+      }))
+
+    it.effect("a task id of 300 characters, or one that is not valid percent-encoding, gets a JSON 4xx", () =>
+      Effect.gen(function*() {
+        const long = yield* get(`/square/${"a".repeat(300)}`)
+        expect(long.status).toBe(404)
+        expect(long.body.error).toMatch(/^Task a+… not found$/)
+        const bad = yield* get("/square/%ZZ")
+        expect(bad.status).toBe(400)
+        expect(bad.body.error.code).toBe("invalid_request")
+      }))
+
+    it.effect("/process/task refuses a body nested 4,500 levels with 400, not 503 (the store overflowed)", () =>
+      Effect.gen(function*() {
+        const body = `{"input":[{"role":"user","metadata":${"{\"a\":".repeat(4500)}1${"}".repeat(4500)},"content":[]}]}`
+        const reply = yield* submit("/process/task", body)
+        expect(reply.status).toBe(400)
+        expect(reply.body.error.code).toBe("invalid_request")
+      }))
+
     it.effect("an invalid payload is a 400 and nothing is enqueued", () =>
       Effect.gen(function*() {
         const key = crypto.randomUUID()

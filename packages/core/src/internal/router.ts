@@ -1,0 +1,82 @@
+import { Context, Effect, Layer, Scope } from "effect"
+import { FindMyWay, HttpRouter, HttpServerError, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import * as HttpError from "./httpError.ts"
+
+/** Route parameters (a task id) may be this long; a longer one still reaches its route, which answers 404. */
+const maxParamLength = 2_048
+
+const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const
+
+/**
+ * The app's router, recording the method and path of every route added, so
+ * that a request that matches no route gets the right JSON answer: 405 with
+ * `Allow` when the path exists for other methods, 400 for a path that is not
+ * valid percent-encoding, else 404. `HEAD` is answered by a `GET` route.
+ */
+const makeRouter = Effect.gen(function*() {
+  const config = yield* HttpRouter.RouterConfig
+  const routerConfig = { maxParamLength, ...config }
+  const router = yield* Effect.provideService(HttpRouter.make, HttpRouter.RouterConfig, routerConfig)
+  const index = FindMyWay.make<true>(routerConfig)
+  const record = (method: string, path: HttpRouter.PathInput) => {
+    if (method === "*" || path === "*") return
+    if (index.has(method, path)) return
+    index.on(method, path, true)
+    if (path.endsWith("/*")) index.on(method, path.slice(0, -2) as HttpRouter.PathInput, true)
+  }
+
+  const unmatched = (request: HttpServerRequest.HttpServerRequest): HttpServerResponse.HttpServerResponse => {
+    const query = request.url.indexOf("?")
+    const path = query === -1 ? request.url : request.url.slice(0, query)
+    try {
+      decodeURI(path)
+    } catch {
+      return HttpError.errorResponse(400, "invalid_request", "The request path is not valid percent-encoding")
+    }
+    const allowed = methods.filter((method) => index.find(method, request.url) !== undefined)
+    if (allowed.length > 0) {
+      const allow = allowed.includes("GET") ? [...allowed, "HEAD"] : allowed
+      return HttpError.withHeader(
+        HttpError.errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${path}; use ${allow.join(", ")}`),
+        "allow",
+        allow.join(", ")
+      )
+    }
+    return HttpError.errorResponse(404, "not_found", `No route for ${request.method} ${path}`)
+  }
+  const isRouteNotFound = (error: unknown): error is HttpServerError.HttpServerError =>
+    error instanceof HttpServerError.HttpServerError && error.reason._tag === "RouteNotFound"
+
+  return HttpRouter.HttpRouter.of({
+    ...router,
+    add: (method, path, handler, options) => {
+      record(method, path)
+      return router.add(method, path, handler, options)
+    },
+    addAll: (routes) => {
+      for (const route of routes) record(route.method, route.path)
+      return router.addAll(routes)
+    },
+    asHttpEffect: () =>
+      Effect.catchIf(
+        router.asHttpEffect(),
+        isRouteNotFound,
+        () => HttpServerRequest.HttpServerRequest.useSync(unmatched)
+      )
+  })
+})
+
+/**
+ * `HttpRouter.toHttpEffect` on the app's router: builds the app's layers in
+ * the current scope and gives the HTTP handler of their routes.
+ */
+export const toHttpEffect = <A, E, R>(appLayer: Layer.Layer<A, E, R>) =>
+  Effect.contextWith((context: Context.Context<Scope.Scope>) => {
+    const scope = Context.get(context, Scope.Scope)
+    const memoMap = Layer.CurrentMemoMap.forkOrCreate(context)
+    const routerLayer = Layer.effect(HttpRouter.HttpRouter, makeRouter)
+    return Effect.map(
+      Layer.buildWithMemoMap(Layer.provideMerge(appLayer, routerLayer), memoMap, scope),
+      (built) => Context.get(built, HttpRouter.HttpRouter).asHttpEffect()
+    )
+  })
