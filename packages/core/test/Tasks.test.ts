@@ -47,6 +47,9 @@ describe("roles", () => {
         const url = yield* baseUrl
         expect((yield* Effect.promise(() => postJson(`${url}/square`, { x: 2 }))).status).toBe(404)
         expect((yield* Effect.promise(() => postJson(`${url}/process`, { input: [] }))).status).toBe(404)
+        // nor the app's own endpoints (POST /hello was 200 on a worker), nor /rpc
+        expect((yield* Effect.promise(() => postJson(`${url}/hello`, {}))).status).toBe(404)
+        expect((yield* Effect.promise(() => postJson(`${url}/rpc`, {}))).status).toBe(404)
         expect((yield* Effect.promise(() => fetch(`${url}/readiness`))).status).toBe(200)
         // and its worker runs what others enqueue
         const tasks = yield* TaskQueue.TaskQueue

@@ -13,7 +13,7 @@ const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const
  * `Allow` when the path exists for other methods, 400 for a path that is not
  * valid percent-encoding, else 404. `HEAD` is answered by a `GET` route.
  */
-const makeRouter = Effect.gen(function*() {
+const makeRouter = Effect.fnUntraced(function*(accept: (path: string) => boolean) {
   const config = yield* HttpRouter.RouterConfig
   const routerConfig = { maxParamLength, ...config }
   const router = yield* Effect.provideService(HttpRouter.make, HttpRouter.RouterConfig, routerConfig)
@@ -50,12 +50,14 @@ const makeRouter = Effect.gen(function*() {
   return HttpRouter.HttpRouter.of({
     ...router,
     add: (method, path, handler, options) => {
+      if (!accept(path)) return Effect.void
       record(method, path)
       return router.add(method, path, handler, options)
     },
     addAll: (routes) => {
-      for (const route of routes) record(route.method, route.path)
-      return router.addAll(routes)
+      const accepted = routes.filter((route) => accept(route.path))
+      for (const route of accepted) record(route.method, route.path)
+      return router.addAll(accepted) as ReturnType<typeof router.addAll<typeof routes>>
     },
     asHttpEffect: () =>
       Effect.catchIf(
@@ -68,13 +70,14 @@ const makeRouter = Effect.gen(function*() {
 
 /**
  * `HttpRouter.toHttpEffect` on the app's router: builds the app's layers in
- * the current scope and gives the HTTP handler of their routes.
+ * the current scope and gives the HTTP handler of their routes, those whose
+ * path `accept` takes (a worker serves only its health routes).
  */
-export const toHttpEffect = <A, E, R>(appLayer: Layer.Layer<A, E, R>) =>
+export const toHttpEffect = <A, E, R>(appLayer: Layer.Layer<A, E, R>, accept: (path: string) => boolean) =>
   Effect.contextWith((context: Context.Context<Scope.Scope>) => {
     const scope = Context.get(context, Scope.Scope)
     const memoMap = Layer.CurrentMemoMap.forkOrCreate(context)
-    const routerLayer = Layer.effect(HttpRouter.HttpRouter, makeRouter)
+    const routerLayer = Layer.effect(HttpRouter.HttpRouter, makeRouter(accept))
     return Effect.map(
       Layer.buildWithMemoMap(Layer.provideMerge(appLayer, routerLayer), memoMap, scope),
       (built) => Context.get(built, HttpRouter.HttpRouter).asHttpEffect()

@@ -41,7 +41,10 @@ export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, 
     yield* HttpServer.serveEffect(
       settings.logRequests ? HttpMiddleware.logger(handler) : handler
     )
-    routes = yield* toHttpEffect(Layer.mergeAll(app, Health.layer)).pipe(Scope.provide(appScope)) as Effect.Effect<
+    // a worker answers only the health routes, whatever routes the app adds (its own, or native ones)
+    const healthPaths = new Set<string>(Object.values(Health.paths))
+    const accept = options?.role === "worker" ? (path: string) => healthPaths.has(path) : () => true
+    routes = yield* toHttpEffect(Layer.mergeAll(app, Health.layer), accept).pipe(Scope.provide(appScope)) as Effect.Effect<
       typeof routes & {},
       unknown,
       never
