@@ -119,6 +119,25 @@ describe("BullMQ across processes", () => {
     await stop(workerC)
   }, 60_000)
 
+  it("kill -9 of a worker mid /process/task: the retried run appends the turn to the history once", async () => {
+    const worker = await start("worker")
+    const session = `retried-${crypto.randomUUID()}`
+    const request = { input: [{ role: "user", content: [{ type: "text", text: "only once" }] }], session_id: session, mode: "counted" }
+    const submitted = (await (await postJson(`${api.url}/process/task`, request)).json()) as any
+    await waitFor("the run to start", async () => (await counter(`process:${session}`)) === 1, 10_000, 20)
+    worker.kill("SIGKILL")
+    await worker.exited
+    const again = await start("worker")
+    const result = (await allEnded(api, "/process/task", [submitted.task_id], 30_000)).get(submitted.task_id)
+    expect(result).toMatchObject({ status: "finished", result: { status: "completed" } })
+    expect(await counter(`process:${session}`)).toBe(2)
+    const history = (await client.lrange(`${prefix}:session:${session.length}:${session}:${session}:history`, 0, -1))
+      .map((json) => JSON.parse(json))
+    expect(history.map((message) => message.role)).toEqual(["user", "assistant"])
+    expect(history[0].content[0].text).toBe("only once")
+    await stop(again)
+  }, 60_000)
+
   it("an API restart loses no queued task", async () => {
     // no worker runs now: the tasks wait in Redis
     const ids = await pool(Array.from({ length: 20 }, (_, i) => 10_000 + i), 10, async (n) =>

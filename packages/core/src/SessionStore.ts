@@ -34,10 +34,15 @@ export class SessionStoreError extends Schema.TaggedError<SessionStoreError>()("
 export class SessionStore extends Context.Service<SessionStore, {
   readonly getState: (key: SessionKey) => Effect.Effect<Option.Option<unknown>, SessionStoreError>
   readonly setState: (key: SessionKey, value: unknown) => Effect.Effect<void, SessionStoreError>
-  /** Appends messages to the history, keeping at most the store's limit (the newest). */
+  /**
+   * Appends messages to the history, keeping at most the store's limit (the
+   * newest). With a `turn`, once per turn: appending the reply of a turn
+   * again (a task retried after its worker died) does nothing.
+   */
   readonly appendHistory: (
     key: SessionKey,
-    messages: ReadonlyArray<Protocol.Message>
+    messages: ReadonlyArray<Protocol.Message>,
+    turn?: string | undefined
   ) => Effect.Effect<void, SessionStoreError>
   /** The history, oldest first. */
   readonly history: (key: SessionKey) => Effect.Effect<ReadonlyArray<Protocol.Message>, SessionStoreError>
@@ -45,11 +50,14 @@ export class SessionStore extends Context.Service<SessionStore, {
    * Starts a turn in one step: gives the history so far (oldest first) and
    * appends the turn's input to it, as `history` then `appendHistory` would
    * (a run does this before it starts; the Redis store does it in one Lua
-   * script, atomically).
+   * script, atomically). With a `turn` it is idempotent: starting the
+   * session's latest turn again gives the history before it and appends
+   * nothing (a task retried after its worker died runs its turn once).
    */
   readonly startTurn: (
     key: SessionKey,
-    input: ReadonlyArray<Protocol.Message>
+    input: ReadonlyArray<Protocol.Message>,
+    turn?: string | undefined
   ) => Effect.Effect<ReadonlyArray<Protocol.Message>, SessionStoreError>
   /** Forgets the session: state and history. */
   readonly clear: (key: SessionKey) => Effect.Effect<void, SessionStoreError>
@@ -115,16 +123,34 @@ export interface MemoryOptions {
 
 interface Entry {
   state: string | undefined
-  /** One JSON text per message. */
-  history: Array<string>
+  /** Frozen copies of the messages, oldest first; replaced on append, never changed. */
+  history: ReadonlyArray<Protocol.Message>
+  /** Messages appended since the session began (the history keeps the newest of them). */
+  total: number
+  /** The latest turn started, and the count of messages before its input. */
+  turn: string | undefined
+  turnAt: number
+  /** The latest turn whose reply was appended. */
+  replied: string | undefined
   expiresAt: number
 }
 
+/** A frozen deep copy of a JSON value. */
+const frozenCopy = <A>(value: A): A => deepFreeze(JSON.parse(JSON.stringify(value)))
+
+const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
 /**
- * Builds the in-memory store. States and history messages are kept as JSON
- * text, so that what is read back is a copy, as with any other store, and a
- * session costs the garbage collector one string per message rather than a
- * graph of objects.
+ * Builds the in-memory store. History messages are kept as frozen copies
+ * made once, when they are appended: a turn reads the history as it is
+ * (no copy, no parse, whatever its length), and no handler can change what
+ * another turn reads. States are kept as JSON text, read back as a copy.
  *
  * @since 0.1.0
  */
@@ -135,6 +161,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const sessions = new Map<string, Entry>()
   const clock = yield* Clock.Clock
   const withNow = withTimeOf(clock)
+  const empty: ReadonlyArray<Protocol.Message> = Object.freeze([])
 
   /** The live entry of a key, moved to the most recently used end. */
   const touch = (key: SessionKey, now: number, create: boolean): Entry | undefined => {
@@ -146,7 +173,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     }
     if (entry === undefined) {
       if (!create) return undefined
-      entry = { state: undefined, history: [], expiresAt: 0 }
+      entry = { state: undefined, history: empty, total: 0, turn: undefined, turnAt: 0, replied: undefined, expiresAt: 0 }
     }
     entry.expiresAt = now + ttl
     sessions.set(id, entry)
@@ -154,13 +181,18 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     return entry
   }
 
-  const read = (entry: Entry | undefined): Array<Protocol.Message> =>
-    entry?.history.map((message) => JSON.parse(message) as Protocol.Message) ?? []
-  // a new array of the exact length each time (`concat`): pushing onto a session's array would leave
-  // it room for 16 more entries, kept as long as the session
+  // a new frozen array of the exact length each time (`concat`): pushing onto a session's array would
+  // leave it room for 16 more entries, kept as long as the session
   const append = (entry: Entry, messages: ReadonlyArray<Protocol.Message>) => {
-    const history = entry.history.concat(messages.map((message) => JSON.stringify(message)))
-    entry.history = history.length > maxHistory ? history.slice(history.length - maxHistory) : history
+    const history = entry.history.concat(messages.map(frozenCopy))
+    entry.history = Object.freeze(history.length > maxHistory ? history.slice(history.length - maxHistory) : history)
+    entry.total += messages.length
+  }
+
+  /** The history before the latest turn's input (what a retried turn reads again). */
+  const beforeTurn = (entry: Entry): ReadonlyArray<Protocol.Message> => {
+    const first = entry.total - entry.history.length
+    return entry.history.slice(0, Math.max(0, entry.turnAt - first))
   }
 
   yield* Effect.forkScoped(Effect.repeat(
@@ -183,17 +215,28 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         },
         catch: (cause) => new SessionStoreError({ message: "The state is not JSON", cause })
       }),
-    appendHistory: (key, messages) =>
+    appendHistory: (key, messages, turn) =>
       withNow((now) => {
-        if (messages.length > 0) append(touch(key, now, true)!, messages)
-      }),
-    history: (key) => withNow((now) => read(touch(key, now, false))),
-    startTurn: (key, input) =>
-      withNow((now) => {
-        if (input.length === 0) return read(touch(key, now, false))
+        if (messages.length === 0) return
         const entry = touch(key, now, true)!
-        const before = read(entry)
-        append(entry, input)
+        if (turn !== undefined) {
+          if (entry.replied === turn) return
+          entry.replied = turn
+        }
+        append(entry, messages)
+      }),
+    history: (key) => withNow((now) => touch(key, now, false)?.history ?? empty),
+    startTurn: (key, input, turn) =>
+      withNow((now) => {
+        if (input.length === 0 && turn === undefined) return touch(key, now, false)?.history ?? empty
+        const entry = touch(key, now, true)!
+        if (turn !== undefined && entry.turn === turn) return beforeTurn(entry)
+        const before = entry.history
+        if (turn !== undefined) {
+          entry.turn = turn
+          entry.turnAt = entry.total
+        }
+        if (input.length > 0) append(entry, input)
         return before
       }),
     clear: (key) =>

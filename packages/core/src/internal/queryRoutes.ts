@@ -87,10 +87,11 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
     const keepAlive = yield* KeepAlive
-    const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim) => (response: Protocol.ResponseEvent) =>
+    const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim, turn: string | undefined) =>
+    (response: Protocol.ResponseEvent) =>
       Effect.andThen(
         settings.history
-          ? store.appendHistory(key, toHistory(response.output)).pipe(
+          ? store.appendHistory(key, toHistory(response.output), turn).pipe(
             Effect.catchCause((cause) => Effect.logWarning("could not append to the session history", cause))
           )
           : Effect.void,
@@ -106,16 +107,21 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
 
     /**
      * Claims the session and gives the run, ready to start; the claim lasts as
-     * long as the current scope (the HTTP request, or the job).
+     * long as the current scope (the HTTP request, or the job). A job's turn
+     * is its id, so that a retried job starts its turn (and appends its reply) once.
      */
-    const start = Effect.fnUntraced(function*(request: Protocol.AgentRequest, onDrain: (() => void) | undefined) {
+    const start = Effect.fnUntraced(function*(
+      request: Protocol.AgentRequest,
+      onDrain: (() => void) | undefined,
+      turn?: string
+    ) {
       // A run waits for the end of this turn of the event loop before its work, so that the requests
       // read in the same turn are all started first: a stop among them is handled before the runs'
       // work rather than after it (bench §4: a stop's wait under load halves at the median)
       yield* laterThisTurn
       const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
       const claim = yield* Interrupt.claimWith(backend, key, settings.claim)
-      const history = settings.history ? yield* store.startTurn(key, request.input) : []
+      const history = settings.history ? yield* store.startTurn(key, request.input, turn) : []
       const context: QueryContext = {
         request,
         responseId: request.id ?? prefixedId("response"),
@@ -134,7 +140,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
         : provideContextCached(handlerOutputs, missing)
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
-      return { context, outputs, options: { cancel: claim.stopped, onEnd: record(key, claim) } } satisfies Run<E>
+      return { context, outputs, options: { cancel: claim.stopped, onEnd: record(key, claim, turn) } } satisfies Run<E>
     })
     const events = (run: Run<E>) => Runner.events(run.context, run.outputs, run.options)
 
@@ -217,10 +223,10 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     })) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope>
 
     /** A whole request run by a worker: its result is the final response. */
-    const runInBackground: Tasks.Runner = (payload) =>
+    const runInBackground: Tasks.Runner = (payload, job) =>
       Effect.scoped(Effect.gen(function*() {
         const request = yield* Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload)
-        return yield* Runner.finalResponse(events(yield* start(request, undefined)))
+        return yield* Runner.finalResponse(events(yield* start(request, undefined, `job:${job.id}`)))
       })).pipe(Effect.catchCause(TaskQueue.jobFailure))
 
     const submitInBackground = (body: unknown) =>

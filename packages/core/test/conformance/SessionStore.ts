@@ -2,7 +2,7 @@
  * The conformance suite of `SessionStore`: what every store (memory, Redis,
  * a custom one) must do. It uses only the service interface.
  */
-import { Interrupt, SessionStore } from "@agentapp/core"
+import { type Interrupt, type Protocol, SessionStore } from "@agentapp/core"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
 
@@ -65,7 +65,7 @@ export const sessionStoreSuite = <E>(
         expect(Option.getOrThrow(yield* store.getState(key))).toEqual({ list: [1, 2] })
       }))
 
-    it.effect("history read back is a copy too", () =>
+    it.effect("history read back cannot change the store (a copy, or frozen)", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore.SessionStore
         const key = fresh()
@@ -74,7 +74,11 @@ export const sessionStoreSuite = <E>(
         message.content[0].text = "changed after the append"
         const read = yield* store.history(key)
         expect(read[0].content![0]).toEqual({ type: "text", text: "original" })
-        ;(read[0].content![0] as { text: string }).text = "changed after the read"
+        try {
+          ;(read[0].content![0] as { text: string }).text = "changed after the read"
+        } catch {
+          // a frozen message (the memory store) refuses the change
+        }
         expect((yield* store.history(key))[0].content![0]).toEqual({ type: "text", text: "original" })
       }))
 
@@ -111,6 +115,32 @@ export const sessionStoreSuite = <E>(
         const history = yield* store.history(key)
         expect(history).toHaveLength(options.maxHistory)
         expect((history.at(-1)!.content![0] as { text: string }).text).toBe(`m${options.maxHistory - 1}`)
+      }))
+
+    it.effect("a turn started again (a retried task) appends its input once, and its reply once", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = fresh()
+        const texts = (messages: ReadonlyArray<Protocol.Message>) =>
+          messages.map((m) => (m.content![0] as { text: string }).text)
+        yield* store.startTurn(key, [text("user", "one")], "turn-1")
+        yield* store.appendHistory(key, [text("assistant", "reply one")], "turn-1")
+        expect(texts(yield* store.startTurn(key, [text("user", "two")], "turn-2"))).toEqual(["one", "reply one"])
+        // the worker died: the retry reads the same history and appends nothing
+        expect(texts(yield* store.startTurn(key, [text("user", "two")], "turn-2"))).toEqual(["one", "reply one"])
+        yield* store.appendHistory(key, [text("assistant", "reply two")], "turn-2")
+        // it died after the reply was appended: the retry's reply is left out too
+        expect(texts(yield* store.startTurn(key, [text("user", "two")], "turn-2"))).toEqual(["one", "reply one"])
+        yield* store.appendHistory(key, [text("assistant", "reply two")], "turn-2")
+        expect(texts(yield* store.history(key))).toEqual(["one", "reply one", "two", "reply two"])
+        // at the limit, the history before the retried turn is still what it was before its input
+        const full = fresh()
+        for (let i = 0; i < options.maxHistory; i++) yield* store.appendHistory(full, [text("user", `m${i}`)])
+        const before = texts(yield* store.startTurn(full, [text("user", "last")], "turn-x"))
+        yield* store.appendHistory(full, [text("assistant", "r")], "turn-x")
+        const again = texts(yield* store.startTurn(full, [text("user", "last")], "turn-x"))
+        expect(again).toEqual(before.slice(2))
+        expect(texts(yield* store.history(full)).slice(-2)).toEqual(["last", "r"])
       }))
 
     it.effect("history keeps the newest messages up to the limit", () =>
