@@ -12,7 +12,9 @@ export const scenarios: ReadonlyArray<string> = [
   "5,000 concurrent long-lived streams",
   "interrupt latency",
   "task queue",
-  "startup"
+  "startup",
+  "the cost of rejecting bad bodies",
+  "a long session against fresh ones"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]

@@ -28,6 +28,7 @@ import {
   serverFlags,
   startServer
 } from "./lib.ts"
+import { longSession, rejectedBodies } from "./hardening.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
 const args = (() => {
@@ -77,11 +78,13 @@ async function main() {
   // computing Friday's reply per request by hand (the target's baseline), and replaying one reply's bytes
   if (want(1)) {
     const agent = await startUnderTest("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
-    const sample = Buffer.from(await (await fetch(`${agent.url}/process`, { method: "POST", body: friday })).arrayBuffer())
+    const post = (url: string) =>
+      fetch(`${url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body: friday })
+    const sample = Buffer.from(await (await post(agent.url)).arrayBuffer())
     const replay = path.join(root, "bench", ".replay.bin")
     writeFileSync(replay, sample)
     const raw = await startUnderTest("bench/servers/raw-friday.ts")
-    const rawSample = Buffer.from(await (await fetch(`${raw.url}/process`, { method: "POST", body: friday })).arrayBuffer())
+    const rawSample = Buffer.from(await (await post(raw.url)).arrayBuffer())
     if (masked(rawSample.toString()) !== masked(sample.toString())) {
       throw new Error("bench/servers/raw-friday.ts no longer writes the bytes agentapp writes: update it")
     }
@@ -237,6 +240,9 @@ async function main() {
       bundle_ratio: round(bundle.p50 / raw.p50, 2)
     })
   }
+
+  if (want(7)) log("7. the cost of rejecting bad bodies (1 MiB, one at a time)", await rejectedBodies(startUnderTest, quick))
+  if (want(8)) log("8. a long session (history at its cap) against fresh ones", await longSession(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")

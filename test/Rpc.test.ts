@@ -165,3 +165,64 @@ describe("AgentClient", () => {
     expect(result.health).toMatchObject({ status: "healthy", name: "Friday", phase: "ready" })
   })
 })
+
+/** Posts an ndjson body to a node's /rpc and gives the status and the reply's lines. */
+const rpcPost = async (node: ServerProcess, body: string, contentType = "application/x-ndjson") => {
+  const response = await fetch(`${node.url}/rpc`, { method: "POST", headers: { "content-type": contentType }, body })
+  const text = await response.text()
+  return { status: response.status, text, lines: text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line)) }
+}
+
+const ndjson = (messages: ReadonlyArray<unknown>) => messages.map((message) => JSON.stringify(message)).join("\n") + "\n"
+
+describe("bad input to /rpc", () => {
+  it("a batch of 40 requests that all fail is answered, each with a typed error (17 or more hung)", async () => {
+    const badPayloads = Array.from({ length: 20 }, (_, i) => ({
+      _tag: "Request", id: String(i), tag: "Stop", payload: { session_id: 5 }, headers: []
+    }))
+    const unknownSessions = Array.from({ length: 20 }, (_, i) => ({
+      _tag: "Request", id: String(100 + i), tag: "Stop", payload: { session_id: `nobody-${i}` }, headers: []
+    }))
+    const reply = await rpcPost(a, ndjson([...badPayloads, ...unknownSessions]))
+    expect(reply.status, reply.text).toBe(200)
+    const exits = reply.lines.filter((line) => line._tag === "Exit")
+    expect(exits).toHaveLength(40)
+    const errorOf = (exit: any) => exit.exit.cause[0]
+    for (const exit of exits) {
+      expect(exit.exit._tag).toBe("Failure")
+      expect(errorOf(exit)._tag).toBe("Fail")
+      expect(errorOf(exit).error._tag).toBe(Number(exit.requestId) < 100 ? "InvalidRequest" : "NotFound")
+    }
+    const invalid = exits.find((exit) => exit.requestId === "0")
+    expect(errorOf(invalid).error.issues[0].path).toEqual(["session_id"])
+  }, 20_000)
+
+  it("a body that is not ndjson, an unknown procedure or a bad id gets a JSON 400; a form post 415", async () => {
+    for (const body of [
+      "hello there",
+      ndjson([{ _tag: "Request", id: "1", tag: "Launch", payload: {}, headers: [] }]),
+      ndjson([{ _tag: "Request", id: { x: 1 }, tag: "Stop", payload: {}, headers: [] }]),
+      ndjson([[1, 2]]),
+      ndjson([{ _tag: "Eof" }]),
+      ""
+    ]) {
+      const reply = await rpcPost(a, body)
+      expect(reply.status, body.slice(0, 40)).toBe(400)
+      expect(JSON.parse(reply.text).error.code).toBe("invalid_request")
+    }
+    const form = await rpcPost(a, ndjson([{ _tag: "Ping" }]), "application/x-www-form-urlencoded")
+    expect(form.status).toBe(415)
+    // the node still answers the typed client
+    const health = await withClient(a, Effect.flatMap(AgentClient.AgentClient, (agent) => agent.health))
+    expect(health.status).toBe("healthy")
+  })
+
+  it("the typed client gets InvalidRequest, not a defect, for a request that does not match", async () => {
+    const error = await withClient(
+      a,
+      Effect.flatMap(AgentClient.AgentClient, (agent) =>
+        agent.process({ input: "not a list" } as unknown as Protocol.AgentRequest).pipe(Stream.runDrain, Effect.flip))
+    )
+    expect(error._tag).toBe("InvalidRequest")
+  })
+})

@@ -20,7 +20,17 @@
 import { Context, Effect, Layer, type Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { RpcClient, type RpcClientError, RpcSerialization } from "effect/rpc"
-import { AgentRpcs, type HealthStatus, type NotFound, type RunError, type Submitted, type TaskStatus, type Unauthorized, type Unavailable } from "./AgentRpc.ts"
+import {
+  AgentRpcs,
+  type HealthStatus,
+  type InvalidRequest,
+  type NotFound,
+  type RunError,
+  type Submitted,
+  type TaskStatus,
+  type Unauthorized,
+  type Unavailable
+} from "./AgentRpc.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /**
@@ -44,7 +54,7 @@ export class AgentClient extends Context.Service<AgentClient, {
   readonly stop: (
     sessionId: string,
     userId?: string | undefined
-  ) => Effect.Effect<void, NotFound | Unauthorized | Unavailable | ClientError>
+  ) => Effect.Effect<void, NotFound | InvalidRequest | Unauthorized | Unavailable | ClientError>
   /** Runs a request in the background (`/process/task`). */
   readonly submitTask: (
     request: Protocol.AgentRequest
@@ -52,7 +62,7 @@ export class AgentClient extends Context.Service<AgentClient, {
   /** The status of a background run; its result is the final response. */
   readonly getTask: (
     taskId: string
-  ) => Effect.Effect<typeof TaskStatus.Type, NotFound | Unauthorized | Unavailable | ClientError>
+  ) => Effect.Effect<typeof TaskStatus.Type, NotFound | InvalidRequest | Unauthorized | Unavailable | ClientError>
   readonly health: Effect.Effect<typeof HealthStatus.Type, ClientError>
 }>()("@agentapp/core/AgentClient") {
   /**

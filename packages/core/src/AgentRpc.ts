@@ -98,33 +98,58 @@ export const HealthStatus = Schema.Struct({
 })
 
 /**
- * The procedures. `Process` takes the request as JSON and validates it on
- * the server, so that a bad one comes back as `InvalidRequest` with its
- * issues.
+ * The payload of `Stop`.
+ *
+ * @since 0.1.0
+ */
+export const StopPayload = Schema.Struct({
+  session_id: Schema.String,
+  user_id: Schema.optional(Schema.NullOr(Schema.String))
+})
+
+/**
+ * The payload of `GetTask`.
+ *
+ * @since 0.1.0
+ */
+export const GetTaskPayload = Schema.Struct({ task_id: Schema.String })
+
+/**
+ * The payload of `Process` and `SubmitTask`: `{ request }`, an `AgentRequest`.
+ *
+ * @since 0.1.0
+ */
+export const RunPayload = Schema.Struct({ request: Schema.Unknown })
+
+/**
+ * The procedures. Their payloads are validated by the server (see
+ * `StopPayload`, `GetTaskPayload`, `RunPayload` and `Protocol.AgentRequest`),
+ * so that a bad one comes back as the typed `InvalidRequest` with its
+ * issues, never as a defect; `AgentClient` gives them their types.
  *
  * @since 0.1.0
  */
 export class AgentRpcs extends RpcGroup.make(
   Rpc.make("Process", {
-    payload: { request: Schema.Unknown },
+    payload: Schema.Unknown,
     success: Protocol.Event,
     error: RunError,
     stream: true
   }),
   Rpc.make("Stop", {
-    payload: { session_id: Schema.String, user_id: Schema.optional(Schema.String) },
+    payload: Schema.Unknown,
     success: Schema.Struct({ status: Schema.Literal("success"), message: Schema.String }),
-    error: Schema.Union([NotFound, Unauthorized, Unavailable])
+    error: Schema.Union([NotFound, InvalidRequest, Unauthorized, Unavailable])
   }),
   Rpc.make("SubmitTask", {
-    payload: { request: Schema.Unknown },
+    payload: Schema.Unknown,
     success: Submitted,
     error: RunError
   }),
   Rpc.make("GetTask", {
-    payload: { task_id: Schema.String },
+    payload: Schema.Unknown,
     success: TaskStatus,
-    error: Schema.Union([NotFound, Unauthorized, Unavailable])
+    error: Schema.Union([NotFound, InvalidRequest, Unauthorized, Unavailable])
   }),
   Rpc.make("Health", {
     success: HealthStatus

@@ -438,7 +438,9 @@ export const claimWith = Effect.fnUntraced(function*(
   yield* Scope.addFinalizerExit(yield* Effect.scope, claim.onScopeClose)
 
   const running: RunRecord = { state: "RUNNING", runId: claim.runId, updatedAt: yield* Clock.currentTimeMillis }
-  claim.held = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl)
+  // uninterruptible: a run interrupted (its client gone) while the backend takes the lease would
+  // otherwise never learn that it holds it, and leave the session locked until the lease expires
+  claim.held = yield* Effect.uninterruptible(backend.startRun(key, running, options.leaseTtl, options.stateTtl))
   if (!claim.held && options.onBusy === "interrupt") {
     const stopped = yield* takeOver(backend, key, running, claim, options)
     if (stopped !== undefined) claim.stopped = stopped
@@ -520,7 +522,7 @@ const takeOver = (
     const attempt = Effect.gen(function*() {
       const listening = yield* Scope.fork(scope, "sequential")
       const stopped = yield* Scope.provide(backend.listen(key), listening)
-      lease.held = yield* backend.startRun(key, running, options.leaseTtl, options.stateTtl).pipe(
+      lease.held = yield* Effect.uninterruptible(backend.startRun(key, running, options.leaseTtl, options.stateTtl)).pipe(
         Effect.onError(() => Scope.close(listening, Exit.void))
       )
       if (lease.held) return Option.some(stopped)

@@ -104,15 +104,25 @@ export const nestsDeeperThan = (text: string, max: number): boolean => {
   return false
 }
 
-/** Whether a content type is JSON: `application/json` or a `+json` type, with or without parameters. */
-const isJsonType = (contentType: string | undefined): boolean => {
-  if (contentType === undefined) return false
+/** The media type of a content type, lower-cased, without its parameters. */
+const mediaType = (contentType: string): string => {
   const semicolon = contentType.indexOf(";")
-  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+}
+
+/** Whether a content type is JSON: `application/json` or a `+json` type, with or without parameters. */
+export const isJsonType = (contentType: string): boolean => {
+  const type = mediaType(contentType)
   return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"))
 }
 
-const notJson = (contentType: string | undefined) =>
+/** Whether a content type is JSON or newline-delimited JSON (what `effect/rpc` clients send). */
+export const isJsonOrNdjsonType = (contentType: string): boolean => {
+  const type = mediaType(contentType)
+  return isJsonType(type) || type === "application/x-ndjson" || type === "application/ndjson"
+}
+
+const unsupported = (contentType: string | undefined) =>
   new RequestError({
     status: 415,
     code: "unsupported_media_type",
@@ -122,18 +132,21 @@ const notJson = (contentType: string | undefined) =>
   })
 
 /**
- * Reads the request body as JSON: only with a JSON content type (415
- * otherwise, which also turns away the cross-site form posts a browser
+ * Reads the request body as text: only with a content type `accept` takes
+ * (415 otherwise, which also turns away the cross-site form posts a browser
  * sends without asking), refusing more than `maxBytes` (a declared
  * `content-length` over the limit without reading) and bodies nested deeper
  * than {@link maxJsonDepth}.
  */
-export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError, HttpServerRequest.HttpServerRequest> => {
+export const readText = (
+  maxBytes: number,
+  accept: (contentType: string) => boolean
+): Effect.Effect<string, RequestError, HttpServerRequest.HttpServerRequest> => {
   const maxSize = ByteSize.bytes(maxBytes)
   return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const contentType = request.headers["content-type"]
-    if (!isJsonType(contentType)) return yield* notJson(contentType)
+    if (contentType === undefined || !accept(contentType)) return yield* unsupported(contentType)
     const length = request.headers["content-length"]
     if (length !== undefined && Number(length) > maxBytes) return yield* tooLarge(maxBytes)
     const text = yield* request.text.pipe(
@@ -146,12 +159,23 @@ export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError,
     if (nestsDeeperThan(text, maxJsonDepth)) {
       return yield* invalidRequest(`The request body nests arrays and objects deeper than ${maxJsonDepth} levels`)
     }
-    return yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (cause) => invalidRequest(`The request body is not valid JSON: ${capText((cause as Error).message, 200)}`)
-    })
+    return text
   })
 }
+
+/** Parses JSON text, a failure being a 400 that says why. */
+export const parseJson = (text: string): Effect.Effect<unknown, RequestError> =>
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: (cause) => invalidRequest(`The request body is not valid JSON: ${capText((cause as Error).message, 200)}`)
+  })
+
+/**
+ * Reads the request body as JSON, with {@link readText}'s checks: a JSON
+ * content type, the size limit and the depth limit.
+ */
+export const readJson = (maxBytes: number): Effect.Effect<unknown, RequestError, HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(readText(maxBytes, isJsonType), parseJson)
 
 const tooLarge = (maxBytes: number) =>
   new RequestError({

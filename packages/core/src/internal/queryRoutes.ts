@@ -1,7 +1,6 @@
 import type * as Arr from "effect/Array"
 import { Cause, Effect, Layer, Option, type Pull, Schema, type Scope, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { RpcSerialization, RpcServer } from "effect/rpc"
 import { clearImmediate, setImmediate } from "node:timers"
 import type { QueryContext, QueryHandler, Settings } from "../AgentApp.ts"
 import * as AgentRpc from "../AgentRpc.ts"
@@ -19,6 +18,7 @@ import { closeAfterResponse, StreamWriter } from "./connection.ts"
 import * as HttpError from "./httpError.ts"
 import { prefixedId, randomUuid } from "./ids.ts"
 import { KeepAlive } from "./keepAlive.ts"
+import { rpcRoute } from "./rpcRoute.ts"
 import { handlerServices, missingServices, provideContextCached } from "./provideContext.ts"
 
 /**
@@ -247,11 +247,16 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         ? Effect.fail(new AgentRpc.Unavailable({ message: "The server is shutting down" }))
         : Effect.void
     )
+    const decodeRun = HttpError.decode(AgentRpc.RunPayload, "payload")
+    const decodeStop = HttpError.decode(AgentRpc.StopPayload, "payload")
+    const decodeGetTask = HttpError.decode(AgentRpc.GetTaskPayload, "payload")
+    const requestOf = (payload: unknown) =>
+      Effect.mapError(Effect.flatMap(decodeRun(payload), ({ request }) => decode(request)), toInvalid)
     const rpcHandlers = AgentRpc.AgentRpcs.toLayer({
-      Process: ({ request }) =>
+      Process: (payload) =>
         Stream.unwrap(Effect.gen(function*() {
           yield* refusedWhileDraining
-          const decoded = settleIds(yield* Effect.mapError(decode(request), toInvalid))
+          const decoded = settleIds(yield* requestOf(payload))
           return events(yield* start(decoded, undefined))
         }).pipe(
           Effect.catchTags({
@@ -259,8 +264,9 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
             SessionStoreError: (error) => Effect.fail(toUnavailable(error))
           })
         )),
-      Stop: ({ session_id, user_id }) =>
-        Interrupt.stop(sessionKey(session_id, user_id)).pipe(
+      Stop: (payload) =>
+        Effect.mapError(decodeStop(payload), toInvalid).pipe(
+          Effect.flatMap(({ session_id, user_id }) => Interrupt.stop(sessionKey(session_id, user_id))),
           Effect.provideService(Interrupt.InterruptBackend, backend),
           Effect.as({ status: "success" as const, message: "Interrupt signal broadcasted." }),
           Effect.catchTags({
@@ -268,21 +274,26 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
             InterruptBackendError: (error) => Effect.fail(toUnavailable(error))
           })
         ),
-      SubmitTask: ({ request }) =>
-        Effect.andThen(refusedWhileDraining, submitInBackground(request)).pipe(
+      SubmitTask: (payload) =>
+        Effect.andThen(refusedWhileDraining, Effect.flatMap(decodeRun(payload), ({ request }) => submitInBackground(request))).pipe(
           Effect.map((submitted) => Tasks.submittedReply(settings.processQueue, submitted)),
           Effect.catchTags({
             RequestError: (error) => Effect.fail(toInvalid(error)),
             TaskQueueError: (error) => Effect.fail(toUnavailable(error))
           })
         ),
-      GetTask: ({ task_id }) =>
-        tasks.status(settings.processQueue, task_id, { task: PROCESS_TASK }).pipe(
-          Effect.mapError(toUnavailable),
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(new AgentRpc.NotFound({ message: `Task ${HttpError.capText(task_id, 128)} not found` })),
-            onSome: Effect.succeed
-          }))
+      GetTask: (payload) =>
+        Effect.mapError(decodeGetTask(payload), toInvalid).pipe(
+          Effect.flatMap(({ task_id }) =>
+            tasks.status(settings.processQueue, task_id, { task: PROCESS_TASK }).pipe(
+              Effect.mapError(toUnavailable),
+              Effect.flatMap(Option.match({
+                onNone: () =>
+                  Effect.fail(new AgentRpc.NotFound({ message: `Task ${HttpError.capText(task_id, 128)} not found` })),
+                onSome: Effect.succeed
+              }))
+            )
+          )
         ),
       Health: () =>
         Effect.succeed({
@@ -294,9 +305,7 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
         })
     })
     const rpc = settings.rpcPath === false ? Layer.empty : Layer.merge(
-      RpcServer.layerHttp({ group: AgentRpc.AgentRpcs, path: settings.rpcPath, protocol: "http" }).pipe(
-        Layer.provide([rpcHandlers, RpcSerialization.layerNdjson])
-      ),
+      rpcRoute(settings.rpcPath, settings.maxBodySize).pipe(Layer.provide(rpcHandlers)),
       Health.register("rpc", settings.rpcPath)
     )
 
