@@ -4,11 +4,11 @@
  * it halfway by interrupting the stream (which stops the run on the server).
  *
  *   npm start                       # in one terminal
- *   AGENT_URL=http://127.0.0.1:8090 npm run client
+ *   npm run client                  # the agent at AGENT_URL, else http://HOST:PORT (127.0.0.1:8090)
  */
 import { AgentClient, type Protocol } from "@agentapp/core"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Console, Effect, Result, Stream } from "effect"
+import { Config, Console, Effect, Result, Stream } from "effect"
 
 const ask = (text: string, sessionId: string): Protocol.AgentRequest => ({
   input: [{ role: "user", content: [{ type: "text", text }] }],
@@ -55,7 +55,23 @@ const program = Effect.gen(function*() {
   yield* Console.log(`> What is my name?\n${message && "text" in message ? message.text : ""}`)
 })
 
-program.pipe(
-  Effect.provide(AgentClient.AgentClient.layer({ url: process.env.AGENT_URL ?? "http://127.0.0.1:8090" })),
+/** The agent's URL: AGENT_URL, else the address `npm start` listens on (PORT and HOST, as the server reads them). */
+const agentUrl = Config.String("AGENT_URL").pipe(
+  Config.orElse(() =>
+    Config.all({
+      port: Config.Port("PORT").pipe(Config.withDefault(8090)),
+      host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
+    }).pipe(Config.map(({ host, port }) => `http://${host}:${port}`))
+  )
+)
+
+Effect.gen(function*() {
+  const url = yield* agentUrl
+  yield* program.pipe(Effect.provide(AgentClient.AgentClient.layer({ url })))
+}).pipe(
+  Effect.catchTag("ClientError", (error) =>
+    Effect.andThen(Console.error(error.message), Effect.sync(() => {
+      process.exitCode = 1
+    }))),
   NodeRuntime.runMain
 )

@@ -9,21 +9,16 @@
  */
 import { AgentApp } from "@agentapp/core"
 import { AgentAppRedis } from "@agentapp/redis"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Layer } from "effect"
-import { createServer } from "node:http"
-import { Friday, Routes, Toolbox } from "./main.ts"
-
-const port = Number(process.env.PORT ?? 8090)
-const host = process.env.HOST ?? "127.0.0.1"
+import { Config, Layer } from "effect"
+import { Friday, listen, Routes, setting, Toolbox } from "./main.ts"
 
 /** `ROLE=api` leaves the tasks to separate workers (examples/worker.ts); the default runs both. */
-const role = process.env.ROLE === "api" ? "api" : "both"
+const role = setting(Config.Literals(["api", "both"] as const, "ROLE").pipe(Config.withDefault("both" as const)))
 
 export const Main = Friday.serve(Routes, { role }).pipe(
-  Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
+  Layer.provide(listen(8090)),
   Layer.provide(AgentAppRedis.layerConfig), // REDIS_URL, REDIS_PREFIX
   Layer.provide(Toolbox.layer)
 )
 
-if (import.meta.main) AgentApp.runMain(Main)
+if (AgentApp.isMain(import.meta)) AgentApp.runMain(Main)

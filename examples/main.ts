@@ -11,7 +11,7 @@
  */
 import { AgentApp, Protocol } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
+import { Cause, Config, Context, Duration, Effect, Layer, Schema, Stream } from "effect"
 import { createServer } from "node:http"
 
 /**
@@ -39,7 +39,21 @@ export class Toolbox extends Context.Service<Toolbox, {
   )
 }
 
-const delay = Duration.millis(Number(process.env.FRIDAY_DELAY_MS ?? 40))
+/**
+ * Reads a setting once, at start: a bad value stops the program with a
+ * message that names it, before anything listens.
+ */
+export const setting = <A>(config: Config.Config<A>): A => {
+  const exit = Effect.runSyncExit(config)
+  if (exit._tag === "Success") return exit.value
+  console.error(`Configuration error: ${Cause.pretty(exit.cause)}`)
+  return process.exit(1)
+}
+
+const delay = setting(Config.Duration("FRIDAY_DELAY_MS").pipe(
+  Config.orElse(() => Config.Number("FRIDAY_DELAY_MS").pipe(Config.map(Duration.millis))),
+  Config.withDefault(Duration.millis(40))
+))
 
 /** Splits a sentence into word pieces: "Hello", " world", "!". */
 const words = (text: string): Array<string> => text.match(/\s*\S+/g) ?? []
@@ -76,7 +90,9 @@ export const Friday = AgentApp.make({
   description: "A helpful assistant that needs no API key",
   version: "0.1.0",
   // a short lease lets a session held by a crashed node free up sooner (default 30 s)
-  sessions: { leaseTtl: process.env.LEASE_TTL_MS ? Duration.millis(Number(process.env.LEASE_TTL_MS)) : undefined }
+  sessions: {
+    leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined)))
+  }
 })
 
 /**
@@ -152,8 +168,19 @@ export const Count = Friday.endpoint(
   ({ query }) => Stream.range(1, query.to ?? 5).pipe(Stream.map((n) => `number: ${n}`))
 )
 
-const port = Number(process.env.PORT ?? 8090)
-const host = process.env.HOST ?? "127.0.0.1"
+/**
+ * The server, listening on PORT (default `defaultPort`) and HOST (default
+ * 127.0.0.1), read with Effect's `Config`: a PORT that is not a port fails
+ * the start with a message that names it.
+ */
+export const listen = (defaultPort: number) =>
+  NodeHttpServer.layerConfig(createServer, {
+    // 0 asks the system for a free port (the tests do)
+    port: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "PORT").pipe(
+      Config.withDefault(defaultPort)
+    ),
+    host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1"))
+  })
 
 /**
  * A background task: `POST /tasks/word_stats` answers a task id at once, and
@@ -170,9 +197,9 @@ export const Routes = Layer.mergeAll(Query, Hello, Count, WordStats)
 
 /** Friday on one machine: in-memory interrupts and sessions. */
 export const Main = Friday.serve(Routes).pipe(
-  Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
+  Layer.provide(listen(8090)),
   Layer.provide(AgentApp.layerMemory), // embedded interrupts and sessions; no Redis needed
   Layer.provide(Toolbox.layer)
 )
 
-if (import.meta.main) AgentApp.runMain(Main)
+if (AgentApp.isMain(import.meta)) AgentApp.runMain(Main)

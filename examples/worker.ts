@@ -9,18 +9,14 @@
  */
 import { AgentApp } from "@agentapp/core"
 import { AgentAppRedis } from "@agentapp/redis"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Layer } from "effect"
-import { createServer } from "node:http"
-import { Friday, Routes, Toolbox } from "./main.ts"
+import { Friday, listen, Routes, Toolbox } from "./main.ts"
 
-const port = Number(process.env.PORT ?? 8093)
-const host = process.env.HOST ?? "127.0.0.1"
 
 export const Main = Friday.serve(Routes, { role: "worker" }).pipe(
-  Layer.provide(NodeHttpServer.layer(createServer, { port, host })),
+  Layer.provide(listen(8093)),
   Layer.provide(AgentAppRedis.layerConfig),
   Layer.provide(Toolbox.layer)
 )
 
-if (import.meta.main) AgentApp.runMain(Main)
+if (AgentApp.isMain(import.meta)) AgentApp.runMain(Main)

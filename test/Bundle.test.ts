@@ -40,4 +40,22 @@ describe("production bundle", () => {
     expect(server.output()).toContain("Toolbox: cleaning up resources")
     server = undefined
   })
+
+  it("refuses an older Node.js with a message and exit 1 (it exited 0 silently on Node 20)", async () => {
+    const bundle = path.join(repoRoot, "dist", "main.mjs")
+    expect(existsSync(bundle)).toBe(true)
+    // the machine's own node when it is older; otherwise Node 22 made to report an old version
+    const older = await runShell("command -v node >/dev/null && node -e 'process.stdout.write(process.version)' || true", {
+      PATH: (process.env.PATH ?? "").split(":").filter((dir) => !dir.includes("node_modules")).join(":")
+    })
+    const fake = "data:text/javascript,Object.defineProperty(process.versions,'node',{value:'20.20.2'})"
+    const command = /^v(1\d|20|21|22\.(\d|1[0-7])\.)/.test(older)
+      ? `PATH=${JSON.stringify((process.env.PATH ?? "").split(":").filter((dir) => !dir.includes("node_modules")).join(":"))} node dist/main.mjs`
+      : `${JSON.stringify(process.execPath)} --import ${JSON.stringify(fake)} dist/main.mjs`
+    const output = await runShell(`${command} 2>&1; echo "exit $?"`)
+    expect(output).toContain("agentapp needs Node.js 22.18.0 or newer")
+    expect(output).toContain("exit 1")
+    const engines = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")).engines
+    expect(engines.node).toBe(">=22.18.0")
+  })
 })

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest"
 import { checkFridayHello, checkRun } from "./support/protocol.ts"
-import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { freePort, type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
 import { readmeShellBlocks, runShell, startShellStream } from "./support/shell.ts"
 import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
 
@@ -115,6 +115,27 @@ describe("README quick start", () => {
     expect(stdout).not.toContain("Chapter 12.")
     expect(stdout).toContain("Your name is Ada")
     await server!.waitForOutput("story interrupted, state saved", 5_000)
+  })
+
+  it("npm run client finds the server by PORT as npm start does, and says what failed when nothing answers", async () => {
+    expect(server).toBeDefined()
+    const port = new URL(server!.url).port
+    const stdout = await runShell("npm run --silent client", { PORT: port })
+    expect(stdout).toContain("Nice to meet you, Ada!")
+    const free = await freePort()
+    const nobody = await runShell(`PORT=${free} npm run --silent client 2>&1; echo "exit $?"`)
+    expect(nobody).toContain(`The agent at http://127.0.0.1:${free}/rpc failed to answer`)
+    expect(nobody).toContain("ECONNREFUSED")
+    expect(nobody).toContain("exit 1")
+  })
+
+  it("a bad PORT or FRIDAY_DELAY_MS stops npm start at once with a message naming it", async () => {
+    for (const [name, value] of [["PORT", "abc"], ["PORT", "99999"], ["FRIDAY_DELAY_MS", "soon"]]) {
+      const output = await runShell(`${name}=${value} npm start --silent 2>&1; echo "exit $?"`)
+      expect(output, output).toContain(name)
+      expect(output).toMatch(/exit [1-9]/)
+      expect(output).not.toContain("Listening on")
+    }
   })
 
   it("npm start stops cleanly on SIGTERM, releasing the lifespan", async () => {

@@ -17,9 +17,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, type Stream } from "effect"
+import { Context, Effect, Layer, Schema, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
-import { RpcClient, type RpcClientError, RpcSerialization } from "effect/rpc"
+import { RpcClient, RpcClientError, RpcSerialization } from "effect/rpc"
 import {
   AgentRpcs,
   type HealthStatus,
@@ -34,11 +34,46 @@ import {
 import type * as Protocol from "./Protocol.ts"
 
 /**
- * What may go wrong on the wire.
+ * The agent could not be reached or did not answer as an agentapp server:
+ * the message says which URL, and what happened (the connection refused,
+ * an HTTP status, ...).
  *
  * @since 0.1.0
  */
-export type ClientError = RpcClientError.RpcClientError
+export class ClientError extends Schema.TaggedError<ClientError>()("ClientError", {
+  message: Schema.String,
+  url: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+const isRpcClientError = (error: unknown): error is RpcClientError.RpcClientError =>
+  error instanceof RpcClientError.RpcClientError
+
+/** What an error and its causes say, outermost first: messages, codes and HTTP statuses. */
+const describeCause = (cause: unknown): string => {
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    const error = current as {
+      readonly _tag?: unknown
+      readonly kind?: unknown
+      readonly message?: unknown
+      readonly code?: unknown
+      readonly response?: { readonly status?: unknown }
+      readonly cause?: unknown
+      readonly reason?: unknown
+    }
+    if (typeof error.kind === "string") parts.push(error.kind)
+    if (typeof error.response?.status === "number") parts.push(`HTTP status ${error.response.status}`)
+    if (typeof error.message === "string" && error.message !== "" && !parts.includes(error.message)) parts.push(error.message)
+    if (typeof error.code === "string") parts.push(error.code)
+    current = error.reason ?? error.cause
+  }
+  return parts.length === 0 ? String(cause) : parts.join(": ")
+}
+
+const toClientError = (url: string) => (error: RpcClientError.RpcClientError): ClientError =>
+  new ClientError({ message: `The agent at ${url} failed to answer: ${describeCause(error.reason)}`, url, cause: error })
 
 /**
  * The client service.
@@ -70,27 +105,39 @@ export class AgentClient extends Context.Service<AgentClient, {
    *
    * @since 0.1.0
    */
-  static readonly make = Effect.gen(function*() {
-    const client = yield* RpcClient.make(AgentRpcs)
-    return AgentClient.of({
-      process: (request) => client.Process({ request }),
-      stop: (sessionId, userId) =>
-        Effect.asVoid(client.Stop(userId === undefined ? { session_id: sessionId } : { session_id: sessionId, user_id: userId })),
-      submitTask: (request) => client.SubmitTask({ request }),
-      getTask: (taskId) => client.GetTask({ task_id: taskId }),
-      health: client.Health()
+  static readonly make = (url: string) =>
+    Effect.gen(function*() {
+      const client = yield* RpcClient.make(AgentRpcs)
+      const wire = toClientError(url)
+      const mapError = <A, E>(effect: Effect.Effect<A, E | RpcClientError.RpcClientError>) =>
+        Effect.mapError(effect, (error) => isRpcClientError(error) ? wire(error) : error as Exclude<E, RpcClientError.RpcClientError>)
+      return AgentClient.of({
+        process: (request) =>
+          Stream.mapError(
+            client.Process({ request }),
+            (error) => isRpcClientError(error) ? wire(error) : error
+          ),
+        stop: (sessionId, userId) =>
+          Effect.asVoid(
+            mapError(client.Stop(userId === undefined ? { session_id: sessionId } : { session_id: sessionId, user_id: userId }))
+          ),
+        submitTask: (request) => mapError(client.SubmitTask({ request })),
+        getTask: (taskId) => mapError(client.GetTask({ task_id: taskId })),
+        health: mapError(client.Health())
+      })
     })
-  })
 
   /**
    * A client of the app at `url` (its RPC route is `path`, default `/rpc`).
    *
    * @since 0.1.0
    */
-  static readonly layer = (options: { readonly url: string; readonly path?: string | undefined }) =>
-    Layer.effect(AgentClient, AgentClient.make).pipe(
-      Layer.provide(RpcClient.layerProtocolHttp({ url: `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}` })),
+  static readonly layer = (options: { readonly url: string; readonly path?: string | undefined }) => {
+    const url = `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}`
+    return Layer.effect(AgentClient, AgentClient.make(url)).pipe(
+      Layer.provide(RpcClient.layerProtocolHttp({ url })),
       Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
     )
+  }
 }
 
