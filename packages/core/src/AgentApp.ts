@@ -68,6 +68,14 @@ export interface Options {
     /** Retention of `/process/task` results. Default 1 hour. */
     readonly retention?: Duration.Input | undefined
   } | undefined
+  /**
+   * Cross-origin requests from browsers (CORS), on every route, streamed
+   * ones included. Default off: only pages of the server's own origin may
+   * call it from a browser. `true` allows any origin, without credentials;
+   * an object says which origins, methods and headers, and whether
+   * credentials (cookies, `Authorization`) may be sent.
+   */
+  readonly cors?: boolean | CorsOptions | undefined
   /** How runs hold their session. */
   readonly sessions?: {
     /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
@@ -79,6 +87,26 @@ export interface Options {
     /** Append each turn's input and completed output to the session history. Default `true`. */
     readonly history?: boolean | undefined
   } | undefined
+}
+
+/**
+ * Which cross-origin requests are allowed.
+ *
+ * @since 0.1.0
+ */
+export interface CorsOptions {
+  /** The allowed origins (`https://app.example.com`), or a predicate; default any (`*`). */
+  readonly origins?: ReadonlyArray<string> | ((origin: string) => boolean) | undefined
+  /** Default GET, HEAD, POST, PUT, PATCH, DELETE. */
+  readonly methods?: ReadonlyArray<string> | undefined
+  /** Request headers allowed; default whatever the preflight asks for. */
+  readonly headers?: ReadonlyArray<string> | undefined
+  /** Response headers a page may read. */
+  readonly exposedHeaders?: ReadonlyArray<string> | undefined
+  /** Allow cookies and `Authorization`; needs explicit `origins`. Default false. */
+  readonly credentials?: boolean | undefined
+  /** How long a browser may cache a preflight, in seconds. Default 600. */
+  readonly maxAge?: number | undefined
 }
 
 /**
@@ -102,6 +130,7 @@ export interface Settings {
   readonly concurrency: number
   readonly processQueue: string
   readonly processJob: TaskQueue.JobOptions
+  readonly cors: CorsOptions | undefined
 }
 
 /**
@@ -280,6 +309,15 @@ export const stopChat = (
  */
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
+const corsOptions = (cors: Options["cors"]): CorsOptions | undefined => {
+  if (cors === undefined || cors === false) return undefined
+  const options = cors === true ? {} : cors
+  if (options.credentials === true && options.origins === undefined) {
+    throw new Error("cors: credentials need explicit origins (a browser refuses credentials with any origin, *)")
+  }
+  return options
+}
+
 /**
  * Describes an app.
  *
@@ -306,7 +344,8 @@ export const make = (options: Options): AgentApp => {
     history: options.sessions?.history ?? true,
     concurrency: options.tasks?.concurrency ?? 4,
     processQueue: options.tasks?.processQueue ?? "default",
-    processJob: Tasks.jobOptions({ retention: options.tasks?.retention })
+    processJob: Tasks.jobOptions({ retention: options.tasks?.retention }),
+    cors: corsOptions(options.cors)
   }
   return {
     settings,

@@ -37,7 +37,15 @@ export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, 
     // (the routes also need, per request, what the app's routes require: the server's context has it)
     let routes: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, any> | undefined
     const starting = HttpServerRequest.HttpServerRequest.useSync(startingResponse(lifecycle))
-    const handler = Effect.suspend(() => routes ?? starting)
+    const routed = Effect.suspend(() => routes ?? starting)
+    const handler = settings.cors === undefined ? routed : HttpMiddleware.cors({
+      allowedOrigins: settings.cors.origins,
+      allowedMethods: settings.cors.methods,
+      allowedHeaders: settings.cors.headers,
+      exposedHeaders: settings.cors.exposedHeaders,
+      credentials: settings.cors.credentials,
+      maxAge: settings.cors.maxAge ?? 600
+    })(routed)
     yield* HttpServer.serveEffect(
       settings.logRequests ? HttpMiddleware.logger(handler) : handler
     )
