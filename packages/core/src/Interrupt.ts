@@ -71,8 +71,24 @@ export class SessionBusy extends Schema.TaggedError<SessionBusy>()("SessionBusy"
 export class NoActiveRun extends Schema.TaggedError<NoActiveRun>()("NoActiveRun", {
   userId: Schema.String,
   sessionId: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /**
+   * When no live run took the stop but a lease still holds the session (its
+   * node died, or does not answer): when that lease frees, unix ms.
+   */
+  leaseExpiresAt: Schema.optional(Schema.Number)
 }) {}
+
+/**
+ * What a stop signal reached: whether a live run took it, and the expiry of
+ * the session's lease, if one is held (unix ms).
+ *
+ * @since 0.1.0
+ */
+export interface StopSignal {
+  readonly received: boolean
+  readonly leaseExpiresAt: number | undefined
+}
 
 /**
  * The backend could not do what was asked (for example Redis is unreachable).
@@ -137,10 +153,12 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
   /** The recorded state, if it has not expired. */
   readonly getState: (key: SessionKey) => Effect.Effect<Option.Option<RunRecord>, InterruptBackendError>
   /**
-   * Sends one stop signal to the listeners of the key if a run holds its
-   * lease: `true` when sent, `false` when no run holds it.
+   * Sends one stop signal to the runs of the key, wherever they are, whatever
+   * the state of the lease (a run may have lost it to a Redis restart), and
+   * says whether a live run took it: a node that holds a listener of the key
+   * acknowledges it, so that a lease left by a dead node is not taken for a run.
    */
-  readonly signalStop: (key: SessionKey) => Effect.Effect<boolean, InterruptBackendError>
+  readonly signalStop: (key: SessionKey) => Effect.Effect<StopSignal, InterruptBackendError>
   /**
    * Listens for stop signals of the key while the scope is open: the
    * Deferred it gives is completed by the first signal.
@@ -202,8 +220,8 @@ export const makeSessionKey = (userId: string, sessionId: string): SessionKey =>
 export interface ListenerRegistry {
   /** `InterruptBackend.listen`: a Deferred for the key, until the scope closes. */
   readonly listen: (key: SessionKey) => Effect.Effect<Deferred.Deferred<void>, never, Scope.Scope>
-  /** Completes the listeners of a key (by its `keyString`). */
-  readonly signal: (id: string) => void
+  /** Completes the listeners of a key (by its `keyString`): how many there were. */
+  readonly signal: (id: string) => number
   /** `InterruptBackend.listeners`. */
   readonly count: Effect.Effect<number>
 }
@@ -242,9 +260,15 @@ export const makeListenerRegistry = (): ListenerRegistry => {
     },
     signal: (id) => {
       const listening = listeners.get(id)
-      if (listening === undefined) return
-      if (listening instanceof Set) for (const deferred of listening) Deferred.doneUnsafe(deferred, Exit.void)
-      else Deferred.doneUnsafe(listening, Exit.void)
+      if (listening === undefined) return 0
+      if (listening instanceof Set) {
+        // a completed listener may leave the set at once (its run ends): count and copy first
+        const all = [...listening]
+        for (const deferred of all) Deferred.doneUnsafe(deferred, Exit.void)
+        return all.length
+      }
+      Deferred.doneUnsafe(listening, Exit.void)
+      return 1
     },
     count: Effect.sync(() => count)
   }
@@ -353,9 +377,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     signalStop: (key) =>
       withNow((now) => {
         const id = keyString(key)
-        if (liveLease(id, now) === undefined) return false
-        listeners.signal(id)
-        return true
+        return { received: listeners.signal(id) > 0, leaseExpiresAt: liveLease(id, now)?.expiresAt }
       }),
     listen: listeners.listen,
     listeners: listeners.count,
@@ -507,6 +529,33 @@ class RunClaim implements Claim, Renewal {
 
   readonly onScopeClose = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
     this.finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
+
+  /**
+   * The lease was found gone (a Redis restart, or an outage longer than the
+   * lease): take it again if it is free, recording `RUNNING` again; if
+   * another run holds it, this run is stopped (its client gets `response
+   * canceled`), and the session's state, now the other run's, is left alone.
+   */
+  readonly retake: Effect.Effect<void, InterruptBackendError> = Effect.suspend(() => {
+    if (!this.held || this.finished) return Effect.void
+    return Effect.flatMap(this.backend.acquireLease(this.key, this.runId, this.options.leaseTtl), (taken) => {
+      if (taken) {
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          this.backend.setState(this.key, { state: "RUNNING", runId: this.runId, updatedAt: now }, this.options.stateTtl)
+        ).pipe(Effect.andThen(Effect.logInfo(`the lease of session ${capId(this.key.sessionId)} was lost and taken again`)))
+      }
+      return Effect.flatMap(this.backend.leaseOwner(this.key), (owner) => {
+        if (Option.getOrUndefined(owner) === this.runId) return Effect.void
+        this.held = false
+        this.finished = true
+        renewals(this.backend).remove(this)
+        Deferred.doneUnsafe(this.stopped, Exit.void)
+        return Effect.logWarning(
+          `the lease of session ${capId(this.key.sessionId)} was lost to another run: this run is stopped`
+        )
+      })
+    })
+  })
 }
 
 /** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
@@ -544,7 +593,12 @@ interface Renewal {
   readonly ttl: Duration.Duration
   readonly everyMs: number
   nextAt: number
+  /** What to do when the lease is found gone. */
+  readonly retake: Effect.Effect<void, InterruptBackendError>
 }
+
+/** How soon a renewal that failed (the backend unreachable) is tried again. */
+const retryMs = 200
 
 /**
  * The lease renewals of one backend in this process, on one fiber, which runs
@@ -560,12 +614,21 @@ class Renewals {
   private readonly loop: Effect.Effect<void>
 
   constructor(backend: InterruptBackend["Service"]) {
+    // a renewal that fails is tried again soon, so that once the backend is back (a restarted Redis
+    // has lost every lease) the lease is taken again before other runs can take the session
+    let failing = false
     const renewOne = (entry: Renewal) =>
       backend.renewLease(entry.key, entry.owner, entry.ttl).pipe(
-        Effect.flatMap((held) =>
-          held ? Effect.void : Effect.logWarning(`the lease of session ${entry.key.sessionId} was lost`)
-        ),
-        Effect.catchCause((cause) => Effect.logWarning("could not renew a lease", cause))
+        Effect.flatMap((held) => held ? Effect.void : entry.retake),
+        Effect.tap(() => Effect.sync(() => (failing = false))),
+        Effect.catchCause((cause) =>
+          Effect.suspend(() => {
+            entry.nextAt = Date.now() + Math.min(entry.everyMs, retryMs)
+            if (failing) return Effect.void
+            failing = true
+            return Effect.logWarning("could not renew a lease; trying again until the backend answers", cause)
+          })
+        )
       )
     const renewDue = Effect.suspend(() => {
       const now = Date.now()
@@ -578,8 +641,10 @@ class Renewals {
         this.running = false
         return Effect.void
       }
+      // until the next renewal is due (one that failed is due soon)
+      const now = Date.now()
       let tick = 1_000
-      for (const entry of this.entries) tick = Math.min(tick, entry.everyMs)
+      for (const entry of this.entries) tick = Math.min(tick, entry.everyMs, entry.nextAt - now)
       this.tickMs = Math.max(5, tick)
       this.wake = Deferred.makeUnsafe<void>()
       return Effect.raceFirst(Effect.sleep(Duration.millis(this.tickMs)), Deferred.await(this.wake)).pipe(
@@ -622,12 +687,17 @@ const renewals = (backend: InterruptBackend["Service"]): Renewals => {
 
 const signalStop = Effect.fnUntraced(function*(key: SessionKey) {
   const backend = yield* InterruptBackend
-  const sent = yield* backend.signalStop(key)
-  if (!sent) {
+  const signal = yield* backend.signalStop(key)
+  if (!signal.received) {
+    const session = capId(key.sessionId)
     return yield* new NoActiveRun({
       userId: key.userId,
       sessionId: key.sessionId,
-      message: `No run is active for session ${capId(key.sessionId)}`
+      message: signal.leaseExpiresAt === undefined
+        ? `No run is active for session ${session}`
+        : `No live run took the stop for session ${session}: its node does not answer, and its lease frees at ` +
+          new Date(signal.leaseExpiresAt).toISOString(),
+      ...(signal.leaseExpiresAt === undefined ? {} : { leaseExpiresAt: signal.leaseExpiresAt })
     })
   }
 })

@@ -246,7 +246,7 @@ describe("exactly one signal per stop", () => {
       const memory = yield* Interrupt.makeMemory()
       return Interrupt.InterruptBackend.of({
         ...memory,
-        signalStop: (key) => Effect.tap(memory.signalStop(key), (sent) => Effect.sync(() => sent && signals++)),
+        signalStop: (key) => Effect.tap(memory.signalStop(key), (sent) => Effect.sync(() => sent.received && signals++)),
         listen: (key) => Effect.tap(memory.listen(key), (stopped) => Effect.sync(() => listened.push(stopped)))
       })
     })

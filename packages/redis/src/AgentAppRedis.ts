@@ -33,7 +33,7 @@ export interface Options extends RedisConnection.Options {
 
 const backends = (url: string, options?: Pick<Options, "sessions" | "tasks">) =>
   Layer.mergeAll(
-    RedisInterrupt.layer,
+    RedisInterrupt.layer(),
     RedisSessionStore.layer(options?.sessions),
     BullTaskQueue.layer({ url, ...options?.tasks })
   )

@@ -7,15 +7,22 @@
  *   `SET NX PX`; renewing and releasing check the owner first, in Lua, so a
  *   run never extends or frees a lease it lost. A run starts (lease and
  *   `RUNNING` state) and ends (final state and release) in one Lua call each.
- * - A stop checks the lease and publishes in one Lua call, so it is sent only
- *   while a run holds the session.
- * - The process subscribes once, on one connection, to one channel; each
- *   message completes the local listeners of its key.
+ * - A stop is published to every node, whatever the state of the lease, and
+ *   each node that received it answers on the stopper's own channel whether a
+ *   listener of the key took it: the stop succeeds on the first yes, and
+ *   fails (naming the lease's expiry, if one is left) once every node said
+ *   no, or after `ackTimeout`.
+ * - The process subscribes once, on one connection, to the stop channel and
+ *   its own answer channel.
+ * - After Redis comes back from an outage, new runs wait `settle` (503),
+ *   so that the runs that lived through it take their leases again first
+ *   (a restarted Redis has lost them).
  *
  * @since 0.1.0
  */
 import { Interrupt } from "@agentapp/core"
-import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { Deferred, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
+import { randomUUID } from "node:crypto"
 import { RedisConnection } from "./RedisConnection.ts"
 
 const renewScript = `
@@ -46,14 +53,36 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return 1`
 
+// KEYS: lease, stop channel; ARGV: message. Publishes whatever the lease (a run may have lost it to a
+// Redis restart): how many nodes received it, and the lease's remaining ms (negative when none)
 const signalScript = `
-if redis.call("EXISTS", KEYS[1]) == 1 then
-  redis.call("PUBLISH", KEYS[2], ARGV[1])
-  return 1
-end
-return 0`
+local receivers = redis.call("PUBLISH", KEYS[2], ARGV[1])
+return { receivers, redis.call("PTTL", KEYS[1]) }`
 
 const decodeRecord = Schema.decodeUnknownOption(Schema.fromJsonString(Interrupt.RunRecord))
+
+/**
+ * Options of the backend.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** How long a stop waits for the nodes' answers. Default 2 s. */
+  readonly ackTimeout?: Duration.Input | undefined
+  /**
+   * How long new runs are refused (503) after Redis comes back from an outage,
+   * while the runs that lived through it take their leases again. Default 3 s:
+   * more than a reconnect (at most 2 s apart) and a renewal's retry.
+   */
+  readonly settle?: Duration.Input | undefined
+}
+
+/** A stop waiting for the nodes' answers. */
+interface PendingStop {
+  readonly done: Deferred.Deferred<boolean>
+  expected: number
+  answered: number
+}
 
 const fail = (error: { readonly message: string; readonly cause?: unknown }) =>
   new Interrupt.InterruptBackendError({ message: error.message, cause: error.cause })
@@ -63,11 +92,17 @@ const fail = (error: { readonly message: string; readonly cause?: unknown }) =>
  *
  * @since 0.1.0
  */
-export const make = Effect.gen(function*() {
+export const make = Effect.fnUntraced(function*(options?: Options) {
+  const ackTimeout = Duration.fromInputUnsafe(options?.ackTimeout ?? Duration.seconds(2))
+  const settleMs = Duration.toMillis(Duration.fromInputUnsafe(options?.settle ?? Duration.seconds(3)))
   const redis = yield* RedisConnection
   const leaseKey = (key: Interrupt.SessionKey) => `${redis.prefix}:lease:${Interrupt.keyString(key)}`
   const stateKey = (key: Interrupt.SessionKey) => `${redis.prefix}:state:${Interrupt.keyString(key)}`
   const channel = `${redis.prefix}:stop`
+  const node = randomUUID()
+  const answersTo = (id: string) => `${redis.prefix}:stop-answer:${id}`
+  const answers = answersTo(node)
+  const pending = new Map<string, PendingStop>()
   const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
   const script = (lua: string, numberOfKeys: number) => {
     const call = redis.script(lua, numberOfKeys)
@@ -81,11 +116,69 @@ export const make = Effect.gen(function*() {
 
   const listeners = Interrupt.makeListenerRegistry()
 
-  // one subscription for the process; ioredis subscribes again after a reconnect
+  // a stop: "<stop id>\n<node>\n<key>"; an answer: "<stop id>\n<1 or 0>"
   const onMessage = (from: string, message: string) => {
-    if (from === channel) listeners.signal(message)
+    if (from === channel) {
+      const first = message.indexOf("\n")
+      const second = message.indexOf("\n", first + 1)
+      if (first === -1 || second === -1) return
+      const took = listeners.signal(message.slice(second + 1)) > 0
+      const reply = `${message.slice(0, first)}\n${took ? 1 : 0}`
+      redis.client.publish(answersTo(message.slice(first + 1, second)), reply).catch(() => undefined)
+    } else if (from === answers) {
+      const stop = pending.get(message.slice(0, message.indexOf("\n")))
+      if (stop === undefined) return
+      stop.answered++
+      if (message.endsWith("\n1")) Deferred.doneUnsafe(stop.done, Exit.succeed(true))
+      else if (stop.answered >= stop.expected) Deferred.doneUnsafe(stop.done, Exit.succeed(false))
+    }
   }
-  const subscribe = () => redis.subscriber.subscribe(channel).catch(() => undefined)
+  const subscribe = () => redis.subscriber.subscribe(channel, answers).catch(() => undefined)
+
+  // when the command connection comes back from an outage, new runs wait a moment (see `settle`)
+  let recoveredAt = 0
+  let down = false
+  const onError = () => {
+    down = true
+  }
+  const onReady = () => {
+    if (down) recoveredAt = Date.now()
+    down = false
+  }
+  redis.client.on("error", onError)
+  redis.client.on("ready", onReady)
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      redis.client.off("error", onError)
+      redis.client.off("ready", onReady)
+    })
+  )
+  const settling = Effect.suspend(() =>
+    Date.now() - recoveredAt < settleMs
+      ? Effect.fail(
+        new Interrupt.InterruptBackendError({
+          message: "Redis is back from an outage; running sessions are taking their leases again, retry in a moment"
+        })
+      )
+      : Effect.void
+  )
+
+  const signalStop = (key: Interrupt.SessionKey) =>
+    Effect.gen(function*() {
+      const id = randomUUID()
+      const stop: PendingStop = { done: Deferred.makeUnsafe<boolean>(), expected: Number.POSITIVE_INFINITY, answered: 0 }
+      pending.set(id, stop)
+      return yield* Effect.gen(function*() {
+        const reply = yield* signal(leaseKey(key), channel, `${id}\n${node}\n${Interrupt.keyString(key)}`)
+        const [receivers, ttl] = reply as [number, number]
+        stop.expected = receivers
+        if (stop.answered >= receivers) Deferred.doneUnsafe(stop.done, Exit.succeed(false))
+        const received = receivers === 0
+          ? false
+          : Option.getOrElse(yield* Effect.timeoutOption(Deferred.await(stop.done), ackTimeout), () => false)
+        return { received, leaseExpiresAt: ttl > 0 ? Date.now() + ttl : undefined } satisfies Interrupt.StopSignal
+      }).pipe(Effect.ensuring(Effect.sync(() => pending.delete(id))))
+    })
   yield* Effect.acquireRelease(
     Effect.sync(() => {
       redis.subscriber.on("message", onMessage)
@@ -112,7 +205,8 @@ export const make = Effect.gen(function*() {
       Effect.map(renew(leaseKey(key), owner, Duration.toMillis(ttl)), (reply) => reply === 1),
     releaseLease: (key, owner) => Effect.asVoid(release(leaseKey(key), owner)),
     startRun: (key, record, leaseTtl, stateTtl) =>
-      Effect.map(
+      Effect.andThen(
+        settling,
         startRun(
           leaseKey(key),
           stateKey(key),
@@ -120,8 +214,7 @@ export const make = Effect.gen(function*() {
           Duration.toMillis(leaseTtl),
           JSON.stringify(record),
           Math.max(1, Duration.toMillis(stateTtl))
-        ),
-        (reply) => reply === 1
+        ).pipe(Effect.map((reply) => reply === 1))
       ),
     endRun: (key, record, stateTtl) =>
       Effect.asVoid(
@@ -136,10 +229,11 @@ export const make = Effect.gen(function*() {
       run((client) => client.get(stateKey(key))).pipe(
         Effect.map((json) => json === null ? Option.none() : decodeRecord(json))
       ),
-    signalStop: (key) => Effect.map(signal(leaseKey(key), channel, Interrupt.keyString(key)), (reply) => reply === 1),
+    signalStop,
     listen: listeners.listen,
     listeners: listeners.count,
-    check: Effect.mapError(redis.ping, fail)
+    // not ready while settling: a load balancer sends new runs elsewhere meanwhile
+    check: Effect.andThen(Effect.mapError(redis.ping, fail), settling)
   })
 })
 
@@ -148,7 +242,5 @@ export const make = Effect.gen(function*() {
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Interrupt.InterruptBackend, never, RedisConnection> = Layer.effect(
-  Interrupt.InterruptBackend,
-  make
-)
+export const layer = (options?: Options): Layer.Layer<Interrupt.InterruptBackend, never, RedisConnection> =>
+  Layer.effect(Interrupt.InterruptBackend, make(options))

@@ -58,7 +58,10 @@ describe("Redis scripts", () => {
       // every script runs again: sent by its SHA, refused with NOSCRIPT, then sent whole
       expect(texts(yield* store.startTurn(key, [message("b")]))).toEqual(["a"])
       expect(yield* backend.renewLease(key, "r1", Duration.seconds(30))).toBe(true)
-      expect(yield* backend.signalStop(key)).toBe(true)
+      // no listener here: not received, and the lease it found is reported
+      const signal = yield* backend.signalStop(key)
+      expect(signal.received).toBe(false)
+      expect(signal.leaseExpiresAt).toBeGreaterThan(Date.now())
       yield* backend.endRun(key, record("FINISHED"), Duration.minutes(1))
       expect(Option.isNone(yield* backend.leaseOwner(key))).toBe(true)
       expect(Option.getOrThrow(yield* backend.getState(key)).state).toBe("FINISHED")

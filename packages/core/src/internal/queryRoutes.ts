@@ -350,7 +350,13 @@ const stopRoute = (settings: Settings, backend: Interrupt.InterruptBackend["Serv
     Effect.provideService(Interrupt.InterruptBackend, backend),
     Effect.catchTags({
       RequestError: (error) => Effect.succeed(HttpError.toResponse(error)),
-      NoActiveRun: (error) => Effect.succeed(HttpError.errorResponse(404, "not_found", error.message)),
+      NoActiveRun: (error) =>
+        Effect.succeed(HttpError.errorResponse(
+          404,
+          "not_found",
+          error.message,
+          error.leaseExpiresAt === undefined ? undefined : { lease_expires_at: new Date(error.leaseExpiresAt).toISOString() }
+        )),
       InterruptBackendError: (error) => Effect.succeed(HttpError.unavailable(error))
     })
   )
