@@ -4,6 +4,7 @@
 import { Interrupt } from "@agentapp/core"
 import { AgentAppRedis } from "@agentapp/redis"
 import { Effect, Option } from "effect"
+import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
@@ -166,13 +167,69 @@ describe("two nodes, one Redis", () => {
     expect(checkRun(dataOf(parseFrames(await terminal1.ended))).status).toBe("canceled")
   })
 
-  it("kill -9 of A mid-run: the lease expires within its TTL and B can run the session", async () => {
+  describe("Redis killed with -9 and restarted while a run streams (it loses every lease)", () => {
+    // nodes whose story lasts long enough to outlive the outage and the settling after it
+    const slowNode = () =>
+      startServer(nodeBin, ["--disable-warning=ExperimentalWarning", "examples/distributed.ts"], {
+        env: { REDIS_URL: redis.url, FRIDAY_DELAY_MS: "40", LEASE_TTL_MS: String(leaseTtlMs) }
+      }).then((node) => {
+        others.push(node)
+        return node
+      })
+
+    for (const outageMs of [500, 3_000]) {
+      it(`outage of ${outageMs} ms (lease ${leaseTtlMs} ms): the run keeps its session, B gets 409, a stop through B cancels it`, async () => {
+        const [c, d] = await Promise.all([slowNode(), slowNode()])
+        const ids = { session_id: `restart-${outageMs}-${crypto.randomUUID()}`, user_id: "u" }
+        const run = startStream(c, story(ids))
+        await within(10_000, "C to stream", run.streaming)
+        await redis.stop({ hard: true })
+        await new Promise((resolve) => setTimeout(resolve, outageMs))
+        await redis.start()
+        await waitFor("C ready again", async () => (await status(`${c.url}/readiness`)) === 200, 20_000)
+        await waitFor("D ready again", async () => (await status(`${d.url}/readiness`)) === 200, 20_000)
+        // a second run in the session is refused: the running one took its lease again
+        const second = await postJson(`${d.url}/process`, userText("hello", ids))
+        expect(second.status).toBe(409)
+        expect(await stateOf("u", ids.session_id)).toBe("RUNNING")
+        // and a stop sent to D reaches it
+        const stop = await postJson(`${d.url}/stop`, ids)
+        expect(stop.status, await stop.clone().text()).toBe(200)
+        expect(checkRun(dataOf(await within(5_000, "the stopped stream", run.done))).status).toBe("canceled")
+        await waitFor("the STOPPED state", async () => (await stateOf("u", ids.session_id)) === "STOPPED")
+        c.kill("SIGKILL")
+        d.kill("SIGKILL")
+      }, 60_000)
+    }
+
+    it("a run whose lease another run has taken is stopped with response canceled", async () => {
+      const c = await slowNode()
+      const ids = { session_id: `taken-${crypto.randomUUID()}`, user_id: "u" }
+      const run = startStream(c, story(ids))
+      await within(10_000, "C to stream", run.streaming)
+      // what a partition longer than the lease leads to: another run holds the lease now
+      const client = new Redis(redis.url)
+      await client.set(`agentapp:lease:${"u".length}:u:${ids.session_id}`, "another-run", "PX", 60_000)
+      client.disconnect()
+      expect(checkRun(dataOf(await within(5_000, "the stream to be stopped", run.done))).status).toBe("canceled")
+      await c.waitForOutput("was lost to another run", 5_000)
+      c.kill("SIGKILL")
+    }, 30_000)
+  })
+
+  it("kill -9 of A mid-run: a stop says no live run took it (it said 200), and the lease frees within its TTL", async () => {
     const ids = { session_id: `crash-${crypto.randomUUID()}`, user_id: "u" }
     const run = startStream(a, story(ids))
     await within(10_000, "A to stream", run.streaming)
     a.kill("SIGKILL")
     const killed = Date.now()
     await run.done.catch(() => undefined)
+    const stop = await within(5_000, "the stop to answer", postJson(`${b.url}/stop`, ids))
+    expect(stop.status).toBe(404)
+    const refused = (await stop.json()) as any
+    expect(refused.error.code).toBe("not_found")
+    expect(refused.error.message).toContain("lease frees at")
+    expect(Date.parse(refused.error.details.lease_expires_at)).toBeGreaterThan(killed)
     // right after the crash the session is still held
     expect((await postJson(`${b.url}/process`, userText("hello", ids))).status).toBe(409)
     let freed = 0
