@@ -15,7 +15,9 @@ const processes: Array<ServerProcess> = []
 
 const start = async (role: "api" | "worker") => {
   const node = await startServer(nodeBin, ["--disable-warning=ExperimentalWarning", "test/fixtures/TaskApp.ts"], {
-    env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix, ROLE: role }
+    // not the defaults: a short lease, so that a /process/task retried after a kill -9 finds its session
+    // free within seconds (30 s by default), and 8 jobs at a time per worker for the 1,000-task run
+    env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix, ROLE: role, LEASE_TTL_MS: "2000", TASK_CONCURRENCY: "8" }
   })
   processes.push(node)
   return node
