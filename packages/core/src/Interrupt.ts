@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { evictOldest } from "./internal/bounded.ts"
+import { evictOldest, moveEveryMs } from "./internal/bounded.ts"
 import { withTimeOf } from "./internal/clock.ts"
 import { randomUuid } from "./internal/ids.ts"
 import { registerScoped } from "./internal/scoped.ts"
@@ -299,7 +299,7 @@ export interface MemoryOptions {
 export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const maxStates = options?.maxStates ?? 10_000
   const leases = new Map<string, { owner: string; expiresAt: number }>()
-  const states = new Map<string, { record: RunRecord; expiresAt: number }>()
+  const states = new Map<string, { record: RunRecord; expiresAt: number; movedAt: number }>()
   const listeners = makeListenerRegistry()
   const withNow = withTimeOf(yield* Clock.Clock)
 
@@ -313,9 +313,16 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   }
 
   const writeState = (id: string, record: RunRecord, now: number, ttl: Duration.Duration) => {
-    // re-inserted, so that the map stays in the order of the latest writes
+    const state = states.get(id)
+    // written in place when it was moved less than `moveEveryMs` ago (a session's run starts and ends)
+    if (state !== undefined && now - state.movedAt < moveEveryMs) {
+      state.record = record
+      state.expiresAt = now + Duration.toMillis(ttl)
+      return
+    }
+    // else re-inserted, so that the map stays in the order of the latest writes
     states.delete(id)
-    states.set(id, { record, expiresAt: now + Duration.toMillis(ttl) })
+    states.set(id, { record, expiresAt: now + Duration.toMillis(ttl), movedAt: now })
     evictOldest(states, maxStates)
   }
 

@@ -10,7 +10,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { keyString, type SessionKey } from "./Interrupt.ts"
-import { evictOldest } from "./internal/bounded.ts"
+import { evictOldest, moveEveryMs } from "./internal/bounded.ts"
 import { withTimeOf } from "./internal/clock.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -133,6 +133,8 @@ interface Entry {
   /** The latest turn whose reply was appended. */
   replied: string | undefined
   expiresAt: number
+  /** When it was last moved to the most recently used end of the map. */
+  movedAt: number
 }
 
 /** A frozen deep copy of a JSON value. */
@@ -163,19 +165,33 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const withNow = withTimeOf(clock)
   const empty: ReadonlyArray<Protocol.Message> = Object.freeze([])
 
-  /** The live entry of a key, moved to the most recently used end. */
+  /** The live entry of a key, moved to the most recently used end (at most once a second: `moveEveryMs`). */
   const touch = (key: SessionKey, now: number, create: boolean): Entry | undefined => {
     const id = keyString(key)
     let entry = sessions.get(id)
+    if (entry !== undefined && entry.expiresAt > now && now - entry.movedAt < moveEveryMs) {
+      entry.expiresAt = now + ttl
+      return entry
+    }
     if (entry !== undefined) {
       sessions.delete(id)
       if (entry.expiresAt <= now) entry = undefined
     }
     if (entry === undefined) {
       if (!create) return undefined
-      entry = { state: undefined, history: empty, total: 0, turn: undefined, turnAt: 0, replied: undefined, expiresAt: 0 }
+      entry = {
+        state: undefined,
+        history: empty,
+        total: 0,
+        turn: undefined,
+        turnAt: 0,
+        replied: undefined,
+        expiresAt: 0,
+        movedAt: 0
+      }
     }
     entry.expiresAt = now + ttl
+    entry.movedAt = now
     sessions.set(id, entry)
     evictOldest(sessions, maxSessions)
     return entry

@@ -5,6 +5,7 @@
 import { Interrupt, SessionStore } from "@agentapp/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
+import { TestClock } from "effect/testing"
 
 const key = (n: number): Interrupt.SessionKey => ({ userId: "u", sessionId: `s${n}` })
 
@@ -16,7 +17,8 @@ describe("memory backends stay bounded", () => {
       for (let n = 0; n < 5; n++) {
         yield* backend.setState(key(n), { state: "FINISHED", runId: `r${n}`, updatedAt: n }, ttl)
       }
-      // rewriting an old one makes it the newest
+      // rewriting an old one makes it the newest (an entry is moved at most once a second)
+      yield* TestClock.adjust(Duration.seconds(1))
       yield* backend.setState(key(2), { state: "STOPPED", runId: "r2b", updatedAt: 9 }, ttl)
       yield* backend.setState(key(5), { state: "ERROR", runId: "r5", updatedAt: 10 }, ttl)
       const kept = yield* Effect.forEach([0, 1, 2, 3, 4, 5], (n) => backend.getState(key(n)))
@@ -36,6 +38,8 @@ describe("memory backends stay bounded", () => {
       const message = (text: string) => [{ role: "user" as const, content: [{ type: "text" as const, text }] }]
       yield* store.appendHistory(key(0), message("zero"))
       yield* store.appendHistory(key(1), message("one"))
+      // (an entry is moved to the most recently used end at most once a second)
+      yield* TestClock.adjust(Duration.seconds(1))
       yield* store.history(key(0)) // used: key 1 is now the least recent
       yield* store.appendHistory(key(2), message("two"))
       expect((yield* store.history(key(0))).length).toBe(1)

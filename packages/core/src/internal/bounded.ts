@@ -13,3 +13,14 @@ export const evictOldest = (map: Map<string, unknown>, max: number): void => {
     map.delete(key)
   }
 }
+
+/**
+ * How long an entry that was just moved to the newest end of its Map stays
+ * where it is when it is used again. Moving an entry is a delete and an
+ * insert, and in a Map near its capacity the holes the deletes leave make V8
+ * rehash the whole table every few hundred moves: one busy session moved on
+ * every turn of a 10,000-session Map cost about 45 µs a turn (against 6 µs
+ * for a new session). Moved at most once a second, the order stays that of
+ * the latest use to within a second.
+ */
+export const moveEveryMs = 1_000
