@@ -15,17 +15,14 @@
  *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Duration, type Effect, Exit, Layer, type Scope, type Stream } from "effect"
+import { type Effect, Layer, type Scope, type Stream } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
-import * as Runtime from "effect/Runtime"
-import { realpathSync } from "node:fs"
-import { pathToFileURL } from "node:url"
 import * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
 import { KeepAlive } from "./internal/keepAlive.ts"
 import { queryRoutes } from "./internal/queryRoutes.ts"
 import { serveRoutes } from "./internal/serveRoutes.ts"
+import { type Options, type Settings, settingsOf } from "./internal/settings.ts"
 import * as Interrupt from "./Interrupt.ts"
 import type { Lifecycle } from "./Lifecycle.ts"
 import * as Output from "./Output.ts"
@@ -35,103 +32,8 @@ import * as SessionStore from "./SessionStore.ts"
 import * as TaskQueue from "./TaskQueue.ts"
 import * as Tasks from "./Tasks.ts"
 
-/**
- * How an app is described and tuned. Only `name` is required.
- *
- * @since 0.1.0
- */
-export interface Options {
-  readonly name: string
-  readonly description?: string | undefined
-  /** Reported by `GET /` and `/health`. Default `"0.1.0"`. */
-  readonly version?: string | undefined
-  /** Largest accepted request body, in bytes. Default 1 MiB. */
-  readonly maxBodySize?: number | undefined
-  /** Idle interval of the SSE `: keep-alive` comment; 0 turns it off. Default 15 s. */
-  readonly keepAlive?: Duration.Input | undefined
-  /** How long in-flight runs may go on after shutdown begins. Default 10 s. */
-  readonly shutdownGracePeriod?: Duration.Input | undefined
-  /** Path of the query route. Default `/process`. */
-  readonly processPath?: HttpRouter.PathInput | undefined
-  /** Log every request (method, path, status). Default off: the hot path stays lean. */
-  readonly logRequests?: boolean | undefined
-  /** Path of the stop route; `false` leaves it out. Default `/stop`. */
-  readonly stopPath?: HttpRouter.PathInput | false | undefined
-  /** Path of the typed RPC route (`AgentRpcs`, ndjson over HTTP); `false` leaves it out. Default `/rpc`. */
-  readonly rpcPath?: HttpRouter.PathInput | false | undefined
-  /** Task workers: jobs run at once per queue, and the queue of `/process/task`. */
-  readonly tasks?: {
-    /** Default 4. */
-    readonly concurrency?: number | undefined
-    /** Default `"default"`. */
-    readonly processQueue?: string | undefined
-    /** Retention of `/process/task` results. Default 1 hour. */
-    readonly retention?: Duration.Input | undefined
-  } | undefined
-  /**
-   * Cross-origin requests from browsers (CORS), on every route, streamed
-   * ones included. Default off: only pages of the server's own origin may
-   * call it from a browser. `true` allows any origin, without credentials;
-   * an object says which origins, methods and headers, and whether
-   * credentials (cookies, `Authorization`) may be sent.
-   */
-  readonly cors?: boolean | CorsOptions | undefined
-  /** How runs hold their session. */
-  readonly sessions?: {
-    /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
-    readonly onBusy?: "reject" | "interrupt" | undefined
-    /** Lease TTL, renewed every third of it while the run lives. Default 30 s. */
-    readonly leaseTtl?: Duration.Input | undefined
-    /** How long the final state of a run is kept. Default 600 s. */
-    readonly stateTtl?: Duration.Input | undefined
-    /** Append each turn's input and completed output to the session history. Default `true`. */
-    readonly history?: boolean | undefined
-  } | undefined
-}
-
-/**
- * Which cross-origin requests are allowed.
- *
- * @since 0.1.0
- */
-export interface CorsOptions {
-  /** The allowed origins (`https://app.example.com`), or a predicate; default any (`*`). */
-  readonly origins?: ReadonlyArray<string> | ((origin: string) => boolean) | undefined
-  /** Default GET, HEAD, POST, PUT, PATCH, DELETE. */
-  readonly methods?: ReadonlyArray<string> | undefined
-  /** Request headers allowed; default whatever the preflight asks for. */
-  readonly headers?: ReadonlyArray<string> | undefined
-  /** Response headers a page may read. */
-  readonly exposedHeaders?: ReadonlyArray<string> | undefined
-  /** Allow cookies and `Authorization`; needs explicit `origins`. Default false. */
-  readonly credentials?: boolean | undefined
-  /** How long a browser may cache a preflight, in seconds. Default 600. */
-  readonly maxAge?: number | undefined
-}
-
-/**
- * The options with every default filled in.
- *
- * @since 0.1.0
- */
-export interface Settings {
-  readonly name: string
-  readonly description: string
-  readonly version: string
-  readonly maxBodySize: number
-  readonly keepAlive: Duration.Duration
-  readonly shutdownGracePeriod: Duration.Duration
-  readonly processPath: HttpRouter.PathInput
-  readonly logRequests: boolean
-  readonly stopPath: HttpRouter.PathInput | false
-  readonly rpcPath: HttpRouter.PathInput | false
-  readonly claim: Interrupt.ClaimOptions
-  readonly history: boolean
-  readonly concurrency: number
-  readonly processQueue: string
-  readonly processJob: TaskQueue.JobOptions
-  readonly cors: CorsOptions | undefined
-}
+export { isMain, minimumNodeVersion, runMain } from "./internal/main.ts"
+export type { CorsOptions, Options, Settings } from "./internal/settings.ts"
 
 /**
  * What a query handler knows about its run: the decoded request, and the
@@ -309,14 +211,6 @@ export const stopChat = (
  */
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
-const corsOptions = (cors: Options["cors"]): CorsOptions | undefined => {
-  if (cors === undefined || cors === false) return undefined
-  const options = cors === true ? {} : cors
-  if (options.credentials === true && options.origins === undefined) {
-    throw new Error("cors: credentials need explicit origins (a browser refuses credentials with any origin, *)")
-  }
-  return options
-}
 
 /**
  * Describes an app.
@@ -324,29 +218,7 @@ const corsOptions = (cors: Options["cors"]): CorsOptions | undefined => {
  * @since 0.1.0
  */
 export const make = (options: Options): AgentApp => {
-  const settings: Settings = {
-    name: options.name,
-    description: options.description ?? "",
-    version: options.version ?? "0.1.0",
-    maxBodySize: options.maxBodySize ?? 1024 * 1024,
-    keepAlive: Duration.fromInputUnsafe(options.keepAlive ?? Duration.seconds(15)),
-    shutdownGracePeriod: Duration.fromInputUnsafe(options.shutdownGracePeriod ?? Duration.seconds(10)),
-    processPath: options.processPath ?? "/process",
-    logRequests: options.logRequests ?? false,
-    stopPath: options.stopPath ?? "/stop",
-    rpcPath: options.rpcPath ?? "/rpc",
-    claim: {
-      onBusy: options.sessions?.onBusy ?? "reject",
-      leaseTtl: Duration.fromInputUnsafe(options.sessions?.leaseTtl ?? Duration.seconds(30)),
-      stateTtl: Duration.fromInputUnsafe(options.sessions?.stateTtl ?? Duration.seconds(600)),
-      takeoverTimeout: Duration.seconds(10)
-    },
-    history: options.sessions?.history ?? true,
-    concurrency: options.tasks?.concurrency ?? 4,
-    processQueue: options.tasks?.processQueue ?? "default",
-    processJob: Tasks.jobOptions({ retention: options.tasks?.retention }),
-    cors: corsOptions(options.cors)
-  }
+  const settings = settingsOf(options)
   return {
     settings,
     query: (handler) => queryRoutes(settings, handler as QueryHandler<unknown, any>) as any,
@@ -367,68 +239,6 @@ export const make = (options: Options): AgentApp => {
   }
 }
 
-/**
- * The oldest Node.js agentapp runs on (type stripping, `import.meta.main`,
- * and what Effect 4 needs).
- *
- * @since 0.1.0
- */
-export const minimumNodeVersion = "22.18.0"
-
-const olderThan = (version: string, minimum: string): boolean => {
-  const [a, b] = [version, minimum].map((v) => v.split(".").map(Number))
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] ?? 0) < (b[i] ?? 0)
-  return false
-}
-
-/**
- * Whether the module of `meta` (`import.meta`) is the program Node was
- * started with: `import.meta.main` where Node has it, else the entry path
- * compared with the module's (so that an entry never exits silently on an
- * older Node, where `import.meta.main` is undefined).
- *
- * @example
- * ```ts
- * if (AgentApp.isMain(import.meta)) AgentApp.runMain(Main)
- * ```
- *
- * @since 0.1.0
- */
-export const isMain = (meta: { readonly main?: boolean | undefined; readonly url: string }): boolean => {
-  if (typeof meta.main === "boolean") return meta.main
-  const entry = process.argv[1]
-  if (entry === undefined) return false
-  try {
-    return pathToFileURL(realpathSync(entry)).href === meta.url
-  } catch {
-    return false
-  }
-}
-
-/**
- * Runs a server layer as the main program: SIGTERM or SIGINT begins a
- * graceful shutdown, and the process exits 0 once it is done (1 when the
- * program failed, for example when the port is taken). On a Node.js older
- * than {@link minimumNodeVersion} it says so and exits 1 without starting.
- *
- * @since 0.1.0
- */
-export const runMain = <E>(layer: Layer.Layer<never, E, never>): void => {
-  if (olderThan(process.versions.node, minimumNodeVersion)) {
-    console.error(
-      `agentapp needs Node.js ${minimumNodeVersion} or newer; this is ${process.version}. ` +
-        "Run it through npm (the project brings its own Node 22) or install a newer Node.js."
-    )
-    process.exitCode = 1
-    return
-  }
-  Layer.launch(layer).pipe(NodeRuntime.runMain({
-    teardown: (exit, onExit) =>
-      Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
-        ? Runtime.defaultTeardown(exit, onExit)
-        : onExit(0)
-  }))
-}
 
 /**
  * A piece of assistant text. See {@link Output.text}.

@@ -1,0 +1,207 @@
+/** How a run claims its session: the lease, its listener, takeover and the run's end (re-exported by `Interrupt`). */
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Schedule, Scope } from "effect"
+import { randomUuid } from "../ids.ts"
+import {
+  capId,
+  InterruptBackend,
+  type InterruptBackendError,
+  type RunRecord,
+  type RunState,
+  SessionBusy,
+  type SessionKey
+} from "./backend.ts"
+import { type Renewal, renewals } from "./renewals.ts"
+
+/**
+ * How runs take their session.
+ *
+ * @since 0.1.0
+ */
+export interface ClaimOptions {
+  /** Lease TTL; the lease is renewed every third of it while the run lives. */
+  readonly leaseTtl: Duration.Duration
+  /** How long the final state is kept. */
+  readonly stateTtl: Duration.Duration
+  /** What a run does when its session is busy: fail with `SessionBusy`, or stop the running one and take over. */
+  readonly onBusy: "reject" | "interrupt"
+  /** With `onBusy: "interrupt"`, how long to wait for the old run to let go. */
+  readonly takeoverTimeout: Duration.Duration
+}
+
+/**
+ * A session held by a run.
+ *
+ * @since 0.1.0
+ */
+export interface Claim {
+  readonly key: SessionKey
+  readonly runId: string
+  /** Completed when a stop signal for this session arrives (and the run's cancel signal). */
+  readonly stopped: Deferred.Deferred<void>
+  /**
+   * Records the final state and gives the lease up. The first call counts;
+   * if none was made when the scope closes, the state is `STOPPED`.
+   */
+  readonly finish: (state: Exclude<RunState, "RUNNING">) => Effect.Effect<void>
+}
+
+/**
+ * Claims a session for a run, for the life of the current scope: listens for
+ * stop signals, takes the lease (renewed in the background), and records
+ * `RUNNING`. Fails with `SessionBusy` when another run holds it.
+ *
+ * @since 0.1.0
+ */
+export const claim = (key: SessionKey, options: ClaimOptions) =>
+  InterruptBackend.use((backend) => claimWith(backend, key, options))
+
+/**
+ * {@link claim} with the backend given: the form for hot paths, which skips
+ * the context lookup.
+ *
+ * @since 0.1.0
+ */
+export const claimWith = Effect.fnUntraced(function*(
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  options: ClaimOptions
+) {
+  // Listen before taking the lease, so that no stop can find the lease but miss the listener.
+  // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
+  const first = yield* backend.listen(key)
+  const claim = new RunClaim(backend, key, options, first)
+
+  // Registered before the lease is taken, and ending the run only once it holds the lease, so that
+  // no interruption can fall between taking the lease and being sure to end it.
+  // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
+  // unless it failed outright before it could run. (Scope.addFinalizerExit, not Effect.addFinalizer:
+  // the finalizer needs no services, and providing the context again would copy it once per run.)
+  yield* Scope.addFinalizerExit(yield* Effect.scope, claim.onScopeClose)
+
+  const running: RunRecord = { state: "RUNNING", runId: claim.runId, updatedAt: yield* Clock.currentTimeMillis }
+  // uninterruptible: a run interrupted (its client gone) while the backend takes the lease would
+  // otherwise never learn that it holds it, and leave the session locked until the lease expires
+  claim.held = yield* Effect.uninterruptible(backend.startRun(key, running, options.leaseTtl, options.stateTtl))
+  if (!claim.held && options.onBusy === "interrupt") {
+    const stopped = yield* takeOver(backend, key, running, claim, options)
+    if (stopped !== undefined) claim.stopped = stopped
+  }
+  if (!claim.held) {
+    return yield* new SessionBusy({
+      userId: key.userId,
+      sessionId: key.sessionId,
+      message: `Session ${capId(key.sessionId)} already has a running run`
+    })
+  }
+  yield* renewals(backend).start(claim)
+  return claim as Claim
+})
+
+/**
+ * A run's claim, and its entry in the lease renewals: one object per run,
+ * whose methods the run's finalizer and the renewals share.
+ */
+class RunClaim implements Claim, Renewal {
+  readonly runId = randomUuid()
+  readonly everyMs: number
+  nextAt = 0
+  /** Whether the lease was taken (so that the run must end it). */
+  held = false
+  private finished = false
+  readonly backend: InterruptBackend["Service"]
+  readonly key: SessionKey
+  readonly options: ClaimOptions
+  stopped: Deferred.Deferred<void>
+
+  constructor(
+    backend: InterruptBackend["Service"],
+    key: SessionKey,
+    options: ClaimOptions,
+    stopped: Deferred.Deferred<void>
+  ) {
+    this.backend = backend
+    this.key = key
+    this.options = options
+    this.stopped = stopped
+    this.everyMs = Math.max(1, Duration.toMillis(options.leaseTtl) / 3)
+  }
+
+  get owner(): string {
+    return this.runId
+  }
+
+  get ttl(): Duration.Duration {
+    return this.options.leaseTtl
+  }
+
+  // a bound function, as a claim's `finish` may be passed around on its own
+  readonly finish = (state: Exclude<RunState, "RUNNING">): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (!this.held || this.finished) return Effect.void
+      this.finished = true
+      renewals(this.backend).remove(this)
+      return Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => this.backend.endRun(this.key, { state, runId: this.runId, updatedAt: now }, this.options.stateTtl)
+      ).pipe(Effect.catchCause((cause) => Effect.logWarning("could not record the end of a run", cause)))
+    })
+
+  readonly onScopeClose = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+    this.finish(Exit.isFailure(exit) && !Cause.hasInterrupts(exit.cause) ? "ERROR" : "STOPPED")
+
+  /**
+   * The lease was found gone (a Redis restart, or an outage longer than the
+   * lease): take it again if it is free, recording `RUNNING` again; if
+   * another run holds it, this run is stopped (its client gets `response
+   * canceled`), and the session's state, now the other run's, is left alone.
+   */
+  readonly retake: Effect.Effect<void, InterruptBackendError> = Effect.suspend(() => {
+    if (!this.held || this.finished) return Effect.void
+    return Effect.flatMap(this.backend.acquireLease(this.key, this.runId, this.options.leaseTtl), (taken) => {
+      if (taken) {
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          this.backend.setState(this.key, { state: "RUNNING", runId: this.runId, updatedAt: now }, this.options.stateTtl)
+        ).pipe(Effect.andThen(Effect.logInfo(`the lease of session ${capId(this.key.sessionId)} was lost and taken again`)))
+      }
+      return Effect.flatMap(this.backend.leaseOwner(this.key), (owner) => {
+        if (Option.getOrUndefined(owner) === this.runId) return Effect.void
+        this.held = false
+        this.finished = true
+        renewals(this.backend).remove(this)
+        Deferred.doneUnsafe(this.stopped, Exit.void)
+        return Effect.logWarning(
+          `the lease of session ${capId(this.key.sessionId)} was lost to another run: this run is stopped`
+        )
+      })
+    })
+  })
+}
+
+/** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
+const takeOver = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  running: RunRecord,
+  lease: { held: boolean },
+  options: ClaimOptions
+): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const attempt = Effect.gen(function*() {
+      const listening = yield* Scope.fork(scope, "sequential")
+      const stopped = yield* Scope.provide(backend.listen(key), listening)
+      lease.held = yield* Effect.uninterruptible(backend.startRun(key, running, options.leaseTtl, options.stateTtl)).pipe(
+        Effect.onError(() => Scope.close(listening, Exit.void))
+      )
+      if (lease.held) return Option.some(stopped)
+      yield* Scope.close(listening, Exit.void)
+      return Option.none<Deferred.Deferred<void>>()
+    })
+    yield* backend.signalStop(key)
+    const taken = yield* attempt.pipe(
+      Effect.repeat({ schedule: Schedule.spaced(Duration.millis(10)), until: Option.isSome }),
+      Effect.timeoutOption(options.takeoverTimeout),
+      Effect.map(Option.flatten)
+    )
+    return Option.getOrUndefined(taken)
+  })

@@ -1,0 +1,132 @@
+/** The in-memory interrupt backend (re-exported by `Interrupt`). */
+import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { evictOldest, moveEveryMs } from "../bounded.ts"
+import { withTimeOf } from "../clock.ts"
+import { InterruptBackend, keyString, type RunRecord } from "./backend.ts"
+import { makeListenerRegistry } from "./listeners.ts"
+
+/**
+ * Options of the in-memory backend.
+ *
+ * @since 0.1.0
+ */
+export interface MemoryOptions {
+  /** How often expired leases and states are swept. Default 60 s. */
+  readonly sweepInterval?: Duration.Input | undefined
+  /**
+   * The most run states kept; beyond it the oldest go first (a sixteenth of
+   * the limit at a time), so that a busy server's memory stays bounded
+   * whatever `stateTtl` is. Default 10,000.
+   */
+  readonly maxStates?: number | undefined
+}
+
+/**
+ * Builds the in-memory backend: one process, no external service. Expired
+ * leases and states are swept every `sweepInterval`.
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
+  const maxStates = options?.maxStates ?? 10_000
+  const leases = new Map<string, { owner: string; expiresAt: number }>()
+  const states = new Map<string, { record: RunRecord; expiresAt: number; movedAt: number }>()
+  const listeners = makeListenerRegistry()
+  const withNow = withTimeOf(yield* Clock.Clock)
+
+  const liveLease = (id: string, now: number) => {
+    const lease = leases.get(id)
+    if (lease !== undefined && lease.expiresAt <= now) {
+      leases.delete(id)
+      return undefined
+    }
+    return lease
+  }
+
+  const writeState = (id: string, record: RunRecord, now: number, ttl: Duration.Duration) => {
+    const state = states.get(id)
+    // written in place when it was moved less than `moveEveryMs` ago (a session's run starts and ends)
+    if (state !== undefined && now - state.movedAt < moveEveryMs) {
+      state.record = record
+      state.expiresAt = now + Duration.toMillis(ttl)
+      return
+    }
+    // else re-inserted, so that the map stays in the order of the latest writes
+    states.delete(id)
+    states.set(id, { record, expiresAt: now + Duration.toMillis(ttl), movedAt: now })
+    evictOldest(states, maxStates)
+  }
+
+  const sweep = withNow((now) => {
+    for (const [id, lease] of leases) if (lease.expiresAt <= now) leases.delete(id)
+    for (const [id, state] of states) if (state.expiresAt <= now) states.delete(id)
+  })
+  yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(options?.sweepInterval ?? Duration.minutes(1))))
+
+  return InterruptBackend.of({
+    acquireLease: (key, owner, ttl) =>
+      withNow((now) => {
+        const id = keyString(key)
+        if (liveLease(id, now) !== undefined) return false
+        leases.set(id, { owner, expiresAt: now + Duration.toMillis(ttl) })
+        return true
+      }),
+    renewLease: (key, owner, ttl) =>
+      withNow((now) => {
+        const lease = liveLease(keyString(key), now)
+        if (lease === undefined || lease.owner !== owner) return false
+        lease.expiresAt = now + Duration.toMillis(ttl)
+        return true
+      }),
+    releaseLease: (key, owner) =>
+      Effect.sync(() => {
+        const id = keyString(key)
+        if (leases.get(id)?.owner === owner) leases.delete(id)
+      }),
+    leaseOwner: (key) =>
+      withNow((now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
+    startRun: (key, record, leaseTtl, stateTtl) =>
+      withNow((now) => {
+        const id = keyString(key)
+        if (liveLease(id, now) !== undefined) return false
+        leases.set(id, { owner: record.runId, expiresAt: now + Duration.toMillis(leaseTtl) })
+        writeState(id, record, now, stateTtl)
+        return true
+      }),
+    endRun: (key, record, stateTtl) =>
+      withNow((now) => {
+        const id = keyString(key)
+        writeState(id, record, now, stateTtl)
+        if (leases.get(id)?.owner === record.runId) leases.delete(id)
+      }),
+    setState: (key, record, ttl) =>
+      withNow((now) => writeState(keyString(key), record, now, ttl)),
+    getState: (key) =>
+      withNow((now) => {
+        const id = keyString(key)
+        const state = states.get(id)
+        if (state === undefined) return Option.none()
+        if (state.expiresAt <= now) {
+          states.delete(id)
+          return Option.none()
+        }
+        return Option.some(state.record)
+      }),
+    signalStop: (key) =>
+      withNow((now) => {
+        const id = keyString(key)
+        return { received: listeners.signal(id) > 0, leaseExpiresAt: liveLease(id, now)?.expiresAt }
+      }),
+    listen: listeners.listen,
+    listeners: listeners.count,
+    check: Effect.void
+  })
+})
+
+/**
+ * The in-memory backend as a layer: the embedded default.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<InterruptBackend> =>
+  Layer.effect(InterruptBackend, makeMemory(options))
