@@ -186,6 +186,9 @@ describe("two nodes, one Redis", () => {
         await redis.stop({ hard: true })
         await new Promise((resolve) => setTimeout(resolve, outageMs))
         await redis.start()
+        // for a moment after the outage D is not ready: the surviving runs take their leases first
+        await waitFor("D to say it is settling", async () =>
+          JSON.stringify(await (await fetch(`${d.url}/readiness`)).json()).includes("back from an outage"), 10_000, 20)
         await waitFor("C ready again", async () => (await status(`${c.url}/readiness`)) === 200, 20_000)
         await waitFor("D ready again", async () => (await status(`${d.url}/readiness`)) === 200, 20_000)
         // a second run in the session is refused: the running one took its lease again

@@ -159,8 +159,6 @@ export const routes = <R>(
   | HttpRouter.Request.From<"Requires", Exclude<R, HttpRouter.Provided>>
 > =>
   Layer.unwrap(Effect.gen(function*() {
-    const registry = yield* TaskRegistry
-    if (registry.role === "worker") return Layer.empty
     const tasks = yield* TaskQueue.TaskQueue
     const lifecycle = yield* Lifecycle
     const readJson = HttpError.readJson(options.maxBodySize)

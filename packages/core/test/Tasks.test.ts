@@ -50,6 +50,9 @@ describe("roles", () => {
         // nor the app's own endpoints (POST /hello was 200 on a worker), nor /rpc
         expect((yield* Effect.promise(() => postJson(`${url}/hello`, {}))).status).toBe(404)
         expect((yield* Effect.promise(() => postJson(`${url}/rpc`, {}))).status).toBe(404)
+        // and GET / lists only what it answers
+        const root: any = yield* Effect.promise(() => fetch(`${url}/`).then((r) => r.json()))
+        expect(Object.values(root.endpoints).sort()).toEqual(["/", "/health", "/liveness", "/readiness"])
         expect((yield* Effect.promise(() => fetch(`${url}/readiness`))).status).toBe(200)
         // and its worker runs what others enqueue
         const tasks = yield* TaskQueue.TaskQueue

@@ -34,13 +34,6 @@ export const maxMessageLength = 512
 export const capText = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max - 1)}…`
 
-/** A response with one more header. */
-export const withHeader = (
-  response: HttpServerResponse.HttpServerResponse,
-  name: string,
-  value: string
-): HttpServerResponse.HttpServerResponse => HttpServerResponse.setHeader(response, name, value)
-
 /** A backend the app needs (Redis) is unreachable. */
 export const unavailable = (error: { readonly message: string }): HttpServerResponse.HttpServerResponse =>
   errorResponse(503, "backend_unavailable", error.message)

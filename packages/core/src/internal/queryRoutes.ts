@@ -82,7 +82,6 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     const backend = yield* Interrupt.InterruptBackend
     const store = yield* SessionStore.SessionStore
     const tasks = yield* TaskQueue.TaskQueue
-    const registry = yield* Tasks.TaskRegistry
     const missingIn = missingServices(handlerServices(yield* Effect.context<R>()))
     const readJson = HttpError.readJson(settings.maxBodySize)
     const decode = HttpError.decode(Protocol.AgentRequest, "request")
@@ -310,16 +309,15 @@ export const queryRoutes = <E, R>(settings: Settings, handler: QueryHandler<E, R
     )
 
     const processTaskPath = `${settings.processPath}/task` as HttpRouter.PathInput
+    // (in the worker role the router drops these routes, and `GET /` does not list them)
     return Layer.mergeAll(
-      registry.role === "worker" ? Layer.empty : Layer.mergeAll(
-        HttpRouter.add("POST", settings.processPath, process),
-        Health.register("process", settings.processPath),
-        settings.stopPath === false ? Layer.empty : Layer.merge(
-          HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
-          Health.register("stop", settings.stopPath)
-        ),
-        rpc
+      HttpRouter.add("POST", settings.processPath, process),
+      Health.register("process", settings.processPath),
+      settings.stopPath === false ? Layer.empty : Layer.merge(
+        HttpRouter.add("POST", settings.stopPath, stopRoute(settings, backend)),
+        Health.register("stop", settings.stopPath)
       ),
+      rpc,
       Tasks.routes(processTaskPath, settings.processQueue, submitInBackground, {
         maxBodySize: settings.maxBodySize,
         name: "process_task",

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Scope } from "effect"
-import { FindMyWay, HttpRouter, HttpServerError, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import { FindMyWay, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpError from "./httpError.ts"
 
 /** Route parameters (a task id) may be this long; a longer one still reaches its route, which answers 404. */
@@ -36,7 +36,7 @@ const makeRouter = Effect.fnUntraced(function*(accept: (path: string) => boolean
     const allowed = methods.filter((method) => index.find(method, request.url) !== undefined)
     if (allowed.length > 0) {
       const allow = allowed.includes("GET") ? [...allowed, "HEAD"] : allowed
-      return HttpError.withHeader(
+      return HttpServerResponse.setHeader(
         HttpError.errorResponse(405, "method_not_allowed", `${request.method} is not allowed on ${path}; use ${allow.join(", ")}`),
         "allow",
         allow.join(", ")

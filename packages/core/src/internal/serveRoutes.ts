@@ -49,14 +49,20 @@ export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, 
     yield* HttpServer.serveEffect(
       settings.logRequests ? HttpMiddleware.logger(handler) : handler
     )
-    // a worker answers only the health routes, whatever routes the app adds (its own, or native ones)
+    // a worker answers only the health routes, whatever routes the app adds (its own, or native
+    // ones), and `GET /` lists only those
     const healthPaths = new Set<string>(Object.values(Health.paths))
-    const accept = options?.role === "worker" ? (path: string) => healthPaths.has(path) : () => true
+    const worker = options?.role === "worker"
+    const accept = worker ? (path: string) => healthPaths.has(path) : () => true
     routes = yield* toHttpEffect(Layer.mergeAll(app, Health.layer), accept).pipe(Scope.provide(appScope)) as Effect.Effect<
       typeof routes & {},
       unknown,
       never
     >
+    if (worker) {
+      const { endpoints } = yield* Health.AppInfo
+      for (const [name, path] of endpoints) if (!healthPaths.has(path)) endpoints.delete(name)
+    }
 
     // Added after the server: on shutdown it runs first, draining the runs before the server closes.
     yield* Effect.addFinalizer(() => lifecycle.drain({ grace: settings.shutdownGracePeriod }))

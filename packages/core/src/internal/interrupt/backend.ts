@@ -1,4 +1,5 @@
 /** The interrupt backend's service, its records, errors and session keys (re-exported by `Interrupt`). */
+import { capText } from "../httpError.ts"
 import { Context, type Deferred, type Duration, type Effect, type Option, Schema, type Scope } from "effect"
 
 
@@ -159,7 +160,7 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
 }>()("@agentapp/core/InterruptBackend") {}
 
 /** A session id as messages quote it: cut at 128 characters, so that no message echoes a huge id. */
-export const capId = (id: string): string => id.length <= 128 ? id : `${id.slice(0, 127)}…`
+export const capId = (id: string): string => capText(id, 128)
 
 /**
  * The string form of a key, for maps and Redis keys.
