@@ -15,70 +15,51 @@
  *
  * @since 0.1.0
  */
-import { type Effect, Layer, type Scope, type Stream } from "effect"
-import { HttpRouter, type HttpServer } from "effect/http"
+import { type Effect, Layer, type Scope } from "effect"
+import { HttpRouter, type HttpServer, type HttpServerRequest } from "effect/http"
 import * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
-import { KeepAlive } from "./internal/keepAlive.ts"
+import { KeepAlive } from "./internal/http/keepAlive.ts"
+import type { HandlerServices, QueryContext, QueryHandler } from "./internal/query.ts"
 import { queryRoutes } from "./internal/queryRoutes.ts"
-import { serveRoutes } from "./internal/serveRoutes.ts"
-import { type Options, type Settings, settingsOf } from "./internal/settings.ts"
+import { serveRoutes } from "./internal/serve.ts"
+import { type Options, type ServeOptions, type Settings, settingsOf } from "./internal/settings.ts"
+import { make as makeTask, type TaskRegistry } from "./internal/tasks.ts"
 import * as Interrupt from "./Interrupt.ts"
 import type { Lifecycle } from "./Lifecycle.ts"
-import * as Output from "./Output.ts"
+import type * as Output from "./Output.ts"
 import type * as Protocol from "./Protocol.ts"
-import type * as Runner from "./Runner.ts"
 import * as SessionStore from "./SessionStore.ts"
 import * as TaskQueue from "./TaskQueue.ts"
-import * as Tasks from "./Tasks.ts"
+import type * as Tasks from "./Tasks.ts"
 
 export { isMain, minimumNodeVersion, runMain } from "./internal/main.ts"
-export type { CorsOptions, Options, Settings } from "./internal/settings.ts"
-
-/**
- * What a query handler knows about its run: the decoded request, and the
- * ids the server settled before the run started.
- *
- * @since 0.1.0
- */
-export interface QueryContext extends Runner.RunContext {
-  /** The session, for `SessionStore.load` / `SessionStore.save` and `stopChat`. */
-  readonly key: Interrupt.SessionKey
-  /** The earlier turns of this session, oldest first (empty when history is off). */
-  readonly history: ReadonlyArray<Protocol.Message>
-}
-
-/**
- * A query handler: the request in, a Stream of outputs out (or an Effect that
- * gives one).
- *
- * @since 0.1.0
- */
-export type QueryHandler<E, R> = (
-  request: Protocol.AgentRequest,
-  context: QueryContext
-) => Stream.Stream<Output.AgentOutput, E, R> | Effect.Effect<Stream.Stream<Output.AgentOutput, E, R>, E, R>
-
-/**
- * What a query handler's result requires, whichever mix of Streams and
- * Effects its branches return. `Scope` is not among them: a run has a scope
- * of its own (its request's, or its job's), closed when the run ends.
- *
- * @since 0.1.0
- */
-export type HandlerServices<Result> = Exclude<
-  Result extends Stream.Stream<Output.AgentOutput, infer _E, infer R> ? R
-    : Result extends Effect.Effect<Stream.Stream<Output.AgentOutput, infer _E1, infer R1>, infer _E2, infer R2> ? R1 | R2
-    : never,
-  Scope.Scope
->
+export type { HandlerServices, QueryContext, QueryHandler } from "./internal/query.ts"
+export type { CorsOptions, Options, ServeOptions, Settings } from "./internal/settings.ts"
 
 /**
  * The services `serve` provides to the layers it serves.
  *
  * @since 0.1.0
  */
-export type ServeProvided = HttpRouter.HttpRouter | Health.AppInfo | Lifecycle | Tasks.TaskRegistry | KeepAlive
+export type ServeProvided = HttpRouter.HttpRouter | ServeServices
+
+/**
+ * What a served app still requires: its layers' requirements and its routes'
+ * per-request requirements, less what the server and `serve` provide.
+ *
+ * @since 0.1.0
+ */
+export type ServeRequirements<R> =
+  | Exclude<Exclude<Exclude<Exclude<HttpRouter.Request.Without<R>, HttpRouter.HttpRouter>, Scope.Scope>, Scope.Scope>, ServeServices>
+  | Exclude<Exclude<Exclude<HttpRouter.Request.Only<"Requires", R>, HttpServerRequest.HttpServerRequest>, Scope.Scope>, ServeServices>
+  | Exclude<
+    Exclude<Exclude<HttpRouter.Request.Only<"GlobalRequires", R>, HttpServerRequest.HttpServerRequest>, Scope.Scope>,
+    ServeServices
+  >
+
+/** The services `serve` provides besides the router. */
+type ServeServices = Health.AppInfo | Lifecycle | TaskRegistry | KeepAlive
 
 /**
  * A route layer built by `endpoint`: it needs the router and the services
@@ -95,19 +76,6 @@ export type RouteLayer<E, R> = Layer.Layer<
 >
 
 /**
- * Options of `serve`.
- *
- * @since 0.1.0
- */
-export interface ServeOptions {
-  /**
-   * `"both"` (the default) answers the API and runs task workers; `"api"`
-   * only answers; `"worker"` only runs workers (and the health routes).
-   */
-  readonly role?: Tasks.Role | undefined
-}
-
-/**
  * An app definition. Build routes with its methods, then `serve` them.
  *
  * @since 0.1.0
@@ -118,7 +86,7 @@ export interface AgentApp {
    * Registers the agent on `POST /process`. The Runner numbers its outputs
    * into protocol events; `stream: false` gives the final response as JSON.
    */
-  readonly query: <Result extends ReturnType<QueryHandler<any, any>>>(
+  readonly query: <Result extends ReturnType<QueryHandler<unknown, unknown>>>(
     handler: (request: Protocol.AgentRequest, context: QueryContext) => Result
   ) => Layer.Layer<
     never,
@@ -166,14 +134,7 @@ export interface AgentApp {
   readonly serve: <A, E, R>(app: Layer.Layer<A, E, R>, options?: ServeOptions) => Layer.Layer<
     never,
     HttpRouter.Request.Without<E> | TaskQueue.TaskQueueError,
-    | HttpServer.HttpServer
-    | TaskQueue.TaskQueue
-    | Exclude<
-      | HttpRouter.Request.Without<R>
-      | HttpRouter.Request.Only<"Requires", R>
-      | HttpRouter.Request.Only<"GlobalRequires", R>,
-      ServeProvided
-    >
+    HttpServer.HttpServer | TaskQueue.TaskQueue | ServeRequirements<R>
   >
 }
 
@@ -219,89 +180,40 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
  */
 export const make = (options: Options): AgentApp => {
   const settings = settingsOf(options)
+  const endpoint = <Query, Body, A, E, R>(
+    method: Method,
+    path: HttpRouter.PathInput,
+    ...args: [handler: Endpoint.Handler<{}, undefined, A, E, R>] | [
+      options: Endpoint.Options<Query, Body>,
+      handler: Endpoint.Handler<Query, Body, A, E, R>
+    ]
+  ): RouteLayer<never, R> =>
+    Layer.unwrap(KeepAlive.useSync((keepAlive) => {
+      const endpointSettings = { maxBodySize: settings.maxBodySize, keepAlive: keepAlive.watch }
+      const route = args.length === 1
+        ? Endpoint.make({}, args[0], endpointSettings)
+        : Endpoint.make(args[0], args[1], endpointSettings)
+      return Layer.mergeAll(HttpRouter.add(method, path, route), Health.register(path.slice(1) || path, path))
+    }))
   return {
     settings,
-    query: (handler) => queryRoutes(settings, handler as QueryHandler<unknown, any>) as any,
-    endpoint: (method: Method, path: HttpRouter.PathInput, ...rest: Array<any>) => {
-      const [endpointOptions, handler] = rest.length === 1 ? [{}, rest[0]] : [rest[0], rest[1]]
-      return Layer.unwrap(KeepAlive.useSync((keepAlive) =>
-        Layer.mergeAll(
-          HttpRouter.add(
-            method,
-            path,
-            Endpoint.make(endpointOptions, handler, { maxBodySize: settings.maxBodySize, keepAlive: keepAlive.watch })
-          ),
-          Health.register(path.slice(1) || path, path)
-        ))) as any
-    },
-    task: (path, options, handler) => Tasks.make(path, options, handler, settings),
-    serve: (app, options) => serveRoutes(settings, app, options) as any
+    query: <Result extends ReturnType<QueryHandler<unknown, unknown>>>(
+      handler: (request: Protocol.AgentRequest, context: QueryContext) => Result
+    ) => queryRoutes<HandlerServices<Result>>(settings, handler),
+    endpoint,
+    task: (path, options, handler) => makeTask(path, options, handler, settings),
+    serve: (app, options) => serveRoutes(settings, app, options)
   }
 }
 
-
 /**
- * A piece of assistant text. See {@link Output.text}.
+ * What a handler emits: `text`, `reasoning`, `toolCall`, `toolResult`,
+ * `message`, `data`, `usage`, `endMessage` and raw protocol `event`s (see
+ * {@link Output}).
  *
  * @since 0.1.0
  */
-export const text = Output.text
-
-/**
- * A piece of reasoning. See {@link Output.reasoning}.
- *
- * @since 0.1.0
- */
-export const reasoning = Output.reasoning
-
-/**
- * A tool call. See {@link Output.toolCall}.
- *
- * @since 0.1.0
- */
-export const toolCall = Output.toolCall
-
-/**
- * A tool result. See {@link Output.toolResult}.
- *
- * @since 0.1.0
- */
-export const toolResult = Output.toolResult
-
-/**
- * A whole message. See {@link Output.message}.
- *
- * @since 0.1.0
- */
-export const message = Output.message
-
-/**
- * A structured part. See {@link Output.data}.
- *
- * @since 0.1.0
- */
-export const data = Output.data
-
-/**
- * Token usage. See {@link Output.usage}.
- *
- * @since 0.1.0
- */
-export const usage = Output.usage
-
-/**
- * Ends the current message. See {@link Output.endMessage}.
- *
- * @since 0.1.0
- */
-export const endMessage = Output.endMessage
-
-/**
- * A raw protocol event. See {@link Output.event}.
- *
- * @since 0.1.0
- */
-export const event = Output.event
+export { data, endMessage, event, message, reasoning, text, toolCall, toolResult, usage } from "./Output.ts"
 
 /**
  * Everything a query handler may emit. See {@link Output.AgentOutput}.

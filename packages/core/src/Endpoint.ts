@@ -7,11 +7,12 @@
  * @since 0.1.0
  */
 import { Cause, Effect, type Schema, type Scope, Stream } from "effect"
-import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { StreamWriter } from "./internal/connection.ts"
-import * as HttpError from "./internal/httpError.ts"
-import type { Watch } from "./internal/keepAlive.ts"
-import { provideContextCached } from "./internal/provideContext.ts"
+import { HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
+import { StreamWriter } from "./internal/http/connection.ts"
+import { failureOf } from "./internal/util/failure.ts"
+import * as HttpError from "./internal/http/httpError.ts"
+import type { Watch } from "./internal/http/keepAlive.ts"
+import { provideContextCached } from "./internal/util/provideContext.ts"
 import * as Sse from "./Sse.ts"
 
 /**
@@ -63,21 +64,17 @@ export const streamErrorFrame = (cause: Cause.Cause<unknown>): {
   readonly error_type: string
   readonly message: string
 } => {
-  const failure = cause.reasons.find(Cause.isFailReason)
+  const failure = failureOf(cause)
   if (failure === undefined) {
     return Cause.hasDies(cause)
       ? { error: unexpected, error_type: "internal_error", message: "Error in streaming generator" }
       : { error: "interrupted", error_type: "Interrupted", message: "Error in streaming generator" }
   }
-  const error = failure.error as { readonly _tag?: unknown; readonly name?: unknown; readonly message?: unknown }
-  const isObject = typeof error === "object" && error !== null
-  const type = isObject && typeof error._tag === "string"
-    ? error._tag
-    : isObject && typeof error.name === "string"
-    ? error.name
-    : "Error"
-  const message = isObject && typeof error.message === "string" ? error.message : String(error)
-  return { error: message, error_type: type, message: "Error in streaming generator" }
+  return {
+    error: failure.message ?? String(failure.error),
+    error_type: failure.tag ?? failure.name ?? "Error",
+    message: "Error in streaming generator"
+  }
 }
 
 const unexpected = "An unexpected error occurred"
@@ -98,20 +95,10 @@ const streamFailure = (cause: Cause.Cause<unknown>) => {
  * @since 0.1.0
  */
 export const failureResponse = (cause: Cause.Cause<unknown>): HttpServerResponse.HttpServerResponse => {
-  const failure = cause.reasons.find(Cause.isFailReason)
+  const failure = failureOf(cause)
   if (failure === undefined) return HttpError.errorResponse(500, "internal_error", unexpected)
-  const error = failure.error as { readonly _tag?: unknown; readonly message?: unknown; readonly status?: unknown }
-  const isObject = typeof error === "object" && error !== null
-  const status = isObject && typeof error.status === "number" && error.status >= 400 && error.status <= 599
-    ? error.status
-    : 500
-  const code = isObject && typeof error._tag === "string" ? error._tag : "internal_error"
-  const message = isObject && typeof error.message === "string" && error.message !== ""
-    ? error.message
-    : typeof error === "string"
-    ? error
-    : code
-  return HttpError.errorResponse(status, code, message)
+  const code = failure.tag ?? "internal_error"
+  return HttpError.errorResponse(failure.status ?? 500, code, failure.message ?? code)
 }
 
 /**
@@ -179,5 +166,5 @@ export const make = <Query, Body, A, E, R>(
     : decodeQuery === undefined && decodeBody === undefined
     ? respond(handler)
     : Effect.flatMap(input, () => respond(handler))
-  return Effect.catchTag(run, "RequestError", (error) => Effect.succeed(HttpError.toResponse(error)))
+  return Effect.catchTag(run, "RequestError", HttpServerRespondable.toResponse)
 }

@@ -7,6 +7,7 @@
  */
 import { Context, Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import { messageOf } from "./internal/util/failure.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 
 /**
@@ -46,11 +47,6 @@ export const readinessCheck = <E, R>(
   }))
 
 const checkTimeout = Duration.seconds(2)
-
-const describeFailure = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
-    ? error.message
-    : String(error)
 
 /**
  * A layer that lists a route in `GET /` when it is built.
@@ -116,7 +112,7 @@ export const layer: Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | 
         ([name, check]) =>
           check.pipe(
             Effect.timeout(checkTimeout),
-            Effect.match({ onSuccess: () => [], onFailure: (error) => [[name, describeFailure(error)] as const] })
+            Effect.match({ onSuccess: () => [], onFailure: (error) => [[name, messageOf(error)] as const] })
           ),
         { concurrency: "unbounded" }
       ).pipe(Effect.map((results) => results.flat()))

@@ -2,9 +2,9 @@
  * Interrupts: every run holds a lease on its `(user_id, session_id)` and
  * listens for stop signals; a stop from anywhere interrupts the run's fiber.
  *
- * `InterruptBackend` is the pluggable part, a handful of primitives (lease,
- * state, signal, listen) that a memory map or Redis can provide. `claim`
- * composes them for one run, the same way for every backend.
+ * `InterruptBackend` is the pluggable part, a handful of primitives (start,
+ * renew and end a run's lease, signal, listen) that a memory map or Redis can
+ * provide. `Claims` composes them for one run, the same way for every backend.
  *
  * @since 0.1.0
  */
@@ -23,7 +23,7 @@ export {
   type SessionKey,
   type StopSignal
 } from "./internal/interrupt/backend.ts"
-export { type Claim, claim, claimWith, type ClaimOptions } from "./internal/interrupt/claim.ts"
+export { type Claim, claim, type ClaimOptions, Claims } from "./internal/interrupt/claim.ts"
 export { type ListenerRegistry, makeListenerRegistry } from "./internal/interrupt/listeners.ts"
 export { layerMemory, makeMemory, type MemoryOptions } from "./internal/interrupt/memory.ts"
 

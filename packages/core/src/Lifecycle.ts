@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Deferred, Duration, Effect, Exit, Latch, Layer, type Scope } from "effect"
-import { registerScoped } from "./internal/scoped.ts"
+import { registerScoped } from "./internal/util/scoped.ts"
 
 /**
  * @since 0.1.0

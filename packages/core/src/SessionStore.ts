@@ -9,9 +9,11 @@
  * @since 0.1.0
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { HttpServerRespondable } from "effect/http"
+import { unavailable } from "./internal/http/httpError.ts"
 import { keyString, type SessionKey } from "./Interrupt.ts"
-import { evictOldest, moveEveryMs } from "./internal/bounded.ts"
-import { withTimeOf } from "./internal/clock.ts"
+import { evictOldest, moveEveryMs } from "./internal/util/bounded.ts"
+import { withTimeOf } from "./internal/util/clock.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /**
@@ -23,7 +25,12 @@ import type * as Protocol from "./Protocol.ts"
 export class SessionStoreError extends Schema.TaggedError<SessionStoreError>()("SessionStoreError", {
   message: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}) {}
+}) {
+  /** A backend away: 503 `backend_unavailable`. */
+  [HttpServerRespondable.symbol]() {
+    return unavailable(this)
+  }
+}
 
 /**
  * The primitives of a session store. Values are JSON: the typed `load` and

@@ -9,7 +9,7 @@
 import { Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type * as Protocol from "./Protocol.ts"
-import { TextDeltaEvent } from "./Runner.ts"
+import { TextDeltaEvent } from "./internal/run/runState.ts"
 
 /**
  * The headers of every SSE response: no caching, and no proxy buffering.

@@ -9,7 +9,10 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Context, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Scope } from "effect"
-import { randomUuid } from "./internal/ids.ts"
+import { HttpServerRespondable } from "effect/http"
+import { unavailable } from "./internal/http/httpError.ts"
+import { failureOf } from "./internal/util/failure.ts"
+import { randomUuid } from "./internal/util/ids.ts"
 
 /**
  * Where a task is: `pending` (queued, or waiting to retry), `running`,
@@ -71,7 +74,12 @@ export interface Job {
 export class TaskQueueError extends Schema.TaggedError<TaskQueueError>()("TaskQueueError", {
   message: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}) {}
+}) {
+  /** A backend away: 503 `backend_unavailable`. */
+  [HttpServerRespondable.symbol]() {
+    return unavailable(this)
+  }
+}
 
 /**
  * A job failed: its message is what the task status shows.
@@ -134,14 +142,9 @@ export const retryDelay = (backoff: Duration.Duration, retry: number): Duration.
  * @since 0.1.0
  */
 export const failureMessage = (cause: Cause.Cause<unknown>): string => {
-  const failure = cause.reasons.find(Cause.isFailReason)
+  const failure = failureOf(cause)
   if (failure === undefined) return "The task failed with an unexpected error"
-  const error = failure.error as { readonly message?: unknown; readonly _tag?: unknown } | null
-  if (typeof error === "object" && error !== null) {
-    if (typeof error.message === "string" && error.message !== "") return error.message
-    if (typeof error._tag === "string") return error._tag
-  }
-  return typeof error === "string" ? error : "The task failed"
+  return failure.message ?? failure.tag ?? "The task failed"
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Interrupt } from "../src/index.ts"
-import { prefixedId, randomUuid } from "../src/internal/ids.ts"
+import { prefixedId, randomUuid } from "../src/internal/util/ids.ts"
 
 const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 

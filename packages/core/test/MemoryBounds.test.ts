@@ -15,12 +15,12 @@ describe("memory backends stay bounded", () => {
       const backend = yield* Interrupt.makeMemory({ maxStates: 3 })
       const ttl = Duration.minutes(10)
       for (let n = 0; n < 5; n++) {
-        yield* backend.setState(key(n), { state: "FINISHED", runId: `r${n}`, updatedAt: n }, ttl)
+        yield* backend.endRun(key(n), { state: "FINISHED", runId: `r${n}`, updatedAt: n }, ttl)
       }
       // rewriting an old one makes it the newest (an entry is moved at most once a second)
       yield* TestClock.adjust(Duration.seconds(1))
-      yield* backend.setState(key(2), { state: "STOPPED", runId: "r2b", updatedAt: 9 }, ttl)
-      yield* backend.setState(key(5), { state: "ERROR", runId: "r5", updatedAt: 10 }, ttl)
+      yield* backend.endRun(key(2), { state: "STOPPED", runId: "r2b", updatedAt: 9 }, ttl)
+      yield* backend.endRun(key(5), { state: "ERROR", runId: "r5", updatedAt: 10 }, ttl)
       const kept = yield* Effect.forEach([0, 1, 2, 3, 4, 5], (n) => backend.getState(key(n)))
       expect(kept.map(Option.map((record) => record.runId))).toEqual([
         Option.none(),
@@ -54,7 +54,7 @@ describe("memory backends stay bounded", () => {
       const ttl = Duration.minutes(10)
       const message = [{ role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }]
       for (let n = 0; n <= 1_600; n++) {
-        yield* backend.setState(key(n), { state: "FINISHED", runId: `r${n}`, updatedAt: n }, ttl)
+        yield* backend.endRun(key(n), { state: "FINISHED", runId: `r${n}`, updatedAt: n }, ttl)
         yield* store.appendHistory(key(n), message)
       }
       // the 1,601st write went over the bound: the oldest 101 went, 1,500 are left

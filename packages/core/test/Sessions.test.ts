@@ -1,7 +1,7 @@
 import { AgentApp, Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
 import { describe, expect, layer } from "@effect/vitest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Deferred, Effect, Layer, Option } from "effect"
+import { Deferred, Duration, Effect, Layer, Option } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { checkRun } from "../../../test/support/protocol.ts"
@@ -40,7 +40,10 @@ const nothingLeft = (sessions: ReadonlyArray<readonly [string, string]>) =>
     const backend = yield* Interrupt.InterruptBackend
     expect(yield* backend.listeners).toBe(0)
     for (const [userId, sessionId] of sessions) {
-      expect(yield* backend.leaseOwner({ userId, sessionId })).toEqual(Option.none())
+      // the session is free: a new run could take it at once
+      const free = { state: "FINISHED" as const, runId: "probe", updatedAt: 0 }
+      expect(yield* backend.startRun({ userId, sessionId }, free, Duration.seconds(1), Duration.seconds(1))).toBe(true)
+      yield* backend.endRun({ userId, sessionId }, free, Duration.seconds(1))
     }
     const health = yield* promise((url) => fetch(`${url}/health`).then((r) => r.json() as Promise<any>))
     expect(health.active_runs).toBe(0)
@@ -159,8 +162,8 @@ layer(serverOn(makeApp().Main), { excludeTestServices: true })("sessions and sto
       ))
       // wait until the run holds the session
       const backend = yield* Interrupt.InterruptBackend
-      const owner = backend.leaseOwner({ userId: "u", sessionId: "json-1" })
-      yield* eventually(Effect.map(owner, Option.isSome), 5_000)
+      const state = backend.getState({ userId: "u", sessionId: "json-1" })
+      yield* eventually(Effect.map(state, (record) => Option.getOrUndefined(record)?.state === "RUNNING"), 5_000)
       yield* AgentApp.stopChat("u", "json-1")
       const body = yield* Effect.promise(() => pending)
       expect(body).toMatchObject({ object: "response", status: "canceled" })

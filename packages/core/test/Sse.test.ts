@@ -1,7 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import { setFlagsFromString } from "node:v8"
+import { open } from "../src/internal/run/eventsPull.ts"
+import { type RunContext, TextDeltaEvent } from "../src/internal/run/runState.ts"
 import { AgentApp, Runner, Sse } from "../src/index.ts"
+
+/** The pull of a run opened in the current scope. */
+const pullOf = <E>(context: RunContext, outputs: Stream.Stream<AgentApp.AgentOutput, E>) =>
+  Effect.map(open(context, outputs), (run) => run.pull)
 
 const context = { request: { input: [] } as any, responseId: "response_1", sessionId: "s", userId: "u" }
 
@@ -16,7 +22,7 @@ describe("Sse.eventFrame", () => {
       const events = yield* Stream.runCollect(
         Runner.events(context, Stream.fromIterable(texts.map((text) => AgentApp.text(text))))
       )
-      const deltas = events.filter((event) => event instanceof Runner.TextDeltaEvent)
+      const deltas = events.filter((event) => event instanceof TextDeltaEvent)
       expect(deltas).toHaveLength(texts.length)
       for (const event of events) {
         expect(Sse.eventFrame(event)).toBe(`id: ${event.sequence_number}\ndata: ${JSON.stringify(event)}\n\n`)
@@ -70,15 +76,15 @@ describe("Runner: a long streamed text", () => {
       const last = events[events.length - 1] as any
       expect(last.output.map((message: any) => message.content[0].text)).toEqual([reasoning.join(""), texts.join("")])
       // the deltas themselves are untouched
-      const deltas = events.filter((event) => event instanceof Runner.TextDeltaEvent)
+      const deltas = events.filter((event) => event instanceof TextDeltaEvent)
       expect(deltas.map((delta) => delta.text)).toEqual([...reasoning, ...texts])
     }))
 })
 
-describe("Runner.pull", () => {
+describe("the run's pull", () => {
   it.effect("a handler that never waits gives its whole run as the first chunk", () =>
     Effect.scoped(Effect.gen(function*() {
-      const pull = yield* Runner.pull(context, Stream.make(AgentApp.text("a"), AgentApp.text("b")))
+      const pull = yield* pullOf(context, Stream.make(AgentApp.text("a"), AgentApp.text("b")))
       const first = yield* pull
       expect(Runner.isComplete(first)).toBe(true)
       expect(first.map((event) => event.sequence_number)).toEqual(first.map((_, i) => i))
@@ -90,7 +96,7 @@ describe("Runner.pull", () => {
   it.effect("a handler that waits gives the opening events first, the rest as it comes", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
-      const pull = yield* Runner.pull(context, gated(gate, Effect.succeed(AgentApp.text("b"))))
+      const pull = yield* pullOf(context, gated(gate, Effect.succeed(AgentApp.text("b"))))
       const first = yield* pull
       expect(Runner.isComplete(first)).toBe(false)
       // the opening events, and what was ready with them
@@ -108,7 +114,7 @@ describe("Runner.pull", () => {
     })))
 })
 
-describe("Runner.open: drain", () => {
+describe("the run's drain", () => {
   it.effect("writes the rest of a run chunk by chunk, in order, the terminal event last", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
@@ -116,7 +122,7 @@ describe("Runner.open: drain", () => {
         gated(gate, Effect.succeed(AgentApp.text("b"))),
         Stream.make(AgentApp.text("c"), AgentApp.text("d"))
       )
-      const opened = yield* Runner.open(context, outputs)
+      const opened = yield* open(context, outputs)
       const first = yield* opened.pull
       expect(Runner.isComplete(first)).toBe(false)
       const written: Array<ReadonlyArray<any>> = []
@@ -145,7 +151,7 @@ describe("Runner.open: drain", () => {
       ).pipe(Stream.ensuring(Effect.sync(() => void finalized.push("stream"))))
       const written: Array<any> = []
       yield* Effect.scoped(Effect.gen(function*() {
-        const opened = yield* Runner.open(context, outputs, { cancel })
+        const opened = yield* open(context, outputs, { cancel })
         yield* opened.pull
         const draining = yield* Effect.forkChild(opened.drain((events) => Effect.sync(() => void written.push(...events))))
         yield* Effect.yieldNow
@@ -164,7 +170,7 @@ describe("Runner.open: drain", () => {
   it.effect("a handler failure while draining ends in response failed", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
-      const opened = yield* Runner.open(context, gated(gate, Effect.fail("the model is unreachable")))
+      const opened = yield* open(context, gated(gate, Effect.fail("the model is unreachable")))
       yield* opened.pull
       const written: Array<any> = []
       const draining = yield* Effect.forkChild(opened.drain((events) => Effect.sync(() => void written.push(...events))))

@@ -31,11 +31,16 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return 0`
 
-const releaseScript = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("DEL", KEYS[1])
+// KEYS: lease, state; ARGV: run id, lease TTL ms, state JSON, state TTL ms. 1 taken, 0 held, -1 lost
+const retakeRunScript = `
+if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
+  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
+  return 1
 end
-return 0`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return 0
+end
+return -1`
 
 // KEYS: lease, state; ARGV: run id, lease TTL ms, state JSON, state TTL ms
 const startRunScript = `
@@ -109,7 +114,7 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
     return (...keysAndArgs: ReadonlyArray<string | number>) => Effect.mapError(call(...keysAndArgs), fail)
   }
   const renew = script(renewScript, 1)
-  const release = script(releaseScript, 1)
+  const retakeRun = script(retakeRunScript, 2)
   const startRun = script(startRunScript, 2)
   const endRun = script(endRunScript, 2)
   const signal = script(signalScript, 2)
@@ -197,13 +202,6 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   }
 
   return Interrupt.InterruptBackend.of({
-    acquireLease: (key, owner, ttl) =>
-      run((client) => client.set(leaseKey(key), owner, "PX", Duration.toMillis(ttl), "NX")).pipe(
-        Effect.map((reply) => reply === "OK")
-      ),
-    renewLease: (key, owner, ttl) =>
-      Effect.map(renew(leaseKey(key), owner, Duration.toMillis(ttl)), (reply) => reply === 1),
-    releaseLease: (key, owner) => Effect.asVoid(release(leaseKey(key), owner)),
     startRun: (key, record, leaseTtl, stateTtl) =>
       Effect.andThen(
         settling,
@@ -216,14 +214,20 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
           Math.max(1, Duration.toMillis(stateTtl))
         ).pipe(Effect.map((reply) => reply === 1))
       ),
+    renewLease: (key, owner, ttl) =>
+      Effect.map(renew(leaseKey(key), owner, Duration.toMillis(ttl)), (reply) => reply === 1),
+    retakeRun: (key, record, leaseTtl, stateTtl) =>
+      retakeRun(
+        leaseKey(key),
+        stateKey(key),
+        record.runId,
+        Duration.toMillis(leaseTtl),
+        JSON.stringify(record),
+        Math.max(1, Duration.toMillis(stateTtl))
+      ).pipe(Effect.map((reply) => reply === 1 ? "taken" : reply === 0 ? "held" : "lost")),
     endRun: (key, record, stateTtl) =>
       Effect.asVoid(
         endRun(leaseKey(key), stateKey(key), record.runId, JSON.stringify(record), Math.max(1, Duration.toMillis(stateTtl)))
-      ),
-    leaseOwner: (key) => run((client) => client.get(leaseKey(key))).pipe(Effect.map(Option.fromNullishOr)),
-    setState: (key, record, ttl) =>
-      Effect.asVoid(
-        run((client) => client.set(stateKey(key), JSON.stringify(record), "PX", Math.max(1, Duration.toMillis(ttl))))
       ),
     getState: (key) =>
       run((client) => client.get(stateKey(key))).pipe(

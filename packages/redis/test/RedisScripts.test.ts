@@ -63,7 +63,7 @@ describe("Redis scripts", () => {
       expect(signal.received).toBe(false)
       expect(signal.leaseExpiresAt).toBeGreaterThan(Date.now())
       yield* backend.endRun(key, record("FINISHED"), Duration.minutes(1))
-      expect(Option.isNone(yield* backend.leaseOwner(key))).toBe(true)
+      expect(yield* backend.renewLease(key, "r1", Duration.seconds(30))).toBe(false)
       expect(Option.getOrThrow(yield* backend.getState(key)).state).toBe("FINISHED")
     }))
 })

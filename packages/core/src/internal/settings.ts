@@ -3,7 +3,7 @@ import { Duration } from "effect"
 import type { HttpRouter } from "effect/http"
 import type * as Interrupt from "../Interrupt.ts"
 import type * as TaskQueue from "../TaskQueue.ts"
-import * as Tasks from "../Tasks.ts"
+import { jobOptions, type Role } from "../Tasks.ts"
 
 /**
  * How an app is described and tuned. Only `name` is required.
@@ -57,6 +57,19 @@ export interface Options {
     /** Append each turn's input and completed output to the session history. Default `true`. */
     readonly history?: boolean | undefined
   } | undefined
+}
+
+/**
+ * Options of `serve`.
+ *
+ * @since 0.1.0
+ */
+export interface ServeOptions {
+  /**
+   * `"both"` (the default) answers the API and runs task workers; `"api"`
+   * only answers; `"worker"` only runs workers (and the health routes).
+   */
+  readonly role?: Role | undefined
 }
 
 /**
@@ -138,7 +151,7 @@ export const settingsOf = (options: Options): Settings => {
     history: options.sessions?.history ?? true,
     concurrency: options.tasks?.concurrency ?? 4,
     processQueue: options.tasks?.processQueue ?? "default",
-    processJob: Tasks.jobOptions({ retention: options.tasks?.retention }),
+    processJob: jobOptions({ retention: options.tasks?.retention }),
     cors: corsOptions(options.cors)
   }
 }

@@ -10,87 +10,73 @@ import { eventually } from "../../../../test/support/eventually.ts"
 const fresh = (): Interrupt.SessionKey => ({ userId: `u-${crypto.randomUUID()}`, sessionId: `s-${crypto.randomUUID()}` })
 const ttl = Duration.seconds(30)
 const short = Duration.millis(300)
+const running = (runId: string) => ({ state: "RUNNING" as const, runId, updatedAt: 1 })
 
 export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Interrupt.InterruptBackend, E>) =>
-  layer(backend, { excludeTestServices: true })(`InterruptBackend conformance: ${name}`, (it) => {
-    it.effect("a lease is exclusive, owned, renewable and releasable", () =>
+  layer(Layer.provideMerge(Interrupt.Claims.layer, backend), { excludeTestServices: true })(`InterruptBackend conformance: ${name}`, (it) => {
+    it.effect("startRun takes the lease and records RUNNING at once; endRun records the end and releases", () =>
       Effect.gen(function*() {
         const b = yield* Interrupt.InterruptBackend
         const key = fresh()
-        expect(yield* b.acquireLease(key, "run-1", ttl)).toBe(true)
-        expect(yield* b.acquireLease(key, "run-2", ttl)).toBe(false)
-        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
+        expect(yield* b.getState(key)).toEqual(Option.none())
+        expect(yield* b.startRun(key, running("run-1"), ttl, ttl)).toBe(true)
+        expect(yield* b.getState(key)).toEqual(Option.some(running("run-1")))
+        // the lease is exclusive and owned: a second run neither takes it nor touches the state
+        expect(yield* b.startRun(key, running("run-2"), ttl, ttl)).toBe(false)
+        expect(yield* b.getState(key)).toEqual(Option.some(running("run-1")))
         expect(yield* b.renewLease(key, "run-1", ttl)).toBe(true)
         expect(yield* b.renewLease(key, "run-2", ttl)).toBe(false)
-        // only the owner can release it
-        yield* b.releaseLease(key, "run-2")
-        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
-        yield* b.releaseLease(key, "run-1")
-        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
-        expect(yield* b.acquireLease(key, "run-2", ttl)).toBe(true)
-        yield* b.releaseLease(key, "run-2")
+        // a run that lost its lease records its end but frees nothing
+        yield* b.endRun(key, { state: "STOPPED", runId: "run-2", updatedAt: 2 }, ttl)
+        expect(yield* b.startRun(key, running("run-3"), ttl, ttl)).toBe(false)
+        expect(yield* b.renewLease(key, "run-1", ttl)).toBe(true)
+        // the owner's end records its state (which expires after its TTL) and frees the lease
+        yield* b.endRun(key, { state: "FINISHED", runId: "run-1", updatedAt: 3 }, short)
+        expect(yield* b.renewLease(key, "run-1", ttl)).toBe(false)
+        expect(yield* b.getState(key)).toEqual(Option.some({ state: "FINISHED", runId: "run-1", updatedAt: 3 }))
+        yield* eventually(Effect.map(b.getState(key), Option.isNone))
+        expect(yield* b.startRun(key, running("run-3"), ttl, ttl)).toBe(true)
+        yield* b.endRun(key, { state: "FINISHED", runId: "run-3", updatedAt: 4 }, ttl)
       }))
 
     it.effect("keys are distinct per user and per session", () =>
       Effect.gen(function*() {
         const b = yield* Interrupt.InterruptBackend
         const key = fresh()
-        expect(yield* b.acquireLease(key, "a", ttl)).toBe(true)
-        expect(yield* b.acquireLease({ ...key, userId: `${key.userId}x` }, "b", ttl)).toBe(true)
-        expect(yield* b.acquireLease({ ...key, sessionId: `${key.sessionId}x` }, "c", ttl)).toBe(true)
-        // a user id that contains the separator does not collide with another key
-        expect(yield* b.acquireLease({ userId: "a:b", sessionId: "c" }, "d", ttl)).toBe(true)
-        expect(yield* b.acquireLease({ userId: "a", sessionId: "b:c" }, "e", ttl)).toBe(true)
-        yield* b.releaseLease(key, "a")
-        yield* b.releaseLease({ ...key, userId: `${key.userId}x` }, "b")
-        yield* b.releaseLease({ ...key, sessionId: `${key.sessionId}x` }, "c")
-        yield* b.releaseLease({ userId: "a:b", sessionId: "c" }, "d")
-        yield* b.releaseLease({ userId: "a", sessionId: "b:c" }, "e")
+        const keys = [
+          key,
+          { ...key, userId: `${key.userId}x` },
+          { ...key, sessionId: `${key.sessionId}x` },
+          // a user id that contains the separator does not collide with another key
+          { userId: "a:b", sessionId: `c-${key.sessionId}` },
+          { userId: "a", sessionId: `b:c-${key.sessionId}` }
+        ]
+        for (const [i, each] of keys.entries()) expect(yield* b.startRun(each, running(`r${i}`), ttl, ttl)).toBe(true)
+        for (const [i, each] of keys.entries()) yield* b.endRun(each, { ...running(`r${i}`), state: "FINISHED" }, ttl)
       }))
 
     it.effect("a lease that is not renewed expires after its TTL", () =>
       Effect.gen(function*() {
         const b = yield* Interrupt.InterruptBackend
         const key = fresh()
-        expect(yield* b.acquireLease(key, "dead", short)).toBe(true)
-        yield* eventually(Effect.map(b.leaseOwner(key), Option.isNone))
-        expect(yield* b.acquireLease(key, "alive", ttl)).toBe(true)
+        expect(yield* b.startRun(key, running("dead"), short, ttl)).toBe(true)
+        yield* eventually(b.startRun(key, running("alive"), ttl, ttl))
         expect(yield* b.renewLease(key, "dead", ttl)).toBe(false)
-        yield* b.releaseLease(key, "alive")
+        yield* b.endRun(key, { ...running("alive"), state: "FINISHED" }, ttl)
       }))
 
-    it.effect("states are recorded, replaced and expire", () =>
+    it.effect("retakeRun: a free lease is taken again with its RUNNING state; the owner's is held; another's is lost", () =>
       Effect.gen(function*() {
         const b = yield* Interrupt.InterruptBackend
         const key = fresh()
-        expect(yield* b.getState(key)).toEqual(Option.none())
-        yield* b.setState(key, { state: "RUNNING", runId: "r", updatedAt: 1 }, ttl)
-        expect(yield* b.getState(key)).toEqual(Option.some({ state: "RUNNING", runId: "r", updatedAt: 1 }))
-        yield* b.setState(key, { state: "FINISHED", runId: "r", updatedAt: 2 }, short)
-        expect(Option.map(yield* b.getState(key), (r) => r.state)).toEqual(Option.some("FINISHED"))
-        yield* eventually(Effect.map(b.getState(key), Option.isNone))
-      }))
-
-    it.effect("startRun takes the lease and records RUNNING at once; endRun records the end and releases", () =>
-      Effect.gen(function*() {
-        const b = yield* Interrupt.InterruptBackend
-        const key = fresh()
-        const running = (runId: string) => ({ state: "RUNNING" as const, runId, updatedAt: 1 })
-        expect(yield* b.startRun(key, running("run-1"), ttl, ttl)).toBe(true)
-        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
+        expect(yield* b.retakeRun(key, running("run-1"), ttl, ttl)).toBe("taken")
         expect(yield* b.getState(key)).toEqual(Option.some(running("run-1")))
-        // a second run neither takes the lease nor touches the state
-        expect(yield* b.startRun(key, running("run-2"), ttl, ttl)).toBe(false)
+        expect(yield* b.renewLease(key, "run-1", ttl)).toBe(true)
+        expect(yield* b.retakeRun(key, { ...running("run-1"), updatedAt: 5 }, ttl, ttl)).toBe("held")
+        expect(yield* b.retakeRun(key, running("run-2"), ttl, ttl)).toBe("lost")
+        // neither changed the state
         expect(yield* b.getState(key)).toEqual(Option.some(running("run-1")))
-        // a run that lost its lease records its end but frees nothing
-        yield* b.endRun(key, { state: "STOPPED", runId: "run-2", updatedAt: 2 }, ttl)
-        expect(yield* b.leaseOwner(key)).toEqual(Option.some("run-1"))
-        yield* b.endRun(key, { state: "FINISHED", runId: "run-1", updatedAt: 3 }, short)
-        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
-        expect(yield* b.getState(key)).toEqual(Option.some({ state: "FINISHED", runId: "run-1", updatedAt: 3 }))
-        yield* eventually(Effect.map(b.getState(key), Option.isNone))
-        expect(yield* b.startRun(key, running("run-3"), ttl, ttl)).toBe(true)
-        yield* b.endRun(key, { state: "FINISHED", runId: "run-3", updatedAt: 4 }, ttl)
+        yield* b.endRun(key, { ...running("run-1"), state: "FINISHED" }, ttl)
       }))
 
     it.effect("a stop reaches every listener of the key once, whatever the lease, and says whether one took it", () =>
@@ -106,13 +92,13 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(yield* b.signalStop(fresh())).toEqual({ received: false, leaseExpiresAt: undefined })
         // a lease left by a run that is gone (its node died): not received, and when it frees
         const orphan = fresh()
-        expect(yield* b.acquireLease(orphan, "gone", ttl)).toBe(true)
+        expect(yield* b.startRun(orphan, running("gone"), ttl, ttl)).toBe(true)
         const orphaned = yield* b.signalStop(orphan)
         expect(orphaned.received).toBe(false)
         expect(orphaned.leaseExpiresAt).toBeGreaterThan(Date.now())
         expect(orphaned.leaseExpiresAt).toBeLessThanOrEqual(Date.now() + Duration.toMillis(ttl) + 50)
-        yield* b.releaseLease(orphan, "gone")
-        expect(yield* b.acquireLease(other, "run", ttl)).toBe(true)
+        yield* b.endRun(orphan, { ...running("gone"), state: "STOPPED" }, ttl)
+        expect(yield* b.startRun(other, running("run"), ttl, ttl)).toBe(true)
         // listeners without a lease (a run whose lease a Redis restart lost) still get the stop
         expect((yield* b.signalStop(key)).received).toBe(true)
         yield* Deferred.await(first).pipe(Effect.timeout(Duration.seconds(3)))
@@ -122,7 +108,7 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(unrelatedFiber.pollUnsafe()).toBeUndefined()
         yield* Fiber.interrupt(unrelatedFiber)
         yield* Scope.close(scope, Exit.void)
-        yield* b.releaseLease(other, "run")
+        yield* b.endRun(other, { ...running("run"), state: "FINISHED" }, ttl)
       }))
 
     it.effect("listeners are removed when their scope closes", () =>
@@ -162,7 +148,7 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         const busy = yield* Scope.provide(Interrupt.claim(key, options), scope).pipe(Effect.flip)
         expect(busy._tag).toBe("SessionBusy")
         yield* claim.finish("FINISHED")
-        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
+        expect(yield* b.renewLease(key, claim.runId, ttl)).toBe(false)
         expect(Option.map(yield* b.getState(key), (r) => r.state)).toEqual(Option.some("FINISHED"))
         // a second finish does not change what was recorded
         yield* claim.finish("ERROR")
@@ -180,9 +166,10 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         const claim = yield* Scope.provide(Interrupt.claim(key, options), scope)
         // three TTLs later the run still holds its session
         yield* Effect.sleep(Duration.times(short, 3))
-        expect(yield* b.leaseOwner(key)).toEqual(Option.some(claim.runId))
+        expect(yield* b.startRun(key, running("other"), ttl, ttl)).toBe(false)
+        expect((yield* b.getState(key)).pipe(Option.map((r) => r.runId))).toEqual(Option.some(claim.runId))
         yield* Scope.close(scope, Exit.void)
-        expect(yield* b.leaseOwner(key)).toEqual(Option.none())
+        expect(yield* b.renewLease(key, claim.runId, ttl)).toBe(false)
       }))
 
     it.effect("claim: a stop completes `stopped`; a scope closed without finish records STOPPED", () =>
@@ -242,7 +229,8 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         const next = yield* Scope.provide(Interrupt.claim(key, { ...base, onBusy: "interrupt" }), scope)
         expect(next.runId).not.toBe(old.runId)
         const b = yield* Interrupt.InterruptBackend
-        expect(yield* b.leaseOwner(key)).toEqual(Option.some(next.runId))
+        expect(yield* b.renewLease(key, next.runId, ttl)).toBe(true)
+        expect(yield* b.renewLease(key, old.runId, ttl)).toBe(false)
         yield* Scope.close(scope, Exit.void)
       }))
   })

@@ -1,6 +1,7 @@
 /** The interrupt backend's service, its records, errors and session keys (re-exported by `Interrupt`). */
-import { capText } from "../httpError.ts"
-import { Context, type Deferred, type Duration, type Effect, type Option, Schema, type Scope } from "effect"
+import { Context, type Deferred, type Duration, Effect, type Option, Schema, type Scope } from "effect"
+import { HttpServerRespondable } from "effect/http"
+import { capText, errorResponse, unavailable } from "../http/httpError.ts"
 
 
 /**
@@ -50,7 +51,11 @@ export class SessionBusy extends Schema.TaggedError<SessionBusy>()("SessionBusy"
   userId: Schema.String,
   sessionId: Schema.String,
   message: Schema.String
-}) {}
+}) {
+  [HttpServerRespondable.symbol]() {
+    return Effect.succeed(errorResponse(409, "session_busy", this.message))
+  }
+}
 
 /**
  * A stop for a session that has no running run (HTTP 404 `not_found`).
@@ -66,7 +71,17 @@ export class NoActiveRun extends Schema.TaggedError<NoActiveRun>()("NoActiveRun"
    * node died, or does not answer): when that lease frees, unix ms.
    */
   leaseExpiresAt: Schema.optional(Schema.Number)
-}) {}
+}) {
+  [HttpServerRespondable.symbol]() {
+    const lease = this.leaseExpiresAt
+    return Effect.succeed(errorResponse(
+      404,
+      "not_found",
+      this.message,
+      lease === undefined ? undefined : { lease_expires_at: new Date(lease).toISOString() }
+    ))
+  }
+}
 
 /**
  * What a stop signal reached: whether a live run took it, and the expiry of
@@ -87,30 +102,20 @@ export interface StopSignal {
 export class InterruptBackendError extends Schema.TaggedError<InterruptBackendError>()("InterruptBackendError", {
   message: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}) {}
+}) {
+  [HttpServerRespondable.symbol]() {
+    return unavailable(this)
+  }
+}
 
 /**
- * The primitives of an interrupt backend. Leases are owned by a run id and
- * expire after their TTL unless renewed; a stop signal reaches every
- * listener of the key, on every node.
+ * The primitives of an interrupt backend: only what `claim` and `stop` use.
+ * Leases are owned by a run id and expire after their TTL unless renewed; a
+ * stop signal reaches every listener of the key, on every node.
  *
  * @since 0.1.0
  */
 export class InterruptBackend extends Context.Service<InterruptBackend, {
-  /** Takes the lease if nobody holds it: `true` when taken. */
-  readonly acquireLease: (
-    key: SessionKey,
-    owner: string,
-    ttl: Duration.Duration
-  ) => Effect.Effect<boolean, InterruptBackendError>
-  /** Extends the lease if `owner` still holds it: `false` when it was lost. */
-  readonly renewLease: (
-    key: SessionKey,
-    owner: string,
-    ttl: Duration.Duration
-  ) => Effect.Effect<boolean, InterruptBackendError>
-  /** Gives the lease up if `owner` holds it. */
-  readonly releaseLease: (key: SessionKey, owner: string) => Effect.Effect<void, InterruptBackendError>
   /**
    * Starts a run in one step: takes the lease for `record.runId` if nobody
    * holds it and, when taken, records `record` (its `RUNNING` state), kept
@@ -122,6 +127,25 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
     leaseTtl: Duration.Duration,
     stateTtl: Duration.Duration
   ) => Effect.Effect<boolean, InterruptBackendError>
+  /** Extends the lease if `owner` (a run id) still holds it: `false` when it was lost. */
+  readonly renewLease: (
+    key: SessionKey,
+    owner: string,
+    ttl: Duration.Duration
+  ) => Effect.Effect<boolean, InterruptBackendError>
+  /**
+   * Takes the lease again for a run that found it gone (a restarted Redis
+   * lost it), in one step: `"taken"` when it was free (and `record` is
+   * recorded), `"held"` when `record.runId` holds it after all, `"lost"`
+   * when another run does. Unlike `startRun`, it is not refused while the
+   * backend settles after an outage: it is what the settling waits for.
+   */
+  readonly retakeRun: (
+    key: SessionKey,
+    record: RunRecord,
+    leaseTtl: Duration.Duration,
+    stateTtl: Duration.Duration
+  ) => Effect.Effect<"taken" | "held" | "lost", InterruptBackendError>
   /**
    * Ends a run in one step: records its final `record`, kept for
    * `stateTtl`, and gives the lease up if `record.runId` still holds it.
@@ -130,14 +154,6 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
     key: SessionKey,
     record: RunRecord,
     stateTtl: Duration.Duration
-  ) => Effect.Effect<void, InterruptBackendError>
-  /** The run holding the lease, if any. */
-  readonly leaseOwner: (key: SessionKey) => Effect.Effect<Option.Option<string>, InterruptBackendError>
-  /** Records the state of a session's run, kept for `ttl`. */
-  readonly setState: (
-    key: SessionKey,
-    record: RunRecord,
-    ttl: Duration.Duration
   ) => Effect.Effect<void, InterruptBackendError>
   /** The recorded state, if it has not expired. */
   readonly getState: (key: SessionKey) => Effect.Effect<Option.Option<RunRecord>, InterruptBackendError>

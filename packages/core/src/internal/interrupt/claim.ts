@@ -1,6 +1,6 @@
 /** How a run claims its session: the lease, its listener, takeover and the run's end (re-exported by `Interrupt`). */
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Schedule, Scope } from "effect"
-import { randomUuid } from "../ids.ts"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
+import { randomUuid } from "../util/ids.ts"
 import {
   capId,
   InterruptBackend,
@@ -10,7 +10,7 @@ import {
   SessionBusy,
   type SessionKey
 } from "./backend.ts"
-import { type Renewal, renewals } from "./renewals.ts"
+import { makeRenewals, type Renewal, type Renewals } from "./renewals.ts"
 
 /**
  * How runs take their session.
@@ -46,36 +46,71 @@ export interface Claim {
 }
 
 /**
- * Claims a session for a run, for the life of the current scope: listens for
- * stop signals, takes the lease (renewed in the background), and records
- * `RUNNING`. Fails with `SessionBusy` when another run holds it.
+ * Claims sessions for runs on one backend, renewing their leases on one
+ * fiber of its own, which lives as long as the service's scope.
  *
  * @since 0.1.0
  */
-export const claim = (key: SessionKey, options: ClaimOptions) =>
-  InterruptBackend.use((backend) => claimWith(backend, key, options))
+export class Claims extends Context.Service<Claims, {
+  /**
+   * Claims a session for a run, for the life of the current scope: listens
+   * for stop signals, takes the lease (renewed in the background), and
+   * records `RUNNING`. Fails with `SessionBusy` when another run holds it.
+   */
+  readonly claim: (
+    key: SessionKey,
+    options: ClaimOptions
+  ) => Effect.Effect<Claim, SessionBusy | InterruptBackendError, Scope.Scope>
+}>()("@agentapp/core/Claims") {
+  /**
+   * Claims on the backend in context; the lease renewals run until the
+   * current scope closes.
+   *
+   * @since 0.1.0
+   */
+  static readonly make: Effect.Effect<Claims["Service"], never, InterruptBackend | Scope.Scope> = Effect.gen(
+    function*() {
+      const backend = yield* InterruptBackend
+      const renewals = yield* makeRenewals(backend)
+      return Claims.of({ claim: (key, options) => claimWith(backend, renewals, key, options) })
+    }
+  )
+
+  /**
+   * Claims on the backend in context.
+   *
+   * @since 0.1.0
+   */
+  static readonly layer: Layer.Layer<Claims, never, InterruptBackend> = Layer.effect(Claims, Claims.make)
+}
 
 /**
- * {@link claim} with the backend given: the form for hot paths, which skips
- * the context lookup.
+ * Claims a session for a run, for the life of the current scope (see
+ * {@link Claims}).
  *
  * @since 0.1.0
  */
-export const claimWith = Effect.fnUntraced(function*(
+export const claim = (
+  key: SessionKey,
+  options: ClaimOptions
+): Effect.Effect<Claim, SessionBusy | InterruptBackendError, Claims | Scope.Scope> =>
+  Claims.use((claims) => claims.claim(key, options))
+
+const claimWith = Effect.fnUntraced(function*(
   backend: InterruptBackend["Service"],
+  renewals: Renewals,
   key: SessionKey,
   options: ClaimOptions
 ) {
   // Listen before taking the lease, so that no stop can find the lease but miss the listener.
   // The first attempt listens in the run's own scope; a takeover retries in scopes of their own.
   const first = yield* backend.listen(key)
-  const claim = new RunClaim(backend, key, options, first)
+  const claim = new RunClaim(backend, renewals, key, options, first)
 
   // Registered before the lease is taken, and ending the run only once it holds the lease, so that
   // no interruption can fall between taking the lease and being sure to end it.
   // A run that ends without finishing was cut off (its client left, or it was interrupted): STOPPED,
-  // unless it failed outright before it could run. (Scope.addFinalizerExit, not Effect.addFinalizer:
-  // the finalizer needs no services, and providing the context again would copy it once per run.)
+  // unless it failed outright before it could run.
   yield* Scope.addFinalizerExit(yield* Effect.scope, claim.onScopeClose)
 
   const running: RunRecord = { state: "RUNNING", runId: claim.runId, updatedAt: yield* Clock.currentTimeMillis }
@@ -93,7 +128,7 @@ export const claimWith = Effect.fnUntraced(function*(
       message: `Session ${capId(key.sessionId)} already has a running run`
     })
   }
-  yield* renewals(backend).start(claim)
+  renewals.add(claim)
   return claim as Claim
 })
 
@@ -109,17 +144,20 @@ class RunClaim implements Claim, Renewal {
   held = false
   private finished = false
   readonly backend: InterruptBackend["Service"]
+  readonly renewals: Renewals
   readonly key: SessionKey
   readonly options: ClaimOptions
   stopped: Deferred.Deferred<void>
 
   constructor(
     backend: InterruptBackend["Service"],
+    renewals: Renewals,
     key: SessionKey,
     options: ClaimOptions,
     stopped: Deferred.Deferred<void>
   ) {
     this.backend = backend
+    this.renewals = renewals
     this.key = key
     this.options = options
     this.stopped = stopped
@@ -139,7 +177,7 @@ class RunClaim implements Claim, Renewal {
     Effect.suspend(() => {
       if (!this.held || this.finished) return Effect.void
       this.finished = true
-      renewals(this.backend).remove(this)
+      this.renewals.remove(this)
       return Effect.flatMap(
         Clock.currentTimeMillis,
         (now) => this.backend.endRun(this.key, { state, runId: this.runId, updatedAt: now }, this.options.stateTtl)
@@ -157,23 +195,25 @@ class RunClaim implements Claim, Renewal {
    */
   readonly retake: Effect.Effect<void, InterruptBackendError> = Effect.suspend(() => {
     if (!this.held || this.finished) return Effect.void
-    return Effect.flatMap(this.backend.acquireLease(this.key, this.runId, this.options.leaseTtl), (taken) => {
-      if (taken) {
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          this.backend.setState(this.key, { state: "RUNNING", runId: this.runId, updatedAt: now }, this.options.stateTtl)
-        ).pipe(Effect.andThen(Effect.logInfo(`the lease of session ${capId(this.key.sessionId)} was lost and taken again`)))
-      }
-      return Effect.flatMap(this.backend.leaseOwner(this.key), (owner) => {
-        if (Option.getOrUndefined(owner) === this.runId) return Effect.void
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      this.backend.retakeRun(
+        this.key,
+        { state: "RUNNING", runId: this.runId, updatedAt: now },
+        this.options.leaseTtl,
+        this.options.stateTtl
+      )).pipe(Effect.flatMap((retaken) => {
+        if (retaken === "held") return Effect.void
+        if (retaken === "taken") {
+          return Effect.logInfo(`the lease of session ${capId(this.key.sessionId)} was lost and taken again`)
+        }
         this.held = false
         this.finished = true
-        renewals(this.backend).remove(this)
+        this.renewals.remove(this)
         Deferred.doneUnsafe(this.stopped, Exit.void)
         return Effect.logWarning(
           `the lease of session ${capId(this.key.sessionId)} was lost to another run: this run is stopped`
         )
-      })
-    })
+      }))
   })
 }
 

@@ -1,6 +1,6 @@
 /** The stop listeners of one process, by key (re-exported by `Interrupt`). */
 import { Deferred, Effect, Exit, type Scope } from "effect"
-import { registerScoped } from "../scoped.ts"
+import { registerScoped } from "../util/scoped.ts"
 import { keyString, type SessionKey } from "./backend.ts"
 
 /**

@@ -1,7 +1,7 @@
 /** The in-memory interrupt backend (re-exported by `Interrupt`). */
 import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { evictOldest, moveEveryMs } from "../bounded.ts"
-import { withTimeOf } from "../clock.ts"
+import { evictOldest, moveEveryMs } from "../util/bounded.ts"
+import { withTimeOf } from "../util/clock.ts"
 import { InterruptBackend, keyString, type RunRecord } from "./backend.ts"
 import { makeListenerRegistry } from "./listeners.ts"
 
@@ -63,12 +63,17 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   })
   yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(options?.sweepInterval ?? Duration.minutes(1))))
 
+  const takeLease = (id: string, record: RunRecord, now: number, leaseTtl: Duration.Duration, stateTtl: Duration.Duration) => {
+    leases.set(id, { owner: record.runId, expiresAt: now + Duration.toMillis(leaseTtl) })
+    writeState(id, record, now, stateTtl)
+  }
+
   return InterruptBackend.of({
-    acquireLease: (key, owner, ttl) =>
+    startRun: (key, record, leaseTtl, stateTtl) =>
       withNow((now) => {
         const id = keyString(key)
         if (liveLease(id, now) !== undefined) return false
-        leases.set(id, { owner, expiresAt: now + Duration.toMillis(ttl) })
+        takeLease(id, record, now, leaseTtl, stateTtl)
         return true
       }),
     renewLease: (key, owner, ttl) =>
@@ -78,20 +83,13 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         lease.expiresAt = now + Duration.toMillis(ttl)
         return true
       }),
-    releaseLease: (key, owner) =>
-      Effect.sync(() => {
-        const id = keyString(key)
-        if (leases.get(id)?.owner === owner) leases.delete(id)
-      }),
-    leaseOwner: (key) =>
-      withNow((now) => Option.fromNullishOr(liveLease(keyString(key), now)?.owner)),
-    startRun: (key, record, leaseTtl, stateTtl) =>
+    retakeRun: (key, record, leaseTtl, stateTtl) =>
       withNow((now) => {
         const id = keyString(key)
-        if (liveLease(id, now) !== undefined) return false
-        leases.set(id, { owner: record.runId, expiresAt: now + Duration.toMillis(leaseTtl) })
-        writeState(id, record, now, stateTtl)
-        return true
+        const lease = liveLease(id, now)
+        if (lease !== undefined) return lease.owner === record.runId ? "held" : "lost"
+        takeLease(id, record, now, leaseTtl, stateTtl)
+        return "taken"
       }),
     endRun: (key, record, stateTtl) =>
       withNow((now) => {
@@ -99,8 +97,6 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         writeState(id, record, now, stateTtl)
         if (leases.get(id)?.owner === record.runId) leases.delete(id)
       }),
-    setState: (key, record, ttl) =>
-      withNow((now) => writeState(keyString(key), record, now, ttl)),
     getState: (key) =>
       withNow((now) => {
         const id = keyString(key)

@@ -1,7 +1,8 @@
-/** The lease renewals of one backend in this process, on one fiber. */
-import { Context, Deferred, Duration, Effect, Exit } from "effect"
+/** The lease renewals of one backend, on one fiber of the scope that made them. */
+import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
 import type { InterruptBackend, InterruptBackendError, SessionKey } from "./backend.ts"
 
+/** A lease to renew: one per run, while the run holds its session. */
 export interface Renewal {
   readonly key: SessionKey
   readonly owner: string
@@ -12,23 +13,26 @@ export interface Renewal {
   readonly retake: Effect.Effect<void, InterruptBackendError>
 }
 
+/** The renewals of a backend: a run costs a set entry, not a fiber and a timer of its own. */
+export interface Renewals {
+  /** Renews the lease of a run from now until `remove`. */
+  readonly add: (entry: Renewal) => void
+  readonly remove: (entry: Renewal) => void
+}
+
 /** How soon a renewal that failed (the backend unreachable) is tried again. */
 const retryMs = 200
 
 /**
- * The lease renewals of one backend in this process, on one fiber, which runs
- * while any run holds a lease: a run costs a set entry, not a fiber and a
- * timer of its own.
+ * Starts the renewal fiber in the current scope (it is interrupted when the
+ * scope closes); it sleeps until a lease is added.
  */
-class Renewals {
-  private readonly entries = new Set<Renewal>()
-  private running = false
-  /** How long the loop sleeps now, and what wakes it early (a run with a shorter lease). */
-  private tickMs = 0
-  private wake = Deferred.makeUnsafe<void>()
-  private readonly loop: Effect.Effect<void>
-
-  constructor(backend: InterruptBackend["Service"]) {
+export const makeRenewals = (backend: InterruptBackend["Service"]): Effect.Effect<Renewals, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const entries = new Set<Renewal>()
+    /** How long the loop sleeps now, and what wakes it early (the first lease, or a shorter one). */
+    let tickMs = 0
+    let wake = Deferred.makeUnsafe<void>()
     // a renewal that fails is tried again soon, so that once the backend is back (a restarted Redis
     // has lost every lease) the lease is taken again before other runs can take the session
     let failing = false
@@ -47,55 +51,31 @@ class Renewals {
       )
     const renewDue = Effect.suspend(() => {
       const now = Date.now()
-      const due = [...this.entries].filter((entry) => entry.nextAt <= now)
+      const due = [...entries].filter((entry) => entry.nextAt <= now)
       for (const entry of due) entry.nextAt = now + entry.everyMs
       return Effect.forEach(due, renewOne, { concurrency: 16, discard: true })
     })
-    const loop: Effect.Effect<void> = Effect.suspend(() => {
-      if (this.entries.size === 0) {
-        this.running = false
-        return Effect.void
+    const step = Effect.suspend(() => {
+      wake = Deferred.makeUnsafe<void>()
+      if (entries.size === 0) {
+        tickMs = Number.POSITIVE_INFINITY
+        return Deferred.await(wake)
       }
       // until the next renewal is due (one that failed is due soon)
       const now = Date.now()
       let tick = 1_000
-      for (const entry of this.entries) tick = Math.min(tick, entry.everyMs, entry.nextAt - now)
-      this.tickMs = Math.max(5, tick)
-      this.wake = Deferred.makeUnsafe<void>()
-      return Effect.raceFirst(Effect.sleep(Duration.millis(this.tickMs)), Deferred.await(this.wake)).pipe(
-        Effect.andThen(renewDue),
-        Effect.andThen(loop)
-      )
+      for (const entry of entries) tick = Math.min(tick, entry.everyMs, entry.nextAt - now)
+      tickMs = Math.max(5, tick)
+      return Effect.andThen(Effect.raceFirst(Effect.sleep(Duration.millis(tickMs)), Deferred.await(wake)), renewDue)
     })
-    // a daemon with no context of the run that started it (which would keep that request's objects alive
-    // as long as the loop runs): it ends when no lease is left
-    this.loop = Effect.asVoid(Effect.forkDetach(Effect.updateContext(loop, (_: Context.Context<never>) => Context.empty())))
-  }
-
-  /** Renews the lease of a run from now until `remove`. */
-  start(entry: Renewal): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      entry.nextAt = Date.now() + entry.everyMs
-      this.entries.add(entry)
-      if (this.running) {
-        if (entry.everyMs < this.tickMs) Deferred.doneUnsafe(this.wake, Exit.void)
-        return Effect.void
+    return Effect.as(Effect.forkScoped(Effect.forever(step)), {
+      add: (entry) => {
+        entry.nextAt = Date.now() + entry.everyMs
+        entries.add(entry)
+        if (entry.everyMs < tickMs) Deferred.doneUnsafe(wake, Exit.void)
+      },
+      remove: (entry) => {
+        entries.delete(entry)
       }
-      this.running = true
-      return this.loop
     })
-  }
-
-  remove(entry: Renewal): void {
-    this.entries.delete(entry)
-  }
-}
-
-/** The renewals of each backend in this process. */
-const renewers = new WeakMap<InterruptBackend["Service"], Renewals>()
-
-export const renewals = (backend: InterruptBackend["Service"]): Renewals => {
-  let renewer = renewers.get(backend)
-  if (renewer === undefined) renewers.set(backend, renewer = new Renewals(backend))
-  return renewer
-}
+  })

@@ -1,18 +1,22 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
-import type { ServeOptions, Settings } from "../AgentApp.ts"
 import * as Health from "../Health.ts"
 import { Lifecycle } from "../Lifecycle.ts"
-import * as Tasks from "../Tasks.ts"
-import * as HttpError from "./httpError.ts"
-import { KeepAlive } from "./keepAlive.ts"
-import { toHttpEffect } from "./router.ts"
+import * as HttpError from "./http/httpError.ts"
+import { KeepAlive } from "./http/keepAlive.ts"
+import { type RoutesEffect, toHttpEffect } from "./http/router.ts"
+import type { ServeOptions, Settings } from "./settings.ts"
+import * as Tasks from "./tasks.ts"
 
 /**
  * Serves the routes of an app: health routes, lifecycle, task workers, graceful drain; it
  * answers from the first moment, with 503 `starting` until the app's layers are built.
  */
-export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, R>, options?: ServeOptions) => {
+export const serveRoutes = <A, E, R>(
+  settings: Settings,
+  app: Layer.Layer<A, E, R>,
+  options?: ServeOptions
+) => {
   const info = Layer.sync(Health.AppInfo, () => ({
     name: settings.name,
     description: settings.description,
@@ -35,7 +39,7 @@ export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, 
     // Requests are answered from the start: while the app is built, the health routes say so
     // and the rest get 503 `starting`, rather than hanging until the routes exist.
     // (the routes also need, per request, what the app's routes require: the server's context has it)
-    let routes: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, any> | undefined
+    let routes: RoutesEffect<R> | undefined
     const starting = HttpServerRequest.HttpServerRequest.useSync(startingResponse(lifecycle))
     const routed = Effect.suspend(() => routes ?? starting)
     const handler = settings.cors === undefined ? routed : HttpMiddleware.cors({
@@ -54,11 +58,7 @@ export const serveRoutes = <A, E, R>(settings: Settings, app: Layer.Layer<A, E, 
     const healthPaths = new Set<string>(Object.values(Health.paths))
     const worker = options?.role === "worker"
     const accept = worker ? (path: string) => healthPaths.has(path) : () => true
-    routes = yield* toHttpEffect(Layer.mergeAll(app, Health.layer), accept).pipe(Scope.provide(appScope)) as Effect.Effect<
-      typeof routes & {},
-      unknown,
-      never
-    >
+    routes = yield* Scope.provide(toHttpEffect(Layer.mergeAll(app, Health.layer), accept), appScope)
     if (worker) {
       const { endpoints } = yield* Health.AppInfo
       for (const [name, path] of endpoints) if (!healthPaths.has(path)) endpoints.delete(name)

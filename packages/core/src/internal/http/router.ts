@@ -73,13 +73,31 @@ const makeRouter = Effect.fnUntraced(function*(accept: (path: string) => boolean
  * the current scope and gives the HTTP handler of their routes, those whose
  * path `accept` takes (a worker serves only its health routes).
  */
-export const toHttpEffect = <A, E, R>(appLayer: Layer.Layer<A, E, R>, accept: (path: string) => boolean) =>
+export type RoutesEffect<R> = Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  HttpRouter.Request.Only<"Error", R> | HttpRouter.Request.Only<"GlobalError", R> | HttpServerError.HttpServerError,
+  | Scope.Scope
+  | HttpServerRequest.HttpServerRequest
+  | HttpRouter.Request.Only<"Requires", R>
+  | HttpRouter.Request.Only<"GlobalRequires", R>
+>
+
+export const toHttpEffect = <A, E, R>(
+  appLayer: Layer.Layer<A, E, R>,
+  accept: (path: string) => boolean
+): Effect.Effect<
+  RoutesEffect<R>,
+  HttpRouter.Request.Without<E>,
+  Exclude<HttpRouter.Request.Without<R>, HttpRouter.HttpRouter> | Scope.Scope
+> =>
+  // the router keeps its routes untyped: what the layer's routes require and fail with is in `R`
+  // (`HttpRouter.toHttpEffect` types its result the same way)
   Effect.contextWith((context: Context.Context<Scope.Scope>) => {
     const scope = Context.get(context, Scope.Scope)
     const memoMap = Layer.CurrentMemoMap.forkOrCreate(context)
     const routerLayer = Layer.effect(HttpRouter.HttpRouter, makeRouter(accept))
     return Effect.map(
       Layer.buildWithMemoMap(Layer.provideMerge(appLayer, routerLayer), memoMap, scope),
-      (built) => Context.get(built, HttpRouter.HttpRouter).asHttpEffect()
+      (built) => Context.get(built, HttpRouter.HttpRouter).asHttpEffect() as RoutesEffect<R>
     )
-  })
+  }) as Effect.Effect<RoutesEffect<R>, HttpRouter.Request.Without<E>, Exclude<HttpRouter.Request.Without<R>, HttpRouter.HttpRouter> | Scope.Scope>

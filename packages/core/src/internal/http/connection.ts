@@ -1,7 +1,7 @@
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect } from "effect"
 import type { HttpServerRequest } from "effect/http"
-import { flatten } from "./flat.ts"
+import { flatten } from "../util/flat.ts"
 
 /**
  * A function that makes the connection of this request close once its

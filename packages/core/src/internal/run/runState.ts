@@ -3,12 +3,24 @@
  * with the message and content lifecycles, `output`, `usage` and the one
  * terminal event (the Runner drives it; `Runner` re-exports what is public).
  */
-import { Cause } from "effect"
-import type * as Output from "../Output.ts"
-import type * as Protocol from "../Protocol.ts"
-import type { RunContext } from "../Runner.ts"
-import { flatten } from "./flat.ts"
-import { prefixedId } from "./ids.ts"
+import type { Cause } from "effect"
+import type * as Output from "../../Output.ts"
+import type * as Protocol from "../../Protocol.ts"
+import { failureOf } from "../util/failure.ts"
+import { flatten } from "../util/flat.ts"
+import { prefixedId } from "../util/ids.ts"
+
+/**
+ * The identity of one run, fixed before it starts.
+ *
+ * @since 0.1.0
+ */
+export interface RunContext {
+  readonly request: Protocol.AgentRequest
+  readonly responseId: string
+  readonly sessionId: string
+  readonly userId: string
+}
 
 /**
  * The error code of a failure that carries no tag, and of defects.
@@ -25,19 +37,9 @@ export const UNKNOWN_ERROR_CODE = "AGENT_UNKNOWN_ERROR"
  * @since 0.1.0
  */
 export const errorInfo = (cause: Cause.Cause<unknown>): Protocol.ErrorInfo => {
-  const failure = cause.reasons.find(Cause.isFailReason)
-  if (failure !== undefined) {
-    const error = failure.error as { readonly _tag?: unknown; readonly message?: unknown } | null
-    const tag = typeof error === "object" && error !== null && typeof error._tag === "string" ? error._tag : undefined
-    const message = typeof error === "object" && error !== null && typeof error.message === "string" &&
-        error.message !== ""
-      ? error.message
-      : typeof error === "string"
-      ? error
-      : tag ?? "The agent failed"
-    return { code: tag ?? UNKNOWN_ERROR_CODE, message }
-  }
-  return { code: UNKNOWN_ERROR_CODE, message: "An unexpected error occurred in the agent" }
+  const failure = failureOf(cause)
+  if (failure === undefined) return { code: UNKNOWN_ERROR_CODE, message: "An unexpected error occurred in the agent" }
+  return { code: failure.tag ?? UNKNOWN_ERROR_CODE, message: failure.message ?? failure.tag ?? "The agent failed" }
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)

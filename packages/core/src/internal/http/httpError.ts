@@ -1,5 +1,5 @@
 import { ByteSize, Data, Effect, Schema } from "effect"
-import { HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
 import * as SchemaIssue from "effect/SchemaIssue"
 
 /**
@@ -11,7 +11,24 @@ export class RequestError extends Data.TaggedError("RequestError")<{
   readonly code: string
   readonly message: string
   readonly details?: unknown
-}> {}
+}> implements HttpServerRespondable.Respondable {
+  [HttpServerRespondable.symbol]() {
+    return Effect.succeed(errorResponse(this.status, this.code, this.message, this.details))
+  }
+}
+
+/**
+ * A route's failures that render themselves (`HttpServerRespondable`: a bad
+ * request, a busy session, a backend away) become their HTTP answers; the
+ * route's own code never maps errors to statuses.
+ */
+export const respondOnError = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A | HttpServerResponse.HttpServerResponse, Exclude<E, HttpServerRespondable.Respondable>, R> =>
+  Effect.catch(effect, (error) =>
+    HttpServerRespondable.isRespondable(error)
+      ? HttpServerRespondable.toResponse(error)
+      : Effect.fail(error as Exclude<E, HttpServerRespondable.Respondable>))
 
 /** The JSON error reply of PROTOCOL.md §5. Its message is capped, so that no reply echoes a large input. */
 export const errorResponse = (
@@ -34,9 +51,9 @@ export const maxMessageLength = 512
 export const capText = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max - 1)}…`
 
-/** A backend the app needs (Redis) is unreachable. */
-export const unavailable = (error: { readonly message: string }): HttpServerResponse.HttpServerResponse =>
-  errorResponse(503, "backend_unavailable", error.message)
+/** The answer of a backend the app needs (Redis) being unreachable: what its errors render. */
+export const unavailable = (error: { readonly message: string }): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Effect.succeed(errorResponse(503, "backend_unavailable", error.message))
 
 /**
  * The reply to a new request while the server drains; its connection closes
@@ -47,9 +64,6 @@ export const shuttingDown: HttpServerResponse.HttpServerResponse = HttpServerRes
   "connection",
   "close"
 )
-
-export const toResponse = (error: RequestError): HttpServerResponse.HttpServerResponse =>
-  errorResponse(error.status, error.code, error.message, error.details)
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 

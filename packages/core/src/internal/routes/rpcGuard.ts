@@ -1,8 +1,8 @@
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { RpcSerialization, RpcServer } from "effect/rpc"
-import * as AgentRpc from "../AgentRpc.ts"
-import * as HttpError from "./httpError.ts"
+import * as AgentRpc from "../../AgentRpc.ts"
+import * as HttpError from "../http/httpError.ts"
 
 /** The most messages one `/rpc` body may carry. */
 export const maxBatch = 1_000
@@ -54,14 +54,14 @@ const malformed = (text: string): string | undefined => {
  * unknown procedure) with a JSON 4xx. Payloads are decoded by the handlers,
  * so that a bad one fails with the typed `InvalidRequest`.
  */
-export const rpcRoute = (path: HttpRouter.PathInput, maxBodySize: number) =>
+export const rpcGuard = (path: HttpRouter.PathInput, maxBodySize: number) =>
   Layer.unwrap(Effect.gen(function*() {
     const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffect()
     const read = HttpError.readText(maxBodySize, HttpError.isJsonOrNdjsonType)
-    const route = Effect.flatMap(read, (text) => {
+    const route = HttpError.respondOnError(Effect.flatMap(read, (text) => {
       const problem = malformed(text)
       return problem === undefined ? httpEffect : Effect.fail(HttpError.invalidRequest(problem))
-    }).pipe(Effect.catchTag("RequestError", (error) => Effect.succeed(HttpError.toResponse(error))))
+    }))
     return Layer.merge(
       RpcServer.layer(AgentRpc.AgentRpcs).pipe(Layer.provide(Layer.succeed(RpcServer.Protocol, protocol))),
       HttpRouter.add("POST", path, route)

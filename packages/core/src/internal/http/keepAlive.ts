@@ -1,6 +1,6 @@
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import type { StreamWriter } from "./connection.ts"
-import { registerScoped } from "./scoped.ts"
+import { registerScoped } from "../util/scoped.ts"
 
 /** The comment frame sent on a quiet stream, so proxies keep it open. */
 export const keepAliveFrame = ": keep-alive\n\n"

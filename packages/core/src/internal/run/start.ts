@@ -1,0 +1,143 @@
+/**
+ * How a request becomes a run, the same for every front door (`/process`,
+ * `/process/task`, `/rpc`): its ids settled, its session claimed, its history
+ * read, its handler's outputs ready, and what it records when it ends.
+ */
+import { Effect, type Scope, Stream } from "effect"
+import * as Interrupt from "../../Interrupt.ts"
+import { Lifecycle } from "../../Lifecycle.ts"
+import type * as Output from "../../Output.ts"
+import type * as Protocol from "../../Protocol.ts"
+import * as Runner from "../../Runner.ts"
+import * as SessionStore from "../../SessionStore.ts"
+import type { QueryContext, QueryHandler } from "../query.ts"
+import type { Settings } from "../settings.ts"
+import { laterThisTurn } from "../util/laterThisTurn.ts"
+import { handlerServices, missingServices, provideContextCached } from "../util/provideContext.ts"
+import { prefixedId, randomUuid } from "../util/ids.ts"
+
+/** A run whose session is claimed, ready to start: what `Runner.events` or the SSE reply runs. */
+export interface Run<E> {
+  readonly context: QueryContext
+  readonly outputs: Stream.Stream<Output.AgentOutput, E>
+  readonly options: Runner.RunOptions
+}
+
+/** What starts runs of one query handler. */
+export interface Runs<E> {
+  /** The request with its ids settled: a session id (new when absent) and `user_id` defaulting to it. */
+  readonly settleIds: (request: Protocol.AgentRequest) => Protocol.AgentRequest
+  /**
+   * Claims the session and gives the run; the claim lasts as long as the
+   * current scope (the HTTP request, or the job). `turn` makes the history
+   * idempotent (a retried job starts its turn, and appends its reply, once).
+   */
+  readonly start: (
+    request: Protocol.AgentRequest,
+    onDrain: (() => void) | undefined,
+    turn?: string | undefined
+  ) => Effect.Effect<Run<E>, Interrupt.SessionBusy | Interrupt.InterruptBackendError | SessionStore.SessionStoreError, Scope.Scope>
+  /** The protocol events of a run. */
+  readonly events: (run: Run<E>) => Stream.Stream<Protocol.Event>
+}
+
+/** A session's key: `user_id` defaults to the session id, as in the original. */
+export const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey =>
+  Interrupt.makeSessionKey(userId ?? sessionId, sessionId)
+
+const stateOf = (status: Protocol.RunStatus): Exclude<Interrupt.RunState, "RUNNING"> =>
+  status === "completed" ? "FINISHED" : status === "failed" ? "ERROR" : "STOPPED"
+
+/** The completed messages of a response, as history messages (without their event fields). */
+const toHistory = (output: ReadonlyArray<Protocol.MessageEvent>): Array<Protocol.Message> =>
+  output.filter((message) => message.status === "completed").map((message) => ({
+    id: message.id,
+    type: message.type,
+    role: message.role,
+    content: (message.content ?? []).map(
+      ({ sequence_number: _s, object: _o, status: _st, error: _e, index: _i, delta: _d, msg_id: _m, ...part }) =>
+        part as Protocol.Content
+    ),
+    ...(message.metadata === null ? {} : { metadata: message.metadata }),
+    ...(message.usage === null ? {} : { usage: message.usage })
+  }))
+
+/**
+ * A decoded message with arrays of its exact length: Schema's decoding builds
+ * arrays by pushing, which leaves a one-part array room for 17, and a run
+ * keeps its request for its whole life.
+ */
+const compactMessage = (message: Protocol.Message): Protocol.Message =>
+  message.content == null ? message : { ...message, content: message.content.slice() }
+
+/**
+ * The run starter of `handler`, built once per app in the current scope (its
+ * lease renewals live as long as it).
+ */
+export const makeRuns = <E, R>(
+  settings: Settings,
+  handler: QueryHandler<E, R>
+): Effect.Effect<
+  Runs<E>,
+  never,
+  R | Lifecycle | Interrupt.InterruptBackend | SessionStore.SessionStore | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    const store = yield* SessionStore.SessionStore
+    const claims = yield* Interrupt.Claims.make
+    const missingIn = missingServices(handlerServices(yield* Effect.context<R>()))
+
+    const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim, turn: string | undefined) =>
+    (response: Protocol.ResponseEvent) =>
+      Effect.andThen(
+        settings.history
+          ? store.appendHistory(key, toHistory(response.output), turn).pipe(
+            Effect.catchCause((cause) => Effect.logWarning("could not append to the session history", cause))
+          )
+          : Effect.void,
+        claim.finish(stateOf(response.status))
+      )
+
+    const start = Effect.fnUntraced(function*(
+      request: Protocol.AgentRequest,
+      onDrain: (() => void) | undefined,
+      turn?: string
+    ) {
+      // the requests read in one turn of the event loop all start before any run works, so that
+      // a stop among them is handled before the runs' work rather than after it
+      yield* laterThisTurn
+      const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
+      const claim = yield* claims.claim(key, settings.claim)
+      const history = settings.history ? yield* store.startTurn(key, request.input, turn) : []
+      const context: QueryContext = {
+        request,
+        responseId: request.id ?? prefixedId("response"),
+        sessionId: key.sessionId,
+        userId: key.userId,
+        key,
+        history
+      }
+      const handlerOutputs = Stream.suspend(() => {
+        const result = handler(request, context)
+        return Stream.isStream(result) ? result : Stream.unwrap(result)
+      })
+      const missing = missingIn(yield* Effect.context<never>())
+      // with nothing missing, the fiber that runs the stream has every service it requires
+      const outputs = missing === undefined
+        ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
+        : provideContextCached(handlerOutputs, missing)
+      yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
+      return { context, outputs, options: { cancel: claim.stopped, onEnd: record(key, claim, turn) } } satisfies Run<E>
+    })
+
+    return {
+      settleIds: (request) => {
+        const sessionId = request.session_id ?? randomUuid()
+        const input = request.input.map(compactMessage)
+        return { ...request, input, session_id: sessionId, user_id: request.user_id ?? sessionId }
+      },
+      start,
+      events: (run) => Runner.events(run.context, run.outputs, run.options)
+    }
+  })
