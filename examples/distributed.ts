@@ -8,16 +8,16 @@
  *   REDIS_URL=redis://127.0.0.1:6379 PORT=8092 npm run start:distributed
  */
 import { AgentApp } from "@agentapp/core"
-import { AgentAppRedis } from "@agentapp/redis"
 import { Config, Layer } from "effect"
 import { Friday, listen, Routes, setting, Toolbox } from "./main.ts"
+import { Redis } from "./redis.ts"
 
 /** `ROLE=api` leaves the tasks to separate workers (examples/worker.ts); the default runs both. */
 const role = setting(Config.Literals(["api", "both"] as const, "ROLE").pipe(Config.withDefault("both" as const)))
 
 export const Main = Friday.serve(Routes, { role }).pipe(
   Layer.provide(listen(8090)),
-  Layer.provide(AgentAppRedis.layerConfig), // REDIS_URL, REDIS_PREFIX
+  Layer.provide(Redis), // REDIS_URL, REDIS_PREFIX
   Layer.provide(Toolbox.layer)
 )
 

@@ -8,14 +8,13 @@
  *   REDIS_URL=redis://127.0.0.1:6379 PORT=8093 npm run start:worker
  */
 import { AgentApp } from "@agentapp/core"
-import { AgentAppRedis } from "@agentapp/redis"
 import { Layer } from "effect"
 import { Friday, listen, Routes, Toolbox } from "./main.ts"
-
+import { Redis } from "./redis.ts"
 
 export const Main = Friday.serve(Routes, { role: "worker" }).pipe(
   Layer.provide(listen(8093)),
-  Layer.provide(AgentAppRedis.layerConfig),
+  Layer.provide(Redis),
   Layer.provide(Toolbox.layer)
 )
 

@@ -87,8 +87,21 @@ export class TaskQueueError extends Schema.TaggedError<TaskQueueError>()("TaskQu
  * @since 0.1.0
  */
 export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
-  message: Schema.String
+  message: Schema.String,
+  /** No attempt can succeed (its payload is invalid): it ends in `error` at once, whatever attempts remain. */
+  unrecoverable: Schema.optional(Schema.Boolean)
 }) {}
+
+/**
+ * Whether a failed run must not be retried: it failed with an unrecoverable
+ * `JobFailed`.
+ *
+ * @since 0.1.0
+ */
+export const isUnrecoverable = (cause: Cause.Cause<unknown>): boolean => {
+  const error = failureOf(cause)?.error
+  return error instanceof JobFailed && error.unrecoverable === true
+}
 
 /**
  * The primitives of a task queue.
@@ -159,7 +172,10 @@ export const jobFailure = (cause: Cause.Cause<unknown>): Effect.Effect<never, Jo
     ? Effect.failCause(cause as Cause.Cause<never>)
     : Effect.andThen(
       cause.reasons.some(Cause.isFailReason) ? Effect.void : Effect.logError("a task died", cause),
-      Effect.fail(new JobFailed({ message: failureMessage(cause) }))
+      Effect.suspend(() => {
+        const error = failureOf(cause)?.error
+        return Effect.fail(error instanceof JobFailed ? error : new JobFailed({ message: failureMessage(cause) }))
+      })
     )
 
 interface MemoryJob {
@@ -241,7 +257,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
         return yield* enqueue(job.queue, job.id)
       }
       job.error = failureMessage(exit.cause)
-      if (job.attempts >= job.options.attempts) return end(job, "error", now)
+      if (job.attempts >= job.options.attempts || isUnrecoverable(exit.cause)) return end(job, "error", now)
       job.state = "pending"
       yield* Effect.forkIn(
         Effect.delay(enqueue(job.queue, job.id), retryDelay(job.options.backoff, job.attempts)),

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import type { Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
-import { type Config, Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import * as BullTaskQueue from "./BullTaskQueue.ts"
 import * as RedisConnection from "./RedisConnection.ts"
 import * as RedisInterrupt from "./RedisInterrupt.ts"
@@ -26,20 +26,14 @@ import * as RedisSessionStore from "./RedisSessionStore.ts"
  * @since 0.1.0
  */
 export interface Options extends RedisConnection.Options {
+  readonly interrupts?: RedisInterrupt.Options | undefined
   readonly sessions?: RedisSessionStore.Options | undefined
-  /** BullMQ options of the task queue (the URL is shared). */
+  /** BullMQ options of the task queue (the URL is shared; the prefix defaults to `<prefix>:bull`). */
   readonly tasks?: Omit<BullTaskQueue.Options, "url"> | undefined
 }
 
-const backends = (url: string, options?: Pick<Options, "sessions" | "tasks">) =>
-  Layer.mergeAll(
-    RedisInterrupt.layer(),
-    RedisSessionStore.layer(options?.sessions),
-    BullTaskQueue.layer({ url, ...options?.tasks })
-  )
-
 /**
- * Interrupts and sessions on the Redis at `url`.
+ * Interrupts, sessions and the task queue on the Redis at `url`.
  *
  * @since 0.1.0
  */
@@ -47,17 +41,31 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | RedisConnection.RedisConnection
-> => backends(options.url, options).pipe(Layer.provideMerge(RedisConnection.layer(options)))
+> =>
+  Layer.mergeAll(
+    RedisInterrupt.layer(options.interrupts),
+    RedisSessionStore.layer(options.sessions),
+    BullTaskQueue.layer({ url: options.url, prefix: `${options.prefix ?? "agentapp"}:bull`, ...options.tasks })
+  ).pipe(Layer.provideMerge(RedisConnection.layer(options)))
 
 /**
- * Interrupts and sessions on the Redis that `REDIS_URL` names.
+ * {@link layer} from configuration, the way Effect's own `layerConfig`s take
+ * it: a `Config` of the options, or a record of `Config`s (the URL redacted,
+ * as it may hold a password).
+ *
+ * @example
+ * ```ts
+ * AgentAppRedis.layerConfig({
+ *   url: Config.Redacted("REDIS_URL"),
+ *   prefix: Config.String("REDIS_PREFIX").pipe(Config.withDefault("agentapp"))
+ * })
+ * ```
  *
  * @since 0.1.0
  */
-export const layerConfig: Layer.Layer<
+export const layerConfig = (
+  options: Config.Wrap<Options>
+): Layer.Layer<
   Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | RedisConnection.RedisConnection,
   Config.ConfigError
-> = Layer.unwrap(Effect.gen(function*() {
-  const { prefix, url } = yield* RedisConnection.config
-  return layer({ url, prefix, tasks: { prefix: `${prefix}:bull` } })
-}))
+> => Layer.unwrap(Effect.map(Config.unwrap(options), layer))

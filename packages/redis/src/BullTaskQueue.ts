@@ -9,9 +9,10 @@
  * @since 0.1.0
  */
 import { TaskQueue } from "@agentapp/core"
-import { Job, Queue, Worker } from "bullmq"
-import { Duration, Effect, Exit, Layer, Option } from "effect"
+import { Job, Queue, UnrecoverableError, Worker } from "bullmq"
+import { Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
+import { reconnectDelay } from "./RedisConnection.ts"
 import { randomUUID as randomUuid } from "node:crypto"
 
 /**
@@ -20,8 +21,8 @@ import { randomUUID as randomUuid } from "node:crypto"
  * @since 0.1.0
  */
 export interface Options {
-  /** `redis://[user:password@]host:port[/db]`. */
-  readonly url: string
+  /** `redis://[user:password@]host:port[/db]`; redacted when it holds a password. */
+  readonly url: string | Redacted.Redacted<string>
   /** BullMQ's key prefix. Default `"agentapp:bull"`. */
   readonly prefix?: string | undefined
   /** How often workers look for stalled jobs (a worker that died mid-job). Default 30 s. */
@@ -64,6 +65,11 @@ const operationTimeout = Duration.seconds(3)
 
 const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
 
+/** What `reportErrors` listens to: a queue, a worker or a connection. */
+interface ErrorEmitter {
+  on(event: "error", listener: (cause: Error) => void): unknown
+}
+
 /**
  * Builds the queue; queues, workers and connections close with the scope
  * (a worker lets its running jobs finish first).
@@ -81,24 +87,39 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const connection = (settings: { readonly worker: boolean }) =>
     Effect.acquireRelease(
       Effect.sync(() =>
-        new Redis(options.url, {
+        new Redis(Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url, {
           maxRetriesPerRequest: settings.worker ? null : 1,
           ...(settings.worker ? {} : { commandTimeout: Duration.toMillis(operationTimeout) }),
-          retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000)
-        } as never)
+          retryStrategy: reconnectDelay
+        })
       ),
       (redis) => Effect.sync(() => redis.disconnect())
     )
   const client = yield* connection({ worker: false })
-  // ioredis reports connection errors on its own; keep them from being unhandled
-  client.on("error", () => {})
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  /**
+   * Logs the errors of a queue, a worker or a connection once per outage (the
+   * first after it was last ready), not on every reconnect attempt.
+   */
+  const reportErrors = (emitter: ErrorEmitter, what: string, connection: Redis) => {
+    let reported = false
+    emitter.on("error", (cause: unknown) => {
+      if (reported) return
+      reported = true
+      runFork(Effect.logError(`BullMQ ${what}: ${describe(cause)}`))
+    })
+    connection.on("ready", () => {
+      reported = false
+    })
+  }
+  reportErrors(client, "connection", client)
 
   const queues = new Map<string, Queue>()
   const queueOf = (name: string) => {
     let queue = queues.get(name)
     if (queue === undefined) {
-      queue = new Queue(name, { connection: client, prefix, skipWaitingForReady: true } as never)
-      queue.on("error", () => {})
+      queue = new Queue(name, { connection: client, prefix, skipWaitingForReady: true })
+      reportErrors(queue, `queue ${name}`, client)
       queues.set(name, queue)
     }
     return queue
@@ -155,7 +176,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     work: (queue, process, work) =>
       Effect.gen(function*() {
         const workerConnection = yield* connection({ worker: true })
-        workerConnection.on("error", () => {})
+        reportErrors(workerConnection, `worker connection of queue ${queue}`, workerConnection)
         const worker = yield* Effect.acquireRelease(
           Effect.sync(() => {
             const worker = new Worker(
@@ -169,7 +190,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                   attempt: job.attemptsMade + 1
                 }))
                 if (Exit.isSuccess(exit)) return exit.value ?? null
-                throw new Error(TaskQueue.failureMessage(exit.cause))
+                const message = TaskQueue.failureMessage(exit.cause)
+                // an invalid payload fails at once: BullMQ retries no UnrecoverableError
+                throw TaskQueue.isUnrecoverable(exit.cause) ? new UnrecoverableError(message) : new Error(message)
               },
               {
                 connection: workerConnection,
@@ -178,9 +201,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                 stalledInterval,
                 lockDuration,
                 maxStalledCount: options.maxStalledCount ?? 1
-              } as never
+              }
             )
-            worker.on("error", () => {})
+            reportErrors(worker, `worker of queue ${queue}`, workerConnection)
             return worker
           }),
           (worker) =>

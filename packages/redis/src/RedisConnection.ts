@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Redis, type RedisOptions } from "ioredis"
 
 /**
@@ -25,12 +25,12 @@ export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
  * @since 0.1.0
  */
 export interface Options {
-  /** `redis://[user:password@]host:port[/db]`. */
-  readonly url: string
+  /** `redis://[user:password@]host:port[/db]`; redacted when it holds a password (`Config.Redacted`). */
+  readonly url: string | Redacted.Redacted<string>
   /** Prefix of every key and channel. Default `"agentapp"`. */
   readonly prefix?: string | undefined
-  /** Extra ioredis options, merged over the defaults. */
-  readonly redis?: RedisOptions | undefined
+  /** Extra ioredis options, merged over the defaults (replies keep their default mapping). */
+  readonly redis?: Omit<RedisOptions, "replyMapping"> | undefined
 }
 
 /**
@@ -49,14 +49,39 @@ export class RedisConnection extends Context.Service<RedisConnection, {
   readonly ping: Effect.Effect<void, RedisError>
   /**
    * A Lua script on the command connection, called with its keys then its
-   * arguments. It is sent by its SHA (EVALSHA), its text only the first time
-   * on a connection and whenever Redis has forgotten it.
+   * arguments, its reply checked. It is sent by its SHA (EVALSHA), its text
+   * only the first time on a connection and whenever Redis has forgotten it.
    */
-  readonly script: (
-    lua: string,
-    numberOfKeys: number
-  ) => (...keysAndArgs: ReadonlyArray<string | number>) => Effect.Effect<unknown, RedisError>
+  readonly script: <A>(script: Script<A>) => (...keysAndArgs: ReadonlyArray<string | number>) => Effect.Effect<A, RedisError>
 }>()("@agentapp/redis/RedisConnection") {}
+
+/**
+ * A Lua script: its text, how many of its arguments are keys, and the check
+ * of its reply.
+ *
+ * @since 0.1.0
+ */
+export interface Script<A> {
+  readonly lua: string
+  readonly keys: number
+  readonly reply: (reply: unknown) => reply is A
+}
+
+/**
+ * The commands of a connection with its failures turned into a backend's own
+ * error: the one place a backend maps Redis errors.
+ *
+ * @since 0.1.0
+ */
+export const commands = <E>(redis: RedisConnection["Service"], toError: (error: RedisError) => E) => ({
+  use: <A>(f: (client: Redis) => Promise<A>): Effect.Effect<A, E> => Effect.mapError(redis.use(f), toError),
+  script: <A>(script: Script<A>) => {
+    const call = redis.script(script)
+    return (...keysAndArgs: ReadonlyArray<string | number>): Effect.Effect<A, E> =>
+      Effect.mapError(call(...keysAndArgs), toError)
+  },
+  ping: Effect.mapError(redis.ping, toError)
+})
 
 const startupWait = Duration.seconds(3)
 
@@ -72,6 +97,11 @@ const describe = (cause: unknown) => cause instanceof Error ? cause.message : St
 
 const redactUrl = (url: string) => url.replace(/\/\/([^@/]*)@/, "//***@")
 
+const capReply = (reply: unknown) => String(JSON.stringify(reply)).slice(0, 100)
+
+/** ioredis reconnects at growing intervals, at most 2 s apart (`RedisInterrupt`'s `settle` counts on it). */
+export const reconnectDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000)
+
 /**
  * Opens the connections; they are closed when the scope ends. It does not
  * wait for Redis: a server may start while Redis is down, and it connects
@@ -81,22 +111,21 @@ const redactUrl = (url: string) => url.replace(/\/\/([^@/]*)@/, "//***@")
  */
 export const make = Effect.fnUntraced(function*(options: Options) {
   const prefix = options.prefix ?? "agentapp"
-  const where = redactUrl(options.url)
+  const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+  const where = redactUrl(url)
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const connect = (role: string) =>
     Effect.acquireRelease(
       Effect.sync(() => {
-        const redisOptions: RedisOptions = {
+        const redis = new Redis(url, {
           // commands issued in the same tick (the runs of concurrent requests) leave in one write
           enableAutoPipelining: role === "client",
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
-          retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+          retryStrategy: reconnectDelay,
           ...options.redis
-        } as RedisOptions
-        // ioredis types its options without exactOptionalPropertyTypes in mind
-        const redis = new Redis(options.url, redisOptions as never)
+        })
         let up: boolean | undefined
         redis.on("ready", () => {
           if (up !== true) runFork(Effect.logInfo(`Redis ${role} connected to ${where}`))
@@ -124,13 +153,22 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       try: () => f(client),
       catch: (cause) => new RedisError({ message: `Redis at ${where}: ${describe(cause)}`, cause })
     })
-  let scripts = 0
-  const script = (lua: string, numberOfKeys: number) => {
-    const name = `agentappScript${scripts++}`
-    // ioredis's custom commands: EVALSHA, falling back to EVAL on NOSCRIPT
-    client.defineCommand(name, { lua, numberOfKeys })
-    const command = (client as unknown as Record<string, (...args: ReadonlyArray<unknown>) => Promise<unknown>>)[name]
-    return (...keysAndArgs: ReadonlyArray<string | number>) => use((redis) => command.call(redis, ...keysAndArgs))
+  const sent = new WeakMap<Script<unknown>, string>()
+  let defined = 0
+  const script = <A>(definition: Script<A>) => {
+    let name = sent.get(definition)
+    if (name === undefined) {
+      name = `agentappScript${defined++}`
+      // ioredis's custom commands: EVALSHA, falling back to EVAL on NOSCRIPT
+      client.defineCommand(name, { lua: definition.lua, numberOfKeys: definition.keys })
+      sent.set(definition, name)
+    }
+    const command = Reflect.get(client, name) as (...args: Array<string | number>) => Promise<unknown>
+    return (...keysAndArgs: ReadonlyArray<string | number>): Effect.Effect<A, RedisError> =>
+      Effect.flatMap(use((redis) => command.apply(redis, [...keysAndArgs])), (reply) =>
+        definition.reply(reply)
+          ? Effect.succeed(reply)
+          : Effect.fail(new RedisError({ message: `Redis at ${where}: a script replied ${capReply(reply)}` })))
   }
   return RedisConnection.of({
     client,
@@ -150,24 +188,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 export const layer = (options: Options): Layer.Layer<RedisConnection> => Layer.effect(RedisConnection, make(options))
 
 /**
- * The connection settings from configuration: `REDIS_URL` (default
- * `redis://127.0.0.1:6379`) and `REDIS_PREFIX` (default `agentapp`).
+ * The connection from configuration, the way Effect's own `layerConfig`s
+ * take it: a `Config` of the options, or a record of `Config`s.
+ *
+ * @example
+ * ```ts
+ * RedisConnection.layerConfig({
+ *   url: Config.Redacted("REDIS_URL"),
+ *   prefix: Config.String("REDIS_PREFIX").pipe(Config.withDefault("agentapp"))
+ * })
+ * ```
  *
  * @since 0.1.0
  */
-export const config = Config.all({
-  url: Config.String("REDIS_URL").pipe(Config.withDefault("redis://127.0.0.1:6379")),
-  prefix: Config.String("REDIS_PREFIX").pipe(Config.withDefault("agentapp"))
-})
-
-/**
- * The connection from configuration (see {@link config}).
- *
- * @since 0.1.0
- */
-export const layerConfig: Layer.Layer<RedisConnection, Config.ConfigError> = Layer.effect(
-  RedisConnection,
-  Effect.gen(function*() {
-    return yield* make(yield* config)
-  })
-)
+export const layerConfig = (options: Config.Wrap<Options>): Layer.Layer<RedisConnection, Config.ConfigError> =>
+  Layer.effect(RedisConnection, Effect.flatMap(Config.unwrap(options), make))

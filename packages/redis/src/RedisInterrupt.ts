@@ -23,46 +23,8 @@
 import { Interrupt } from "@agentapp/core"
 import { Deferred, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
-import { RedisConnection } from "./RedisConnection.ts"
-
-const renewScript = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0`
-
-// KEYS: lease, state; ARGV: run id, lease TTL ms, state JSON, state TTL ms. 1 taken, 0 held, -1 lost
-const retakeRunScript = `
-if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
-  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
-  return 1
-end
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return 0
-end
-return -1`
-
-// KEYS: lease, state; ARGV: run id, lease TTL ms, state JSON, state TTL ms
-const startRunScript = `
-if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
-  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
-  return 1
-end
-return 0`
-
-// KEYS: lease, state; ARGV: run id, state JSON, state TTL ms
-const endRunScript = `
-redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  redis.call("DEL", KEYS[1])
-end
-return 1`
-
-// KEYS: lease, stop channel; ARGV: message. Publishes whatever the lease (a run may have lost it to a
-// Redis restart): how many nodes received it, and the lease's remaining ms (negative when none)
-const signalScript = `
-local receivers = redis.call("PUBLISH", KEYS[2], ARGV[1])
-return { receivers, redis.call("PTTL", KEYS[1]) }`
+import * as Scripts from "./internal/scripts.ts"
+import { commands, RedisConnection } from "./RedisConnection.ts"
 
 const decodeRecord = Schema.decodeUnknownOption(Schema.fromJsonString(Interrupt.RunRecord))
 
@@ -108,16 +70,12 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const answersTo = (id: string) => `${redis.prefix}:stop-answer:${id}`
   const answers = answersTo(node)
   const pending = new Map<string, PendingStop>()
-  const run = <A>(f: (client: typeof redis.client) => Promise<A>) => Effect.mapError(redis.use(f), fail)
-  const script = (lua: string, numberOfKeys: number) => {
-    const call = redis.script(lua, numberOfKeys)
-    return (...keysAndArgs: ReadonlyArray<string | number>) => Effect.mapError(call(...keysAndArgs), fail)
-  }
-  const renew = script(renewScript, 1)
-  const retakeRun = script(retakeRunScript, 2)
-  const startRun = script(startRunScript, 2)
-  const endRun = script(endRunScript, 2)
-  const signal = script(signalScript, 2)
+  const { ping, script, use } = commands(redis, fail)
+  const renew = script(Scripts.renewLease)
+  const retakeRun = script(Scripts.retakeRun)
+  const startRun = script(Scripts.startRun)
+  const endRun = script(Scripts.endRun)
+  const signal = script(Scripts.signalStop)
 
   const listeners = Interrupt.makeListenerRegistry()
 
@@ -174,8 +132,7 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
       const stop: PendingStop = { done: Deferred.makeUnsafe<boolean>(), expected: Number.POSITIVE_INFINITY, answered: 0 }
       pending.set(id, stop)
       return yield* Effect.gen(function*() {
-        const reply = yield* signal(leaseKey(key), channel, `${id}\n${node}\n${Interrupt.keyString(key)}`)
-        const [receivers, ttl] = reply as [number, number]
+        const [receivers, ttl] = yield* signal(leaseKey(key), channel, `${id}\n${node}\n${Interrupt.keyString(key)}`)
         stop.expected = receivers
         if (stop.answered >= receivers) Deferred.doneUnsafe(stop.done, Exit.succeed(false))
         const received = receivers === 0
@@ -230,14 +187,14 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         endRun(leaseKey(key), stateKey(key), record.runId, JSON.stringify(record), Math.max(1, Duration.toMillis(stateTtl)))
       ),
     getState: (key) =>
-      run((client) => client.get(stateKey(key))).pipe(
+      use((client) => client.get(stateKey(key))).pipe(
         Effect.map((json) => json === null ? Option.none() : decodeRecord(json))
       ),
     signalStop,
     listen: listeners.listen,
     listeners: listeners.count,
     // not ready while settling: a load balancer sends new runs elsewhere meanwhile
-    check: Effect.andThen(Effect.mapError(redis.ping, fail), settling)
+    check: Effect.andThen(ping, settling)
   })
 })
 

@@ -2,6 +2,7 @@ import { AgentAppRedis } from "@agentapp/redis"
 import { Effect, Layer } from "effect"
 import { interruptBackendSuite } from "../../core/test/conformance/InterruptBackend.ts"
 import { sessionStoreSuite } from "../../core/test/conformance/SessionStore.ts"
+import { taskQueueSuite } from "../../core/test/conformance/TaskQueue.ts"
 import { acquireRedis, uniquePrefix } from "../../../test/support/redis.ts"
 
 /** A real Redis for the suite: REDIS_URL, or a private redis-server. */
@@ -17,3 +18,4 @@ const backends = (maxHistory?: number) =>
 
 interruptBackendSuite("redis", backends())
 sessionStoreSuite("redis", backends(20), { maxHistory: 20 })
+taskQueueSuite("BullMQ", backends())

@@ -161,7 +161,9 @@ export const make = <P, I, A, E, R>(
     const services = handlerServices(yield* Effect.context<Exclude<R, Scope.Scope>>())
     const run: Runner = (payload) =>
       decode(payload).pipe(
-        Effect.mapError((error) => new TaskQueue.JobFailed({ message: `Invalid payload: ${error.message}` })),
+        Effect.mapError((error) =>
+          new TaskQueue.JobFailed({ message: `Invalid payload: ${error.message}`, unrecoverable: true })
+        ),
         // each run has a scope of its own, closed when it ends
         Effect.flatMap((payload) => Effect.scoped(handler(payload))),
         // a worker that stops mid-run leaves the job to the queue: interruption stays interruption

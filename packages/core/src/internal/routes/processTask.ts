@@ -32,7 +32,10 @@ export const processTaskRoutes = <E>(
   // a job's turn is its id, so that a retried job starts its turn (and appends its reply) once
   const runInBackground: TaskRunner = (payload, job) =>
     Effect.scoped(Effect.gen(function*() {
-      const request = yield* Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload)
+      const request = yield* Effect.mapError(
+        Schema.decodeUnknownEffect(Protocol.AgentRequest)(payload),
+        (error) => new TaskQueue.JobFailed({ message: `Invalid payload: ${error.message}`, unrecoverable: true })
+      )
       return yield* Runner.finalResponse(runs.events(yield* runs.start(request, undefined, `job:${job.id}`)))
     })).pipe(Effect.catchCause(TaskQueue.jobFailure))
   return Layer.merge(

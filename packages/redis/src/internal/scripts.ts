@@ -1,0 +1,124 @@
+/**
+ * Every Lua script agentapp runs on Redis, each with its keys and the reply it
+ * gives, checked when it arrives (a reply of another shape is a `RedisError`).
+ */
+import type { Script } from "../RedisConnection.ts"
+
+const isZeroOrOne = (reply: unknown): reply is 0 | 1 => reply === 0 || reply === 1
+const isStrings = (reply: unknown): reply is Array<string> =>
+  Array.isArray(reply) && reply.every((item) => typeof item === "string")
+
+// --- interrupts: KEYS lease, state ---
+
+/** ARGV: run id, lease TTL ms. 1 when renewed, 0 when the lease is another's or gone. */
+export const renewLease: Script<0 | 1> = {
+  keys: 1,
+  lua: `
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0`,
+  reply: isZeroOrOne
+}
+
+/** ARGV: run id, lease TTL ms, state JSON, state TTL ms. 1 when the lease was free and is taken. */
+export const startRun: Script<0 | 1> = {
+  keys: 2,
+  lua: `
+if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
+  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
+  return 1
+end
+return 0`,
+  reply: isZeroOrOne
+}
+
+/** ARGV as `startRun`. 1 taken again, 0 still the run's own, -1 another run's. */
+export const retakeRun: Script<1 | 0 | -1> = {
+  keys: 2,
+  lua: `
+if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
+  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
+  return 1
+end
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return 0
+end
+return -1`,
+  reply: (reply): reply is 1 | 0 | -1 => reply === 1 || reply === 0 || reply === -1
+}
+
+/** ARGV: run id, state JSON, state TTL ms. Records the end; frees the lease if the run holds it. */
+export const endRun: Script<1> = {
+  keys: 2,
+  lua: `
+redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("DEL", KEYS[1])
+end
+return 1`,
+  reply: (reply): reply is 1 => reply === 1
+}
+
+/**
+ * KEYS: lease, stop channel; ARGV: message. Publishes whatever the lease (a
+ * run may have lost it to a Redis restart): how many nodes received it, and
+ * the lease's remaining ms (negative when there is none).
+ */
+export const signalStop: Script<readonly [receivers: number, leaseTtl: number]> = {
+  keys: 2,
+  lua: `
+local receivers = redis.call("PUBLISH", KEYS[2], ARGV[1])
+return { receivers, redis.call("PTTL", KEYS[1]) }`,
+  reply: (reply): reply is readonly [number, number] =>
+    Array.isArray(reply) && reply.length === 2 && typeof reply[0] === "number" && typeof reply[1] === "number"
+}
+
+// --- sessions: KEYS history, state, turn; ARGV max history, TTL ms, turn id ("" for none), messages' JSON ---
+
+// appends the messages, keeps the newest, counts them in the turn hash's `total`, refreshes the expiry
+const appendLua = `
+for i = 4, #ARGV do redis.call("RPUSH", KEYS[1], ARGV[i]) end
+redis.call("HINCRBY", KEYS[3], "total", #ARGV - 3)
+redis.call("LTRIM", KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+redis.call("PEXPIRE", KEYS[2], ARGV[2])
+redis.call("PEXPIRE", KEYS[3], ARGV[2])`
+
+/** Appends to the history, once per turn (a reply appended again by a retried task is left out). */
+export const appendHistory: Script<0 | 1> = {
+  keys: 3,
+  lua: `
+if ARGV[3] ~= "" then
+  if redis.call("HGET", KEYS[3], "replied") == ARGV[3] then return 0 end
+  redis.call("HSET", KEYS[3], "replied", ARGV[3])
+end
+${appendLua}
+return 1`,
+  reply: isZeroOrOne
+}
+
+/**
+ * Gives the history as it was before the turn's input, and appends the
+ * input; the latest turn started again gives the same and appends nothing.
+ */
+export const startTurn: Script<Array<string>> = {
+  keys: 3,
+  lua: `
+if ARGV[3] ~= "" then
+  local turn = redis.call("HMGET", KEYS[3], "turn", "at", "total")
+  if turn[1] == ARGV[3] then
+    local first = tonumber(turn[3] or "0") - redis.call("LLEN", KEYS[1])
+    local upto = tonumber(turn[2]) - first
+    if upto <= 0 then return {} end
+    return redis.call("LRANGE", KEYS[1], 0, upto - 1)
+  end
+end
+local before = redis.call("LRANGE", KEYS[1], 0, -1)
+if ARGV[3] ~= "" then
+  redis.call("HSET", KEYS[3], "turn", ARGV[3], "at", redis.call("HGET", KEYS[3], "total") or "0")
+end
+${appendLua}
+return before`,
+  reply: isStrings
+}
