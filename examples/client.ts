@@ -67,7 +67,7 @@ const agentUrl = Config.String("AGENT_URL").pipe(
 
 Effect.gen(function*() {
   const url = yield* agentUrl
-  yield* program.pipe(Effect.provide(AgentClient.AgentClient.layer({ url })))
+  yield* program.pipe(Effect.provide(AgentClient.layer({ url })))
 }).pipe(
   Effect.catchTag("ClientError", (error) =>
     Effect.andThen(Console.error(error.message), Effect.sync(() => {

@@ -33,7 +33,7 @@ afterAll(async () => {
 
 /** Runs an Effect that uses a client of `node`. */
 const withClient = <A, E>(node: ServerProcess, effect: Effect.Effect<A, E, AgentClient.AgentClient>) =>
-  Effect.runPromise(Effect.provide(effect, AgentClient.AgentClient.layer({ url: node.url })))
+  Effect.runPromise(Effect.provide(effect, AgentClient.layer({ url: node.url })))
 
 const stateOf = (key: Interrupt.SessionKey) =>
   Effect.runPromise(

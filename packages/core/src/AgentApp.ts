@@ -17,11 +17,12 @@
  */
 import { type Effect, Layer, type Scope } from "effect"
 import { HttpRouter, type HttpServer, type HttpServerRequest } from "effect/http"
-import * as Endpoint from "./Endpoint.ts"
+import type * as Endpoint from "./Endpoint.ts"
 import * as Health from "./Health.ts"
 import { KeepAlive } from "./internal/http/keepAlive.ts"
 import type { HandlerServices, QueryContext, QueryHandler } from "./internal/query.ts"
 import { queryRoutes } from "./internal/queryRoutes.ts"
+import { endpointRoute } from "./internal/routes/endpoint.ts"
 import { serveRoutes } from "./internal/serve.ts"
 import { type Options, type ServeOptions, type Settings, settingsOf } from "./internal/settings.ts"
 import { make as makeTask, type TaskRegistry } from "./internal/tasks.ts"
@@ -43,6 +44,14 @@ export type { CorsOptions, Options, ServeOptions, Settings } from "./internal/se
  * @since 0.1.0
  */
 export type ServeProvided = HttpRouter.HttpRouter | ServeServices
+
+/**
+ * The backends a query handler's routes use: interrupts, sessions and the
+ * task queue (`layerMemory`, or Redis).
+ *
+ * @since 0.1.0
+ */
+export type QueryBackends = Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue
 
 /**
  * What a served app still requires: its layers' requirements and its routes'
@@ -88,15 +97,7 @@ export interface AgentApp {
    */
   readonly query: <Result extends ReturnType<QueryHandler<unknown, unknown>>>(
     handler: (request: Protocol.AgentRequest, context: QueryContext) => Result
-  ) => Layer.Layer<
-    never,
-    never,
-    | ServeProvided
-    | Interrupt.InterruptBackend
-    | SessionStore.SessionStore
-    | TaskQueue.TaskQueue
-    | HandlerServices<Result>
-  >
+  ) => Layer.Layer<never, never, ServeProvided | QueryBackends | HandlerServices<Result>>
   /**
    * A background task: `POST path` enqueues the decoded payload and answers
    * `{task_id, status: "submitted", queue, message}` at once; `GET
@@ -119,7 +120,7 @@ export interface AgentApp {
       path: HttpRouter.PathInput,
       handler: Endpoint.Handler<{}, undefined, A, E, R>
     ): RouteLayer<never, R>
-    <Query, Body, A, E, R>(
+    <A, E, R, Query = {}, Body = undefined>(
       method: Method,
       path: HttpRouter.PathInput,
       options: Endpoint.Options<Query, Body>,
@@ -191,8 +192,8 @@ export const make = (options: Options): AgentApp => {
     Layer.unwrap(KeepAlive.useSync((keepAlive) => {
       const endpointSettings = { maxBodySize: settings.maxBodySize, keepAlive: keepAlive.watch }
       const route = args.length === 1
-        ? Endpoint.make({}, args[0], endpointSettings)
-        : Endpoint.make(args[0], args[1], endpointSettings)
+        ? endpointRoute({}, args[0], endpointSettings)
+        : endpointRoute(args[0], args[1], endpointSettings)
       return Layer.mergeAll(HttpRouter.add(method, path, route), Health.register(path.slice(1) || path, path))
     }))
   return {

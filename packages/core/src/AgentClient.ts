@@ -7,10 +7,9 @@
  * @example
  * ```ts
  * const program = Effect.gen(function*() {
- *   const agent = yield* AgentClient
- *   yield* agent.process(request).pipe(
- *     Stream.filter((event) => event.object === "content" && event.delta),
- *     Stream.runForEach((event) => Console.log(event.text))
+ *   const agent = yield* AgentClient.AgentClient
+ *   yield* agent.process({ input: [{ role: "user", content: [{ type: "text", text: "Hello" }] }] }).pipe(
+ *     Stream.runForEach((event) => event.object === "response" ? Console.log(event.status) : Effect.void)
  *   )
  * }).pipe(Effect.provide(AgentClient.layer({ url: "http://127.0.0.1:8090" })))
  * ```
@@ -28,7 +27,6 @@ import {
   type RunError,
   type Submitted,
   type TaskStatus,
-  type Unauthorized,
   type Unavailable
 } from "./AgentRpc.ts"
 import type * as Protocol from "./Protocol.ts"
@@ -89,7 +87,7 @@ export class AgentClient extends Context.Service<AgentClient, {
   readonly stop: (
     sessionId: string,
     userId?: string | undefined
-  ) => Effect.Effect<void, NotFound | InvalidRequest | Unauthorized | Unavailable | ClientError>
+  ) => Effect.Effect<void, NotFound | InvalidRequest | Unavailable | ClientError>
   /** Runs a request in the background (`/process/task`). */
   readonly submitTask: (
     request: Protocol.AgentRequest
@@ -97,47 +95,47 @@ export class AgentClient extends Context.Service<AgentClient, {
   /** The status of a background run; its result is the final response. */
   readonly getTask: (
     taskId: string
-  ) => Effect.Effect<typeof TaskStatus.Type, NotFound | InvalidRequest | Unauthorized | Unavailable | ClientError>
+  ) => Effect.Effect<typeof TaskStatus.Type, NotFound | InvalidRequest | Unavailable | ClientError>
   readonly health: Effect.Effect<typeof HealthStatus.Type, ClientError>
-}>()("@agentapp/core/AgentClient") {
-  /**
-   * Builds a client on the RPC protocol in context.
-   *
-   * @since 0.1.0
-   */
-  static readonly make = (url: string) =>
-    Effect.gen(function*() {
-      const client = yield* RpcClient.make(AgentRpcs)
-      const wire = toClientError(url)
-      const mapError = <A, E>(effect: Effect.Effect<A, E | RpcClientError.RpcClientError>) =>
-        Effect.mapError(effect, (error) => isRpcClientError(error) ? wire(error) : error as Exclude<E, RpcClientError.RpcClientError>)
-      return AgentClient.of({
-        process: (request) =>
-          Stream.mapError(
-            client.Process({ request }),
-            (error) => isRpcClientError(error) ? wire(error) : error
-          ),
-        stop: (sessionId, userId) =>
-          Effect.asVoid(
-            mapError(client.Stop(userId === undefined ? { session_id: sessionId } : { session_id: sessionId, user_id: userId }))
-          ),
-        submitTask: (request) => mapError(client.SubmitTask({ request })),
-        getTask: (taskId) => mapError(client.GetTask({ task_id: taskId })),
-        health: mapError(client.Health())
-      })
+}>()("@agentapp/core/AgentClient") {}
+
+
+/**
+ * Builds a client on the RPC protocol in context.
+ *
+ * @since 0.1.0
+ */
+export const make = (url: string) =>
+  Effect.gen(function*() {
+    const client = yield* RpcClient.make(AgentRpcs)
+    const wire = toClientError(url)
+    const mapError = <A, E>(effect: Effect.Effect<A, E | RpcClientError.RpcClientError>) =>
+      Effect.mapError(effect, (error) => isRpcClientError(error) ? wire(error) : error as Exclude<E, RpcClientError.RpcClientError>)
+    return AgentClient.of({
+      process: (request) =>
+        Stream.mapError(
+          client.Process({ request }),
+          (error) => isRpcClientError(error) ? wire(error) : error
+        ),
+      stop: (sessionId, userId) =>
+        Effect.asVoid(
+          mapError(client.Stop(userId === undefined ? { session_id: sessionId } : { session_id: sessionId, user_id: userId }))
+        ),
+      submitTask: (request) => mapError(client.SubmitTask({ request })),
+      getTask: (taskId) => mapError(client.GetTask({ task_id: taskId })),
+      health: mapError(client.Health())
     })
+  })
 
-  /**
-   * A client of the app at `url` (its RPC route is `path`, default `/rpc`).
-   *
-   * @since 0.1.0
-   */
-  static readonly layer = (options: { readonly url: string; readonly path?: string | undefined }) => {
-    const url = `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}`
-    return Layer.effect(AgentClient, AgentClient.make(url)).pipe(
-      Layer.provide(RpcClient.layerProtocolHttp({ url })),
-      Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
-    )
-  }
+/**
+ * A client of the app at `url` (its RPC route is `path`, default `/rpc`).
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: { readonly url: string; readonly path?: string | undefined }): Layer.Layer<AgentClient> => {
+  const url = `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}`
+  return Layer.effect(AgentClient, make(url)).pipe(
+    Layer.provide(RpcClient.layerProtocolHttp({ url })),
+    Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
+  )
 }
-

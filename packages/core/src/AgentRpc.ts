@@ -31,15 +31,6 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
 }) {}
 
 /**
- * The caller is not allowed (when authentication is configured).
- *
- * @since 0.1.0
- */
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
-  message: Schema.String
-}) {}
-
-/**
  * A backend the app needs (Redis) is unreachable, or the server is shutting
  * down: try again, perhaps elsewhere.
  *
@@ -54,7 +45,7 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable"
  *
  * @since 0.1.0
  */
-export const RunError = Schema.Union([SessionBusy, InvalidRequest, Unauthorized, Unavailable])
+export const RunError = Schema.Union([SessionBusy, InvalidRequest, Unavailable])
 
 /**
  * The status of a background task.
@@ -139,7 +130,7 @@ export class AgentRpcs extends RpcGroup.make(
   Rpc.make("Stop", {
     payload: Schema.Unknown,
     success: Schema.Struct({ status: Schema.Literal("success"), message: Schema.String }),
-    error: Schema.Union([NotFound, InvalidRequest, Unauthorized, Unavailable])
+    error: Schema.Union([NotFound, InvalidRequest, Unavailable])
   }),
   Rpc.make("SubmitTask", {
     payload: Schema.Unknown,
@@ -149,7 +140,7 @@ export class AgentRpcs extends RpcGroup.make(
   Rpc.make("GetTask", {
     payload: Schema.Unknown,
     success: TaskStatus,
-    error: Schema.Union([NotFound, InvalidRequest, Unauthorized, Unavailable])
+    error: Schema.Union([NotFound, InvalidRequest, Unavailable])
   }),
   Rpc.make("Health", {
     success: HealthStatus

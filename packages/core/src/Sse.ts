@@ -56,14 +56,6 @@ export const chunkText = <A>(chunk: ReadonlyArray<A>, frame: (item: A) => string
 }
 
 /**
- * The frames of a chunk of items as one buffer (one socket write).
- *
- * @since 0.1.0
- */
-export const chunkBytes = <A>(chunk: ReadonlyArray<A>, frame: (item: A) => string): Uint8Array =>
-  Buffer.from(chunkText(chunk, frame))
-
-/**
  * Frames a stream as SSE bytes, a chunk of items becoming one buffer (one
  * socket write). `onChunk` runs once per chunk (the keep-alive uses it to
  * know the stream is active).
@@ -77,7 +69,7 @@ export const encode = <A, E, R>(
 ): Stream.Stream<Uint8Array, E, R> =>
   Stream.mapArray(self, (chunk) => {
     onChunk?.()
-    return [chunkBytes(chunk, frame)]
+    return [Buffer.from(chunkText(chunk, frame))]
   })
 
 /**

@@ -91,6 +91,12 @@ layer(TestServer, { excludeTestServices: true })("endpoint", (it) => {
       expect(JSON.parse(missing.text).error.details[0].path).toEqual(["b"])
     }))
 
+  it.effect("a query key given more than once is an array (the last one was kept)", () =>
+    Effect.gen(function*() {
+      expect(JSON.parse((yield* request("/tags?tag=a&tag=b&tag=c")).text)).toEqual({ tags: ["a", "b", "c"] })
+      expect(JSON.parse((yield* request("/tags?tag=only")).text)).toEqual({ tags: ["only"] })
+    }))
+
   it.effect("the raw request is available", () =>
     Effect.gen(function*() {
       const { text } = yield* request("/raw?x=1", { headers: { "x-custom": "abc" } })

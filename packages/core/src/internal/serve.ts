@@ -3,6 +3,7 @@ import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } fro
 import * as Health from "../Health.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import * as HttpError from "./http/httpError.ts"
+import { healthRoutes, paths } from "./routes/health.ts"
 import { KeepAlive } from "./http/keepAlive.ts"
 import { type RoutesEffect, toHttpEffect } from "./http/router.ts"
 import type { ServeOptions, Settings } from "./settings.ts"
@@ -55,10 +56,10 @@ export const serveRoutes = <A, E, R>(
     )
     // a worker answers only the health routes, whatever routes the app adds (its own, or native
     // ones), and `GET /` lists only those
-    const healthPaths = new Set<string>(Object.values(Health.paths))
+    const healthPaths = new Set<string>(Object.values(paths))
     const worker = options?.role === "worker"
     const accept = worker ? (path: string) => healthPaths.has(path) : () => true
-    routes = yield* Scope.provide(toHttpEffect(Layer.mergeAll(app, Health.layer), accept), appScope)
+    routes = yield* Scope.provide(toHttpEffect(Layer.mergeAll(app, healthRoutes), accept), appScope)
     if (worker) {
       const { endpoints } = yield* Health.AppInfo
       for (const [name, path] of endpoints) if (!healthPaths.has(path)) endpoints.delete(name)
@@ -77,8 +78,8 @@ export const serveRoutes = <A, E, R>(
 /** The answers given while the app is still being built. */
 const startingResponse = (lifecycle: Lifecycle["Service"]) => (request: HttpServerRequest.HttpServerRequest) => {
   const path = request.url.split("?")[0]
-  if (path === Health.paths.liveness) return HttpServerResponse.jsonUnsafe({ status: "alive" })
-  if (path === Health.paths.readiness || path === Health.paths.health) {
+  if (path === paths.liveness) return HttpServerResponse.jsonUnsafe({ status: "alive" })
+  if (path === paths.readiness || path === paths.health) {
     return HttpServerResponse.jsonUnsafe({ status: "not_ready", reason: lifecycle.phase() }, { status: 503 })
   }
   return HttpError.errorResponse(503, "starting", "The server is starting")
