@@ -50,8 +50,7 @@ const signalStop = Effect.fnUntraced(function*(key: SessionKey) {
  *
  * With a tracing backend installed, the stop is an `Interrupt.stop` span.
  * Without one (Effect's native tracer, whose spans nobody can see) it makes
- * no span: a named `Effect.fn` span and its call-site stack cost about 70 µs
- * per stop, as much as the rest of a stop's own work.
+ * no span, which would cost as much as the rest of the stop.
  *
  * @since 0.1.0
  */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
-import { setFlagsFromString } from "node:v8"
 import { open } from "../src/internal/run/eventsPull.ts"
 import { type RunContext, TextDeltaEvent } from "../src/internal/run/runState.ts"
 import { AgentApp, Runner, Sse } from "../src/index.ts"
@@ -44,19 +43,12 @@ describe("Sse.eventFrame", () => {
 })
 
 describe("Sse responses", () => {
-  it("carry the SSE headers, with one hidden class for every response's headers (V8 natives)", () => {
-    setFlagsFromString("--allow-natives-syntax")
-    // compiled after the flag, so that `%` is V8's
-    const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (a: object, b: object) => boolean
-    const streamed = () => Sse.response(Stream.make(new Uint8Array([1])))
+  it("carry the SSE headers", () => {
+    const streamed = Sse.response(Stream.make(new Uint8Array([1])))
     const whole = (text: string) => Sse.whole([text], (item) => `data: ${item}\n\n`)
-    const [a, b] = [streamed(), streamed()]
-    expect(a.headers).toEqual({ "content-type": "text/event-stream", ...Sse.headers })
-    expect(sameMap(a.headers, b.headers)).toBe(true)
-    const [c, d] = [whole("one"), whole("three")]
-    expect(c.headers).toEqual({ "content-type": "text/event-stream", "content-length": "11", ...Sse.headers })
-    expect(d.headers["content-length"]).toBe("13")
-    expect(sameMap(c.headers, d.headers)).toBe(true)
+    expect(streamed.headers).toEqual({ "content-type": "text/event-stream", ...Sse.headers })
+    expect(whole("one").headers).toEqual({ "content-type": "text/event-stream", "content-length": "11", ...Sse.headers })
+    expect(whole("three").headers["content-length"]).toBe("13")
   })
 })
 

@@ -1,32 +1,9 @@
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect } from "effect"
 import type { HttpServerRequest } from "effect/http"
-import { flatten } from "../util/flat.ts"
-
-/**
- * A function that makes the connection of this request close once its
- * response ends, instead of staying open for keep-alive. Shutdown uses it on
- * the streams in flight, so that the server can close as soon as they end.
- * A no-op on servers that are not Node HTTP/1.
- */
-export const closeAfterResponse = (request: HttpServerRequest.HttpServerRequest): () => void => () => {
-  const response = NodeHttpServerRequest.toServerResponse(request) as Partial<NodeResponseInternals> | undefined
-  if (response === undefined || typeof response.shouldKeepAlive !== "boolean") return
-  response.shouldKeepAlive = false
-  // Once the headers are out, Node reads `_last` (not `shouldKeepAlive`) when the response finishes.
-  if (response.headersSent) response._last = true
-}
-
-interface NodeResponseInternals {
-  shouldKeepAlive: boolean
-  headersSent: boolean
-  _last: boolean
-}
 
 /** What the writer uses of a Node response (HTTP/1 `ServerResponse` or HTTP/2 compatibility). */
 interface WritableResponse {
-  /** The head as Node built it, kept for the life of the response (Node's own field, HTTP/1 only). */
-  _header?: unknown
   readonly headersSent: boolean
   readonly writableEnded: boolean
   readonly destroyed: boolean
@@ -67,18 +44,6 @@ export class StreamWriter {
     const response = this.response
     if (!response.headersSent || response.writableEnded || response.destroyed || response.writableNeedDrain) return false
     return response.write(text)
-  }
-
-  /**
-   * Keeps the head that went out as one flat string. Node builds the head of
-   * a response by concatenation and keeps it until the response ends: about
-   * twenty string pieces (~0.7 KB) for an SSE head, held by every open stream.
-   * Called once the head has been written.
-   */
-  compactHead(): void {
-    const response = this.response
-    const head = response._header
-    if (typeof head === "string") response._header = flatten(head)
   }
 
   /** Writes `text`, and waits until the socket takes more (or closes) if it is backed up. */

@@ -45,7 +45,6 @@ export const sseReply = Effect.fnUntraced(function*<E>(
       }
       if (drained) return Cause.done()
       drained = true
-      writer.compactHead()
       return Effect.andThen(opened.drain(write), Cause.done())
     })
     return Sse.response(Stream.fromPull(Effect.succeed(chunks)))

@@ -5,7 +5,7 @@
 import { Cause, Channel, Deferred, Effect, type Exit, Fiber, Pull, Scope, type Stream } from "effect"
 import type * as Output from "../../Output.ts"
 import type * as Protocol from "../../Protocol.ts"
-import { onDone } from "../util/deferred.ts"
+import { onDone } from "../private.ts"
 import { type NonEmptyArray, type RunContext, RunState } from "./runState.ts"
 
 /** How a run is canceled and what it records at its end (`Runner.RunOptions`). */

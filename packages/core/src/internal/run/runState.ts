@@ -88,11 +88,8 @@ interface TextPart {
 
 /**
  * Whether a streamed text should be flattened, after `appended` deltas since
- * the last time. Appending with `+=` keeps a rope node per delta (~70 bytes,
- * while the flat text costs a byte or two per character: a 2,000-delta answer
- * held 109 KB instead of 12). Flattened after 64 deltas at least, and once the
- * nodes would outweigh about as much text as they hold, so that the copies
- * cost at most 64 characters per delta however long the text grows.
+ * the last time: `+=` keeps a rope node per delta, which outweighs the text it
+ * holds; flattened once the nodes would, copies cost at most 64 characters per delta.
  */
 const shouldFlatten = (appended: number, length: number): boolean => appended >= 64 && appended * 64 >= length
 

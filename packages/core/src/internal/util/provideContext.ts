@@ -8,18 +8,12 @@ import { Channel, Context, Effect, Layer, Scope, Stream } from "effect"
 import { HttpRouter } from "effect/http"
 
 /**
- * What a layer build holds that is not a handler's to use: the build's own
- * scope (a run has its request's or its job's), its memo map, and the router
- * it registered routes in.
+ * The services of a layer build that its handlers may use: not the build's
+ * own scope (a run has its request's or its job's), its memo map, or the
+ * router it registered routes in.
  */
-const buildOnly: ReadonlySet<string> = new Set([Scope.Scope.key, Layer.CurrentMemoMap.key, HttpRouter.HttpRouter.key])
-
-/** The services of a layer build that its handlers may use. */
-export const handlerServices = <R>(build: Context.Context<R>): Context.Context<R> => {
-  const services = new Map<string, unknown>()
-  for (const [key, value] of build.mapUnsafe) if (!buildOnly.has(key)) services.set(key, value)
-  return Context.makeUnsafe(services)
-}
+export const handlerServices = <R>(build: Context.Context<R>): Context.Context<R> =>
+  Context.omit(Scope.Scope, Layer.CurrentMemoMap, HttpRouter.HttpRouter)(build) as Context.Context<R>
 
 /**
  * Builds, once per layer, the check of a run's context: the part of
