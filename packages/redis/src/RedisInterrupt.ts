@@ -76,6 +76,21 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const startRun = script(Scripts.startRun)
   const endRun = script(Scripts.endRun)
   const signal = script(Scripts.signalStop)
+  /** The keys and arguments of the scripts that take a lease and record `RUNNING`. */
+  const takeArgs = (
+    key: Interrupt.SessionKey,
+    record: Interrupt.RunRecord,
+    leaseTtl: Duration.Duration,
+    stateTtl: Duration.Duration
+  ) =>
+    [
+      leaseKey(key),
+      stateKey(key),
+      record.runId,
+      Duration.toMillis(leaseTtl),
+      JSON.stringify(record),
+      Math.max(1, Duration.toMillis(stateTtl))
+    ] as const
 
   const listeners = Interrupt.makeListenerRegistry()
 
@@ -162,26 +177,15 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
     startRun: (key, record, leaseTtl, stateTtl) =>
       Effect.andThen(
         settling,
-        startRun(
-          leaseKey(key),
-          stateKey(key),
-          record.runId,
-          Duration.toMillis(leaseTtl),
-          JSON.stringify(record),
-          Math.max(1, Duration.toMillis(stateTtl))
-        ).pipe(Effect.map((reply) => reply === 1))
+        Effect.map(startRun(...takeArgs(key, record, leaseTtl, stateTtl)), (reply) => reply === 1)
       ),
     renewLease: (key, owner, ttl) =>
       Effect.map(renew(leaseKey(key), owner, Duration.toMillis(ttl)), (reply) => reply === 1),
     retakeRun: (key, record, leaseTtl, stateTtl) =>
-      retakeRun(
-        leaseKey(key),
-        stateKey(key),
-        record.runId,
-        Duration.toMillis(leaseTtl),
-        JSON.stringify(record),
-        Math.max(1, Duration.toMillis(stateTtl))
-      ).pipe(Effect.map((reply) => reply === 1 ? "taken" : reply === 0 ? "held" : "lost")),
+      Effect.map(
+        retakeRun(...takeArgs(key, record, leaseTtl, stateTtl)),
+        (reply) => reply === 1 ? "taken" : reply === 0 ? "held" : "lost"
+      ),
     endRun: (key, record, stateTtl) =>
       Effect.asVoid(
         endRun(leaseKey(key), stateKey(key), record.runId, JSON.stringify(record), Math.max(1, Duration.toMillis(stateTtl)))

@@ -42,12 +42,3 @@ export type HandlerServices<Result> = Exclude<
     : never,
   Scope.Scope
 >
-
-/**
- * What a query handler's result may fail with.
- *
- * @since 0.1.0
- */
-export type HandlerError<Result> = Result extends Stream.Stream<Output.AgentOutput, infer E, infer _R> ? E
-  : Result extends Effect.Effect<Stream.Stream<Output.AgentOutput, infer E1, infer _R1>, infer E2, infer _R2> ? E1 | E2
-  : never

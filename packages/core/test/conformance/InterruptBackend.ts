@@ -172,6 +172,30 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(yield* b.renewLease(key, claim.runId, ttl)).toBe(false)
       }))
 
+    it.effect("claim: a run interrupted while the backend takes its lease still gives it up (it kept the session for the lease's TTL)", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const taken = yield* Deferred.make<void>()
+        // the lease is taken, and the backend's answer arrives only after the claim was interrupted
+        const slow = Interrupt.InterruptBackend.of({
+          ...b,
+          startRun: (key, record, leaseTtl, stateTtl) =>
+            b.startRun(key, record, leaseTtl, stateTtl).pipe(
+              Effect.tap(() => Deferred.succeed(taken, undefined)),
+              Effect.delay(Duration.millis(100))
+            )
+        })
+        const claims = yield* Interrupt.Claims.make.pipe(Effect.provideService(Interrupt.InterruptBackend, slow))
+        const key = fresh()
+        const options = { leaseTtl: ttl, stateTtl: ttl, onBusy: "reject" as const, takeoverTimeout: ttl }
+        const fiber = yield* Effect.forkChild(Effect.scoped(claims.claim(key, options)))
+        yield* Deferred.await(taken)
+        yield* Fiber.interrupt(fiber)
+        // the session is free at once, and its run recorded as stopped
+        expect(yield* b.startRun(key, running("next"), ttl, ttl)).toBe(true)
+        yield* b.endRun(key, { ...running("next"), state: "FINISHED" }, ttl)
+      }).pipe(Effect.scoped))
+
     it.effect("claim: a stop completes `stopped`; a scope closed without finish records STOPPED", () =>
       Effect.gen(function*() {
         const key = fresh()

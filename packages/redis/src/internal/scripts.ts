@@ -21,26 +21,25 @@ return 0`,
   reply: isZeroOrOne
 }
 
-/** ARGV: run id, lease TTL ms, state JSON, state TTL ms. 1 when the lease was free and is taken. */
-export const startRun: Script<0 | 1> = {
-  keys: 2,
-  lua: `
+// ARGV: run id, lease TTL ms, state JSON, state TTL ms: takes the lease if it is free, with the state
+const takeIfFree = `
 if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
   redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
   return 1
-end
+end`
+
+/** 1 when the lease was free and is taken, 0 when another run holds it. */
+export const startRun: Script<0 | 1> = {
+  keys: 2,
+  lua: `${takeIfFree}
 return 0`,
   reply: isZeroOrOne
 }
 
-/** ARGV as `startRun`. 1 taken again, 0 still the run's own, -1 another run's. */
+/** 1 taken again, 0 still the run's own, -1 another run's. */
 export const retakeRun: Script<1 | 0 | -1> = {
   keys: 2,
-  lua: `
-if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then
-  redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
-  return 1
-end
+  lua: `${takeIfFree}
 if redis.call("GET", KEYS[1]) == ARGV[1] then
   return 0
 end

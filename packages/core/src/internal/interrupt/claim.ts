@@ -114,9 +114,7 @@ const claimWith = Effect.fnUntraced(function*(
   yield* Scope.addFinalizerExit(yield* Effect.scope, claim.onScopeClose)
 
   const running: RunRecord = { state: "RUNNING", runId: claim.runId, updatedAt: yield* Clock.currentTimeMillis }
-  // uninterruptible: a run interrupted (its client gone) while the backend takes the lease would
-  // otherwise never learn that it holds it, and leave the session locked until the lease expires
-  claim.held = yield* Effect.uninterruptible(backend.startRun(key, running, options.leaseTtl, options.stateTtl))
+  yield* takeLease(backend, key, running, options, claim)
   if (!claim.held && options.onBusy === "interrupt") {
     const stopped = yield* takeOver(backend, key, running, claim, options)
     if (stopped !== undefined) claim.stopped = stopped
@@ -217,6 +215,23 @@ class RunClaim implements Claim, Renewal {
   })
 }
 
+/**
+ * Takes the lease if it is free, and records on `lease` whether it did within
+ * the same uninterruptible step: a run interrupted (its client gone) while the
+ * backend answers must still learn that it holds the lease, or it would leave
+ * the session locked until the lease expires.
+ */
+const takeLease = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  running: RunRecord,
+  options: ClaimOptions,
+  lease: { held: boolean }
+): Effect.Effect<void, InterruptBackendError> =>
+  Effect.uninterruptible(Effect.map(backend.startRun(key, running, options.leaseTtl, options.stateTtl), (held) => {
+    lease.held = held
+  }))
+
 /** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
 const takeOver = (
   backend: InterruptBackend["Service"],
@@ -230,9 +245,7 @@ const takeOver = (
     const attempt = Effect.gen(function*() {
       const listening = yield* Scope.fork(scope, "sequential")
       const stopped = yield* Scope.provide(backend.listen(key), listening)
-      lease.held = yield* Effect.uninterruptible(backend.startRun(key, running, options.leaseTtl, options.stateTtl)).pipe(
-        Effect.onError(() => Scope.close(listening, Exit.void))
-      )
+      yield* takeLease(backend, key, running, options, lease).pipe(Effect.onError(() => Scope.close(listening, Exit.void)))
       if (lease.held) return Option.some(stopped)
       yield* Scope.close(listening, Exit.void)
       return Option.none<Deferred.Deferred<void>>()
