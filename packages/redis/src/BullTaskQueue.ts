@@ -12,7 +12,7 @@ import { TaskQueue } from "@agentapp/core"
 import { Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import { Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
-import { reconnectDelay } from "./RedisConnection.ts"
+import { reconnectDelay } from "./internal/reconnect.ts"
 import { randomUUID as randomUuid } from "node:crypto"
 
 /**

@@ -8,6 +8,7 @@
  */
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Redis, type RedisOptions } from "ioredis"
+import { reconnectDelay } from "./internal/reconnect.ts"
 
 /**
  * A Redis command failed, or Redis is unreachable.
@@ -99,8 +100,6 @@ const redactUrl = (url: string) => url.replace(/\/\/([^@/]*)@/, "//***@")
 
 const capReply = (reply: unknown) => String(JSON.stringify(reply)).slice(0, 100)
 
-/** ioredis reconnects at growing intervals, at most 2 s apart (`RedisInterrupt`'s `settle` counts on it). */
-export const reconnectDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000)
 
 /**
  * Opens the connections; they are closed when the scope ends. It does not
