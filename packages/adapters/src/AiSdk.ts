@@ -28,6 +28,7 @@
 import { AgentApp, type Protocol } from "@agentapp/core"
 import type { ImagePart, ModelMessage, TextPart, TextStreamPart, ToolSet } from "ai"
 import { Effect, Schema, Stream } from "effect"
+import { isToolCall, isToolOutput, messageOf, textOf, toolData, withAbortSignal } from "./internal/shared.ts"
 
 /**
  * The model or the SDK failed (an API error, a tool that threw outside the
@@ -64,33 +65,7 @@ export interface StreamResult<TOOLS extends ToolSet> {
   readonly fullStream: AsyncIterable<TextStreamPart<TOOLS>>
 }
 
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error) ?? String(error)
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
-
 type UserPart = TextPart | ImagePart
-
-const textOf = (message: Protocol.Message): string =>
-  (message.content ?? []).flatMap((part) => part.type === "text" ? [part.text] : []).join("")
-
-/** The call or the result a tool message carries (`{call_id, name, arguments | output}`). */
-const toolData = (message: Protocol.Message) => {
-  const part = (message.content ?? []).find((part) => part.type === "data")
-  const data = part?.type === "data" ? part.data : {}
-  return {
-    callId: String(data.call_id ?? ""),
-    name: String(data.name ?? ""),
-    arguments: typeof data.arguments === "string" ? parseJson(data.arguments) : data.arguments ?? {},
-    output: typeof data.output === "string" ? parseJson(data.output) : data.output ?? null
-  }
-}
 
 const userContent = (message: Protocol.Message): Array<UserPart> =>
   (message.content ?? []).flatMap((part): Array<UserPart> => {
@@ -126,31 +101,23 @@ export const systemTexts = (messages: ReadonlyArray<Protocol.Message>): Array<st
  */
 export const toModelMessages = (messages: ReadonlyArray<Protocol.Message>): Array<ModelMessage> =>
   messages.flatMap((message): Array<ModelMessage> => {
-    switch (message.type ?? "message") {
-      case "plugin_call":
-      case "function_call":
-      case "mcp_call": {
-        const call = toolData(message)
-        return [{ role: "assistant", content: [{ type: "tool-call", toolCallId: call.callId, toolName: call.name, input: call.arguments }] }]
-      }
-      case "plugin_call_output":
-      case "function_call_output":
-      case "mcp_call_output": {
-        const result = toolData(message)
-        const output = typeof result.output === "string"
-          ? { type: "text" as const, value: result.output }
-          : { type: "json" as const, value: result.output as never }
-        return [{ role: "tool", content: [{ type: "tool-result", toolCallId: result.callId, toolName: result.name, output }] }]
-      }
-      case "message": {
-        const role = message.role ?? "user"
-        if (role === "assistant") return [{ role: "assistant", content: textOf(message) }]
-        if (role === "user") return [{ role: "user", content: userContent(message) }]
-        return []
-      }
-      default:
-        return []
+    const type = message.type ?? "message"
+    if (isToolCall(type)) {
+      const call = toolData(message)
+      return [{ role: "assistant", content: [{ type: "tool-call", toolCallId: call.callId, toolName: call.name, input: call.arguments }] }]
     }
+    if (isToolOutput(type)) {
+      const result = toolData(message)
+      const output = typeof result.output === "string"
+        ? { type: "text" as const, value: result.output }
+        : { type: "json" as const, value: result.output as never }
+      return [{ role: "tool", content: [{ type: "tool-result", toolCallId: result.callId, toolName: result.name, output }] }]
+    }
+    if (type !== "message") return []
+    const role = message.role ?? "user"
+    if (role === "assistant") return [{ role: "assistant", content: textOf(message) }]
+    if (role === "user") return [{ role: "user", content: userContent(message) }]
+    return []
   })
 
 /** The outputs of one part of the SDK's `fullStream` (most parts give none). */
@@ -210,20 +177,15 @@ export const handler = <TOOLS extends ToolSet>(
   run: (input: RunInput) => StreamResult<TOOLS> | PromiseLike<StreamResult<TOOLS>>
 ) =>
 (request: Protocol.AgentRequest, context: AgentApp.QueryContext): Stream.Stream<AgentApp.AgentOutput, AiSdkError> =>
-  Stream.unwrap(Effect.gen(function*() {
-    // aborted when the stream's scope closes before the SDK's stream ended: a stop, a client that
-    // left, a failure; its scope's own exit says nothing of that (a stopped run's request succeeds)
-    let ended = false
-    const controller = yield* Effect.acquireRelease(
-      Effect.sync(() => new AbortController()),
-      (controller) => ended ? Effect.void : Effect.sync(() => controller.abort())
-    )
-    const all = [...context.history, ...request.input]
-    const messages = toModelMessages(all)
-    const instructions = systemTexts(all)
-    const result = yield* Effect.tryPromise({
-      try: async () => run({ messages, instructions, abortSignal: controller.signal, request, context }),
-      catch: (cause) => new AiSdkError({ message: messageOf(cause), cause })
-    })
-    return Stream.onEnd(fromFullStream(result.fullStream), Effect.sync(() => (ended = true)))
-  }))
+  withAbortSignal((abortSignal) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const all = [...context.history, ...request.input]
+      const messages = toModelMessages(all)
+      const instructions = systemTexts(all)
+      const result = yield* Effect.tryPromise({
+        try: async () => run({ messages, instructions, abortSignal, request, context }),
+        catch: (cause) => new AiSdkError({ message: messageOf(cause), cause })
+      })
+      return fromFullStream(result.fullStream)
+    }))
+  )

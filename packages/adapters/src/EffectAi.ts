@@ -21,6 +21,7 @@
 import { AgentApp, type Protocol } from "@agentapp/core"
 import { Effect, Schema, Stream } from "effect"
 import { Prompt, type Response } from "effect/ai"
+import { isToolCall, isToolOutput, messageOf, textOf, toolData } from "./internal/shared.ts"
 
 /**
  * The session's messages could not be made into a `Prompt`, or the model's
@@ -45,23 +46,6 @@ export interface RunInput {
   readonly context: AgentApp.QueryContext
 }
 
-const textOf = (message: Protocol.Message): string =>
-  (message.content ?? []).flatMap((part) => part.type === "text" ? [part.text] : []).join("")
-
-const parseJson = (text: unknown): unknown => {
-  if (typeof text !== "string") return text ?? null
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
-
-const toolData = (message: Protocol.Message) => {
-  const part = (message.content ?? []).find((part) => part.type === "data")
-  return part?.type === "data" ? part.data : {}
-}
-
 /**
  * Protocol messages as encoded `Prompt` messages: system, user and assistant
  * text (a data part as its JSON), tool calls and their results; reasoning
@@ -71,52 +55,32 @@ const toolData = (message: Protocol.Message) => {
  */
 export const toMessages = (messages: ReadonlyArray<Protocol.Message>): Array<Prompt.MessageEncoded> =>
   messages.flatMap((message): Array<Prompt.MessageEncoded> => {
-    switch (message.type ?? "message") {
-      case "plugin_call":
-      case "function_call":
-      case "mcp_call": {
-        const data = toolData(message)
-        return [{
-          role: "assistant",
-          content: [{
-            type: "tool-call",
-            id: String(data.call_id ?? ""),
-            name: String(data.name ?? ""),
-            params: parseJson(data.arguments),
-            providerExecuted: false
-          }]
-        }]
-      }
-      case "plugin_call_output":
-      case "function_call_output":
-      case "mcp_call_output": {
-        const data = toolData(message)
-        return [{
-          role: "tool",
-          content: [{
-            type: "tool-result",
-            id: String(data.call_id ?? ""),
-            name: String(data.name ?? ""),
-            isFailure: false,
-            result: parseJson(data.output)
-          }]
-        }]
-      }
-      case "message": {
-        const text = (message.content ?? []).map((part) =>
-          part.type === "text" ? part.text : part.type === "data" ? JSON.stringify(part.data) : ""
-        ).join("")
-        switch (message.role ?? "user") {
-          case "system":
-            return [{ role: "system", content: textOf(message) }]
-          case "assistant":
-            return [{ role: "assistant", content: [{ type: "text", text }] }]
-          case "user":
-            return [{ role: "user", content: [{ type: "text", text }] }]
-          default:
-            return []
-        }
-      }
+    const type = message.type ?? "message"
+    if (isToolCall(type)) {
+      const call = toolData(message)
+      return [{
+        role: "assistant",
+        content: [{ type: "tool-call", id: call.callId, name: call.name, params: call.arguments, providerExecuted: false }]
+      }]
+    }
+    if (isToolOutput(type)) {
+      const result = toolData(message)
+      return [{
+        role: "tool",
+        content: [{ type: "tool-result", id: result.callId, name: result.name, isFailure: false, result: result.output }]
+      }]
+    }
+    if (type !== "message") return []
+    const text = (message.content ?? []).map((part) =>
+      part.type === "text" ? part.text : part.type === "data" ? JSON.stringify(part.data) : ""
+    ).join("")
+    switch (message.role ?? "user") {
+      case "system":
+        return [{ role: "system", content: textOf(message) }]
+      case "assistant":
+        return [{ role: "assistant", content: [{ type: "text", text }] }]
+      case "user":
+        return [{ role: "user", content: [{ type: "text", text }] }]
       default:
         return []
     }
@@ -169,7 +133,7 @@ const outputsOf = (part: Response.StreamPart<any>): Effect.Effect<ReadonlyArray<
     case "error":
       return Effect.fail(
         new EffectAiError({
-          message: part.error instanceof Error ? part.error.message : String(part.error),
+          message: messageOf(part.error),
           cause: part.error
         })
       )

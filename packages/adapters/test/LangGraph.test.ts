@@ -1,0 +1,204 @@
+/**
+ * The LangGraph adapter: on LangChain's fake chat models (tokens, a ReAct
+ * agent's tool loop, errors), on a graph that reports what it was given (the
+ * history), and end to end through a real agentapp server on `ChatOpenAI`
+ * against the test's model server, where a stop or a client that leaves
+ * closes the upstream request.
+ */
+import { LangGraph } from "@agentapp/adapters/langgraph"
+import { AgentApp, type Protocol, Runner } from "@agentapp/core"
+import { AIMessage, type BaseMessage } from "@langchain/core/messages"
+import { tool } from "@langchain/core/tools"
+import { FakeStreamingChatModel } from "@langchain/core/utils/testing"
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
+import { createReactAgent, ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
+import { ChatOpenAI } from "@langchain/openai"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { HttpServer } from "effect/http"
+import { createServer } from "node:http"
+import { z } from "zod"
+import { type FakeModel, startFakeModel } from "../../../test/support/fakeModel.ts"
+import { checkRun } from "../../../test/support/protocol.ts"
+import { within } from "../../../test/support/server.ts"
+import { dataOf, parseFrames, postJson, readStream, userText } from "../../../test/support/sse.ts"
+
+const request = (text: string): Protocol.AgentRequest => ({ input: [{ role: "user", content: [{ type: "text", text }] }] })
+const contextOf = (req: Protocol.AgentRequest, history: ReadonlyArray<Protocol.Message> = []): AgentApp.QueryContext => ({
+  request: req,
+  responseId: "response_1",
+  sessionId: "s",
+  userId: "u",
+  key: { userId: "u", sessionId: "s" },
+  history
+})
+const runEvents = (graph: LangGraph.StreamableGraph, req: Protocol.AgentRequest, history?: ReadonlyArray<Protocol.Message>) => {
+  const context = contextOf(req, history)
+  return Stream.runCollect(Runner.events(context, LangGraph.handler(graph)(req, context)))
+}
+const completed = (events: ReadonlyArray<Protocol.Event>, type: string) =>
+  events.filter((event): event is Protocol.MessageEvent =>
+    event.object === "message" && event.status === "completed" && event.type === type
+  )
+
+const getWeather = tool(async ({ city }: { city: string }) => JSON.stringify({ city, celsius: 8 }), {
+  name: "get_weather",
+  description: "The weather in a city",
+  schema: z.object({ city: z.string() })
+})
+
+describe("LangGraph.handler", () => {
+  it.effect("a model's tokens stream as text deltas, and make the answer", () =>
+    Effect.gen(function*() {
+      const llm = new FakeStreamingChatModel({ responses: [new AIMessage("Bergen is at 8 degrees.")] })
+      const events = yield* runEvents(createReactAgent({ llm, tools: [] }), request("Weather in Bergen?"))
+      expect((events.at(-1) as Protocol.ResponseEvent).status).toBe("completed")
+      expect(completed(events, "message").at(-1)!.content![0]).toMatchObject({ type: "text", text: "Bergen is at 8 degrees." })
+      // streamed piece by piece, not as one
+      expect(events.filter((event) => event.object === "content" && event.delta === true).length).toBeGreaterThan(1)
+    }))
+
+  it.effect("a tool loop: the model node's call, LangGraph's ToolNode result, then the answer", () =>
+    Effect.gen(function*() {
+      let turns = 0
+      const graph = new StateGraph(MessagesAnnotation)
+        .addNode("model", () => ({
+          messages: [
+            turns++ === 0
+              ? new AIMessage({
+                content: "",
+                tool_calls: [{ id: "call_1", name: "get_weather", args: { city: "Bergen" }, type: "tool_call" }]
+              })
+              : new AIMessage("Bergen is at 8 degrees.")
+          ]
+        }))
+        .addNode("tools", new ToolNode([getWeather]))
+        .addEdge(START, "model")
+        .addConditionalEdges("model", toolsCondition, ["tools", END])
+        .addEdge("tools", "model")
+        .compile()
+      const events = yield* runEvents(graph, request("Weather in Bergen?"))
+      expect((events.at(-1) as Protocol.ResponseEvent).status).toBe("completed")
+      const [call] = completed(events, "plugin_call")
+      expect(call.content![0]).toMatchObject({ data: { call_id: "call_1", name: "get_weather" } })
+      expect(JSON.parse((call.content![0] as any).data.arguments)).toEqual({ city: "Bergen" })
+      const [result] = completed(events, "plugin_call_output")
+      expect(JSON.parse((result.content![0] as any).data.output)).toEqual({ city: "Bergen", celsius: 8 })
+      expect(completed(events, "plugin_call").length).toBe(1)
+    }))
+
+  it.effect("the history and the input reach the graph as LangChain messages", () =>
+    Effect.gen(function*() {
+      const seen: Array<Array<BaseMessage>> = []
+      const graph = new StateGraph(MessagesAnnotation)
+        .addNode("echo", (state) => {
+          seen.push(state.messages)
+          return { messages: [new AIMessage(`got ${state.messages.length}`)] }
+        })
+        .addEdge(START, "echo")
+        .addEdge("echo", END)
+        .compile()
+      const history: Array<Protocol.Message> = [
+        { role: "system", type: "message", content: [{ type: "text", text: "Be brief." }] },
+        { role: "user", type: "message", content: [{ type: "text", text: "Weather in Bergen?" }] },
+        {
+          role: "assistant",
+          type: "plugin_call",
+          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", arguments: "{\"city\":\"Bergen\"}" } }]
+        },
+        {
+          role: "tool",
+          type: "plugin_call_output",
+          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", output: "{\"celsius\":8}" } }]
+        },
+        { role: "assistant", type: "message", content: [{ type: "text", text: "Cold." }] }
+      ]
+      yield* runEvents(graph, request("And tomorrow?"), history)
+      const messages = seen[0]
+      expect(messages.map((message) => message.getType())).toEqual(["system", "human", "ai", "tool", "ai", "human"])
+      expect((messages[2] as AIMessage).tool_calls).toMatchObject([{ id: "c1", name: "get_weather", args: { city: "Bergen" } }])
+      expect(messages[3]).toMatchObject({ tool_call_id: "c1", content: "{\"celsius\":8}" })
+      expect(messages[5].content).toBe("And tomorrow?")
+    }))
+
+  it.effect("a model that fails ends the run failed with LangGraphError and its message", () =>
+    Effect.gen(function*() {
+      const llm = new FakeStreamingChatModel({ thrownErrorString: "the model is overloaded" })
+      const events = yield* runEvents(createReactAgent({ llm, tools: [] }), request("hi"))
+      const final = events.at(-1) as Protocol.ResponseEvent
+      expect(final.status).toBe("failed")
+      expect(final.error?.code).toBe("LangGraphError")
+      expect(final.error?.message).toContain("the model is overloaded")
+    }))
+})
+
+// ---- end to end: a ReAct agent on ChatOpenAI, against the test's model server, through a server ----
+
+let model: FakeModel | undefined
+const Agent = Layer.unwrap(Effect.map(
+  Effect.acquireRelease(Effect.promise(() => startFakeModel({ tokenMs: 50 })), (fake) => Effect.promise(() => fake.close())),
+  (fake) => {
+    model = fake
+    const llm = new ChatOpenAI({ model: "fake-model", apiKey: "test-key", configuration: { baseURL: fake.url }, streaming: true })
+    const App = AgentApp.make({ name: "LangGraphAgent" })
+    return App.serve(App.query(LangGraph.handler(createReactAgent({ llm, tools: [getWeather] })))).pipe(
+      Layer.provide(AgentApp.layerMemory)
+    )
+  }
+))
+const Server = Agent.pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
+const baseUrl = HttpServer.addressFormattedWith((url) => Effect.succeed(url))
+
+const slowRun = (url: string, session: string, init?: RequestInit) =>
+  Effect.promise(async () => {
+    const response = await postJson(`${url}/process`, userText("Count slowly 200", { session_id: session }), init)
+    let sawText!: () => void
+    const firstText = new Promise<void>((resolve) => (sawText = resolve))
+    const done = readStream(response, (event) => {
+      if (event.object === "content" && event.delta === true) sawText()
+    })
+    return { firstText, done }
+  })
+
+layer(Server, { excludeTestServices: true })("LangGraph on ChatOpenAI, through a server", (it) => {
+  it.effect("runs the tool loop against the model server, and sends the session's first turn with the second", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const session = `s-${crypto.randomUUID()}`
+      const text = yield* Effect.promise(() =>
+        postJson(`${url}/process`, userText("What is the weather in Paris?", { session_id: session })).then((r) => r.text())
+      )
+      const events = dataOf(parseFrames(text))
+      expect(checkRun(events).status).toBe("completed")
+      expect(completed(events, "plugin_call")[0].content![0]).toMatchObject({ data: { name: "get_weather" } })
+      expect(completed(events, "message").at(-1)!.content![0]).toMatchObject({ text: expect.stringContaining("The weather in Paris is") })
+      yield* Effect.promise(() => postJson(`${url}/process`, userText("Thanks", { session_id: session })).then((r) => r.text()))
+      const sent = model!.requests.at(-1)!.body.messages
+      expect(sent.map((message: any) => message.role)).toEqual(["user", "assistant", "tool", "assistant", "user"])
+    }))
+
+  it.effect("a stop mid-stream closes the model request within a second", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const session = `stop-${crypto.randomUUID()}`
+      const { done, firstText } = yield* slowRun(url, session)
+      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
+      const upstream = model!.requests.at(-1)!
+      expect((yield* Effect.promise(() => postJson(`${url}/stop`, { session_id: session }))).status).toBe(200)
+      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
+      expect(checkRun(dataOf(yield* Effect.promise(() => done))).status).toBe("canceled")
+    }))
+
+  it.effect("a client that disconnects mid-stream closes the model request within a second", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const controller = new AbortController()
+      const { done, firstText } = yield* slowRun(url, `leave-${crypto.randomUUID()}`, { signal: controller.signal })
+      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
+      const upstream = model!.requests.at(-1)!
+      controller.abort()
+      yield* Effect.promise(() => done.catch(() => undefined))
+      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
+    }))
+})
