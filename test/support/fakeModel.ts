@@ -7,6 +7,7 @@
  *
  * - a tool result last: "The weather in <city> is <result>."
  * - "weather in <city>" with a `get_weather` tool offered: a call of it
+ * - "hand over" with a `transfer_to_*` tool offered (a handoff): a call of it, then "Here I am."
  * - "think": reasoning first, then the answer
  * - "slowly <n>": n tokens, `tokenMs` apart (default 50 ms), for stops
  * - anything else: "You said: <text>" (the earlier turns are in the request)
@@ -45,10 +46,13 @@ const answerFor = (body: any, tokenMs: number): Answer => {
   const last = messages[messages.length - 1]
   if (last?.role === "tool") {
     const call = messages.flatMap((m) => m.tool_calls ?? []).find((c: any) => c.id === last.tool_call_id)
-    const city = call === undefined ? "?" : JSON.parse(call.function.arguments).city
+    if (call?.function.name !== "get_weather") return { kind: "text", reasoning: [], tokens: words("Here I am."), tokenMs: 0 }
+    const city = JSON.parse(call.function.arguments).city
     return { kind: "text", reasoning: [], tokens: words(`The weather in ${city} is ${textOf(last)}.`), tokenMs: 0 }
   }
   const said = textOf(last)
+  const transfer = (body.tools ?? []).find((tool: any) => String(tool.function?.name).startsWith("transfer_to_"))
+  if (/hand (?:me )?over/i.test(said) && transfer !== undefined) return { kind: "tool", name: transfer.function.name, args: {} }
   const weather = /weather in ([A-Z][a-z]+)/.exec(said)
   const offered = (body.tools ?? []).some((tool: any) => tool.function?.name === "get_weather")
   if (weather !== null && offered) return { kind: "tool", name: "get_weather", args: { city: weather[1] } }
