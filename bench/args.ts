@@ -14,7 +14,8 @@ export const scenarios: ReadonlyArray<string> = [
   "task queue",
   "startup",
   "the cost of rejecting bad bodies",
-  "a long session against fresh ones"
+  "a long session against fresh ones",
+  "an agent on a model (AI SDK adapter) against a plain handler, CPU per token"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]
