@@ -1,7 +1,9 @@
 /**
  * A small OpenAI-compatible model server for the tests (no model is ever
  * called over the internet): `POST /v1/chat/completions`, streamed (SSE
- * chunks, tool calls, `reasoning_content`, usage) or not. It answers by rule
+ * chunks, tool calls, `reasoning_content`, usage) or not, and `POST
+ * /v1/responses` streamed (the Responses API's `response.*` events, function
+ * calls, usage). It answers by rule
  * from the last message, records every request, and tells when a client
  * closed a request before its answer ended (a stop that reached upstream).
  *
@@ -115,6 +117,96 @@ const chatCompletion = async (body: any, answer: Answer, res: ServerResponse, is
   res.end("data: [DONE]\n\n")
 }
 
+/** The text of a Responses API content (a string, or input/output text parts). */
+const itemText = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((part: any) => part.text ?? "").join("")
+    : ""
+
+/** A Responses API request as the chat completions one `answerFor` reads. */
+const asChat = (body: any) => {
+  const input: Array<any> = typeof body.input === "string" ? [{ role: "user", content: body.input }] : body.input ?? []
+  const messages = input.map((item) =>
+    item.type === "function_call"
+      ? { role: "assistant", tool_calls: [{ id: item.call_id, function: { name: item.name, arguments: item.arguments } }] }
+      : item.type === "function_call_output"
+      ? { role: "tool", tool_call_id: item.call_id, content: itemText(item.output) }
+      : { role: item.role, content: itemText(item.content) }
+  )
+  return {
+    model: body.model,
+    messages: body.instructions === undefined ? messages : [{ role: "system", content: body.instructions }, ...messages],
+    tools: (body.tools ?? []).map((tool: any) => ({ function: { name: tool.name } }))
+  }
+}
+
+/** `POST /v1/responses`, streamed: the `response.*` events of one message or one function call. */
+const responses = async (body: any, answer: Answer, res: ServerResponse, isOpen: () => boolean) => {
+  const id = `resp_${crypto.randomUUID()}`
+  let sequence = 0
+  const event = (type: string, fields: Record<string, unknown>) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`)
+  const response = (status: string, output: Array<unknown>, usage: unknown) => ({
+    id,
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model: body.model,
+    output,
+    usage,
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    tools: body.tools ?? [],
+    parallel_tool_calls: true
+  })
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+  event("response.created", { response: response("in_progress", [], null) })
+  let item: Record<string, unknown>
+  if (answer.kind === "tool") {
+    const args = JSON.stringify(answer.args)
+    item = { id: "fc_1", type: "function_call", status: "in_progress", call_id: "call_1", name: answer.name, arguments: "" }
+    event("response.output_item.added", { output_index: 0, item })
+    event("response.function_call_arguments.delta", { item_id: "fc_1", output_index: 0, delta: args })
+    event("response.function_call_arguments.done", { item_id: "fc_1", output_index: 0, arguments: args })
+    item = { ...item, status: "completed", arguments: args }
+  } else {
+    item = { id: "msg_1", type: "message", status: "in_progress", role: "assistant", content: [] }
+    event("response.output_item.added", { output_index: 0, item })
+    event("response.content_part.added", {
+      item_id: "msg_1",
+      output_index: 0,
+      content_index: 0,
+      part: { type: "output_text", text: "", annotations: [] }
+    })
+    for (const token of answer.tokens) {
+      if (!isOpen()) return
+      event("response.output_text.delta", { item_id: "msg_1", output_index: 0, content_index: 0, delta: token, logprobs: [] })
+      if (answer.tokenMs > 0) await sleep(answer.tokenMs)
+    }
+    const text = answer.tokens.join("")
+    const part = { type: "output_text", text, annotations: [] }
+    event("response.output_text.done", { item_id: "msg_1", output_index: 0, content_index: 0, text, logprobs: [] })
+    event("response.content_part.done", { item_id: "msg_1", output_index: 0, content_index: 0, part })
+    item = { ...item, status: "completed", content: [part] }
+  }
+  event("response.output_item.done", { output_index: 0, item })
+  const completion = answer.kind === "tool" ? 1 : answer.tokens.length
+  const prompt = JSON.stringify(body.input ?? "").length >> 4
+  event("response.completed", {
+    response: response("completed", [item], {
+      input_tokens: prompt,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: completion,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: prompt + completion
+    })
+  })
+  res.end()
+}
+
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     let text = ""
@@ -146,6 +238,10 @@ export const startFakeModel = async (options?: { readonly tokenMs?: number }): P
     requests.push(record)
     if (req.url === "/v1/chat/completions" && req.method === "POST") {
       await chatCompletion(body, answerFor(body, options?.tokenMs ?? 50), res, () => !res.destroyed)
+      return
+    }
+    if (req.url === "/v1/responses" && req.method === "POST") {
+      await responses(body, answerFor(asChat(body), options?.tokenMs ?? 50), res, () => !res.destroyed)
       return
     }
     res.writeHead(404, { "content-type": "application/json" })

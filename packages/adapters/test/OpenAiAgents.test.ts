@@ -9,7 +9,7 @@ import { OpenAiAgents } from "@agentapp/adapters/openai-agents"
 import { AgentApp, type Protocol, Runner } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Agent, OpenAIChatCompletionsModel, tool } from "@openai/agents"
+import { Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, tool } from "@openai/agents"
 import { Effect, Layer, Stream } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
@@ -159,5 +159,54 @@ layer(Server, { excludeTestServices: true })("OpenAiAgents on the chat completio
       controller.abort()
       yield* Effect.promise(() => done.catch(() => undefined))
       expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
+    }))
+})
+
+// ---- the same agent on the SDK's default, the Responses API ----
+
+let responsesModel: FakeModel | undefined
+const ResponsesServer = Layer.unwrap(Effect.map(
+  Effect.acquireRelease(Effect.promise(() => startFakeModel({ tokenMs: 50 })), (fake) => Effect.promise(() => fake.close())),
+  (fake) => {
+    responsesModel = fake
+    const client = new OpenAI({ baseURL: fake.url, apiKey: "test-key" })
+    const assistant = new Agent({
+      name: "Assistant",
+      instructions: "You are helpful.",
+      model: new OpenAIResponsesModel(client, "fake-model"),
+      tools: [getWeather]
+    })
+    const App = AgentApp.make({ name: "AgentsSdkResponses" })
+    return App.serve(App.query(OpenAiAgents.handler(assistant))).pipe(Layer.provide(AgentApp.layerMemory))
+  }
+)).pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
+
+layer(ResponsesServer, { excludeTestServices: true })("OpenAiAgents on the Responses API model, through a server", (it) => {
+  it.effect("a tool loop over the Responses API: the call, its output, the streamed answer, usage", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const events = yield* run(url, userText("What is the weather in Quito?"))
+      const final = checkRun(events)
+      expect(final.status).toBe("completed")
+      expect(JSON.parse(completed(events, "plugin_call")[0].content[0].data.arguments)).toEqual({ city: "Quito" })
+      expect(JSON.parse(completed(events, "plugin_call_output")[0].content[0].data.output)).toEqual({ city: "Quito", celsius: 17 })
+      expect(completed(events, "message").at(-1).content[0].text).toContain("The weather in Quito is")
+      expect(final.usage.output_tokens).toBeGreaterThan(0)
+      expect(responsesModel!.requests.every((request) => request.path === "/v1/responses")).toBe(true)
+      // the second request carried the function call and its output as input items
+      const input = responsesModel!.requests.at(-1)!.body.input
+      expect(input.map((item: any) => item.type ?? item.role)).toContain("function_call_output")
+    }))
+
+  it.effect("a stop mid-stream closes the Responses API request within a second", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const session = `stop-${crypto.randomUUID()}`
+      const { done, firstText } = yield* slowRun(url, session)
+      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
+      const upstream = responsesModel!.requests.at(-1)!
+      expect((yield* Effect.promise(() => postJson(`${url}/stop`, { session_id: session }))).status).toBe(200)
+      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
+      expect(checkRun(dataOf(yield* Effect.promise(() => done))).status).toBe("canceled")
     }))
 })
