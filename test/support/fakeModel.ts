@@ -3,7 +3,7 @@
  * called over the internet): `POST /v1/chat/completions`, streamed (SSE
  * chunks, tool calls, `reasoning_content`, usage) or not, and `POST
  * /v1/responses` streamed (the Responses API's `response.*` events, function
- * calls, usage). It answers by rule
+ * calls, reasoning summaries, usage). It answers by rule
  * from the last message, records every request, and tells when a client
  * closed a request before its answer ended (a stop that reached upstream).
  *
@@ -164,39 +164,54 @@ const responses = async (body: any, answer: Answer, res: ServerResponse, isOpen:
   })
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
   event("response.created", { response: response("in_progress", [], null) })
+  const output: Array<Record<string, unknown>> = []
+  if (answer.kind === "text" && answer.reasoning.length > 0) {
+    const index = output.length
+    event("response.output_item.added", { output_index: index, item: { id: "rs_1", type: "reasoning", summary: [] } })
+    for (const delta of answer.reasoning) {
+      event("response.reasoning_summary_text.delta", { item_id: "rs_1", output_index: index, summary_index: 0, delta })
+    }
+    const text = answer.reasoning.join("")
+    const reasoning = { id: "rs_1", type: "reasoning", summary: [{ type: "summary_text", text }] }
+    event("response.reasoning_summary_text.done", { item_id: "rs_1", output_index: index, summary_index: 0, text })
+    event("response.output_item.done", { output_index: index, item: reasoning })
+    output.push(reasoning)
+  }
+  const index = output.length
   let item: Record<string, unknown>
   if (answer.kind === "tool") {
     const args = JSON.stringify(answer.args)
     item = { id: "fc_1", type: "function_call", status: "in_progress", call_id: "call_1", name: answer.name, arguments: "" }
-    event("response.output_item.added", { output_index: 0, item })
-    event("response.function_call_arguments.delta", { item_id: "fc_1", output_index: 0, delta: args })
-    event("response.function_call_arguments.done", { item_id: "fc_1", output_index: 0, arguments: args })
+    event("response.output_item.added", { output_index: index, item })
+    event("response.function_call_arguments.delta", { item_id: "fc_1", output_index: index, delta: args })
+    event("response.function_call_arguments.done", { item_id: "fc_1", output_index: index, arguments: args })
     item = { ...item, status: "completed", arguments: args }
   } else {
     item = { id: "msg_1", type: "message", status: "in_progress", role: "assistant", content: [] }
-    event("response.output_item.added", { output_index: 0, item })
+    event("response.output_item.added", { output_index: index, item })
     event("response.content_part.added", {
       item_id: "msg_1",
-      output_index: 0,
+      output_index: index,
       content_index: 0,
       part: { type: "output_text", text: "", annotations: [] }
     })
     for (const token of answer.tokens) {
       if (!isOpen()) return
-      event("response.output_text.delta", { item_id: "msg_1", output_index: 0, content_index: 0, delta: token, logprobs: [] })
+      event("response.output_text.delta", { item_id: "msg_1", output_index: index, content_index: 0, delta: token, logprobs: [] })
       if (answer.tokenMs > 0) await sleep(answer.tokenMs)
     }
     const text = answer.tokens.join("")
     const part = { type: "output_text", text, annotations: [] }
-    event("response.output_text.done", { item_id: "msg_1", output_index: 0, content_index: 0, text, logprobs: [] })
-    event("response.content_part.done", { item_id: "msg_1", output_index: 0, content_index: 0, part })
+    event("response.output_text.done", { item_id: "msg_1", output_index: index, content_index: 0, text, logprobs: [] })
+    event("response.content_part.done", { item_id: "msg_1", output_index: index, content_index: 0, part })
     item = { ...item, status: "completed", content: [part] }
   }
-  event("response.output_item.done", { output_index: 0, item })
+  event("response.output_item.done", { output_index: index, item })
+  output.push(item)
   const completion = answer.kind === "tool" ? 1 : answer.tokens.length
   const prompt = JSON.stringify(body.input ?? "").length >> 4
   event("response.completed", {
-    response: response("completed", [item], {
+    response: response("completed", output, {
       input_tokens: prompt,
       input_tokens_details: { cached_tokens: 0 },
       output_tokens: completion,

@@ -178,6 +178,18 @@ layer(Server, { excludeTestServices: true })("LangGraph on ChatOpenAI, through a
       expect(sent.map((message: any) => message.role)).toEqual(["user", "assistant", "tool", "assistant", "user"])
     }))
 
+  it.effect("the model's reasoning_content streams as reasoning, and its usage is the run's", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const text = yield* Effect.promise(() => postJson(`${url}/process`, userText("Please think")).then((r) => r.text()))
+      const events = dataOf(parseFrames(text))
+      const final = checkRun(events)
+      expect(final.status).toBe("completed")
+      expect(completed(events, "reasoning")[0].content![0]).toMatchObject({ text: "Let me think about it. " })
+      expect(completed(events, "message").at(-1)!.content![0]).toMatchObject({ text: "You said: Please think" })
+      expect(final.usage.output_tokens).toBeGreaterThan(0)
+    }))
+
   it.effect("a stop mid-stream closes the model request within a second", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl

@@ -198,6 +198,15 @@ layer(ResponsesServer, { excludeTestServices: true })("OpenAiAgents on the Respo
       expect(input.map((item: any) => item.type ?? item.role)).toContain("function_call_output")
     }))
 
+  it.effect("reasoning summaries stream as a reasoning message before the answer", () =>
+    Effect.gen(function*() {
+      const url = yield* baseUrl
+      const events = yield* run(url, userText("Please think"))
+      expect(checkRun(events).status).toBe("completed")
+      expect(completed(events, "reasoning")[0].content[0].text).toBe("Let me think about it. ")
+      expect(completed(events, "message").at(-1).content[0].text).toBe("You said: Please think")
+    }))
+
   it.effect("a stop mid-stream closes the Responses API request within a second", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
