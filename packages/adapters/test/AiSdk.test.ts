@@ -4,12 +4,13 @@
  * model, and the abort signal a stop fires.
  */
 import { AiSdk } from "@agentapp/adapters/ai-sdk"
-import { AgentApp, type Protocol, Runner } from "@agentapp/core"
+import { type Protocol, Runner } from "@agentapp/core"
 import { describe, expect, it } from "@effect/vitest"
 import type { LanguageModelV4StreamPart } from "@ai-sdk/provider"
 import { isStepCount, jsonSchema, streamText, tool } from "ai"
 import { MockLanguageModelV4, simulateReadableStream } from "ai/test"
 import { Deferred, Effect, Fiber, Stream } from "effect"
+import { completed, contextOf, history, request } from "./support.ts"
 
 const usage = (input: number, output: number) => ({
   inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
@@ -27,33 +28,15 @@ const text = (id: string, ...pieces: Array<string>): Array<LanguageModelV4Stream
   { type: "text-end", id }
 ]
 
-const request = (text: string, extra?: Partial<Protocol.AgentRequest>): Protocol.AgentRequest => ({
-  input: [{ role: "user", content: [{ type: "text", text }] }],
-  ...extra
-})
-const context = (req: Protocol.AgentRequest, history: ReadonlyArray<Protocol.Message> = []): AgentApp.QueryContext => ({
-  request: req,
-  responseId: "response_1",
-  sessionId: "s",
-  userId: "u",
-  key: { userId: "u", sessionId: "s" },
-  history
-})
-
 /** The protocol events of one run of the handler. */
 const runEvents = (
   handler: ReturnType<typeof AiSdk.handler>,
   req: Protocol.AgentRequest,
   history?: ReadonlyArray<Protocol.Message>
 ) => {
-  const ctx = context(req, history)
+  const ctx = contextOf(req, history)
   return Stream.runCollect(Runner.events(ctx, handler(req, ctx)))
 }
-
-const completed = (events: ReadonlyArray<Protocol.Event>, type: string) =>
-  events.filter((event): event is Protocol.MessageEvent =>
-    event.object === "message" && event.status === "completed" && event.type === type
-  )
 
 describe("AiSdk.handler", () => {
   it.effect("text and reasoning deltas become the run's messages, the step's usage its usage", () =>
@@ -153,22 +136,6 @@ describe("AiSdk.handler", () => {
   it.effect("the history and the input reach the model as its messages: text, tool calls and their results", () =>
     Effect.gen(function*() {
       const model = new MockLanguageModelV4({ doStream: streamOf([...text("t", "ok"), finish("stop", 1, 1)]) })
-      const history: Array<Protocol.Message> = [
-        { role: "system", type: "message", content: [{ type: "text", text: "Be brief." }] },
-        { role: "user", type: "message", content: [{ type: "text", text: "Weather in Oslo?" }] },
-        { role: "assistant", type: "reasoning", content: [{ type: "text", text: "hidden" }] },
-        {
-          role: "assistant",
-          type: "plugin_call",
-          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", arguments: "{\"city\":\"Oslo\"}" } }]
-        },
-        {
-          role: "tool",
-          type: "plugin_call_output",
-          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", output: "{\"celsius\":-3}" } }]
-        },
-        { role: "assistant", type: "message", content: [{ type: "text", text: "Cold." }] }
-      ]
       yield* runEvents(
         AiSdk.handler(({ abortSignal, instructions, messages }) =>
           streamText({ model, instructions: ["Base.", ...instructions].join("\n\n"), messages, abortSignal })
@@ -211,7 +178,7 @@ describe("AiSdk.handler", () => {
       const req = request("go")
       const fiber = yield* AiSdk.handler(({ abortSignal, messages }) => streamText({ model: endless, messages, abortSignal }))(
         req,
-        context(req)
+        contextOf(req)
       ).pipe(
         Stream.tap(() => Deferred.succeed(started, undefined)),
         Stream.runDrain,

@@ -9,16 +9,13 @@
  */
 import { EffectAi } from "@agentapp/adapters/effect-ai"
 import { AgentApp, type Protocol, Runner } from "@agentapp/core"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { LanguageModel, type Prompt, Tool, Toolkit } from "effect/ai"
-import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse, HttpServer } from "effect/http"
-import { createServer } from "node:http"
-import { type FakeModel, startFakeModel } from "../../../test/support/fakeModel.ts"
+import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "effect/http"
 import { checkRun } from "../../../test/support/protocol.ts"
-import { within } from "../../../test/support/server.ts"
-import { dataOf, parseFrames, postJson, readStream, userText } from "../../../test/support/sse.ts"
+import { userText } from "../../../test/support/sse.ts"
+import { baseUrl, cancellationTests, completed, contextOf, history, onModelServer, request, runOn } from "./support.ts"
 
 const GetWeather = Tool.make("get_weather", {
   description: "The weather in a city",
@@ -44,21 +41,6 @@ const testModel = (
         return calls[prompts.length - 1] ?? Stream.empty
       }
     })
-  )
-
-const request = (text: string): Protocol.AgentRequest => ({ input: [{ role: "user", content: [{ type: "text", text }] }] })
-const contextOf = (req: Protocol.AgentRequest, history: ReadonlyArray<Protocol.Message> = []): AgentApp.QueryContext => ({
-  request: req,
-  responseId: "response_1",
-  sessionId: "s",
-  userId: "u",
-  key: { userId: "u", sessionId: "s" },
-  history
-})
-
-const completed = (events: ReadonlyArray<Protocol.Event>, type: string) =>
-  events.filter((event): event is Protocol.MessageEvent =>
-    event.object === "message" && event.status === "completed" && event.type === type
   )
 
 describe("EffectAi.handler on a test LanguageModel", () => {
@@ -92,29 +74,13 @@ describe("EffectAi.handler on a test LanguageModel", () => {
     Effect.gen(function*() {
       const prompts: Array<Prompt.Prompt> = []
       const model = testModel([Stream.make({ type: "text-delta", id: "t", delta: "ok" })], prompts)
-      const history: Array<Protocol.Message> = [
-        { role: "system", type: "message", content: [{ type: "text", text: "Be brief." }] },
-        { role: "user", type: "message", content: [{ type: "text", text: "Weather in Rome?" }] },
-        { role: "assistant", type: "reasoning", content: [{ type: "text", text: "hidden" }] },
-        {
-          role: "assistant",
-          type: "plugin_call",
-          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", arguments: "{\"city\":\"Rome\"}" } }]
-        },
-        {
-          role: "tool",
-          type: "plugin_call_output",
-          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", output: "{\"celsius\":12}" } }]
-        },
-        { role: "assistant", type: "message", content: [{ type: "text", text: "Mild." }] }
-      ]
       const req = request("And tomorrow?")
       const handler = EffectAi.handler(({ prompt }) => LanguageModel.streamText({ prompt }))
       yield* Stream.runDrain(handler(req, contextOf(req, history))).pipe(Effect.provide(model))
       const content = prompts[0].content
       expect(content.map((message) => message.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user"])
-      expect(content[2].content).toMatchObject([{ type: "tool-call", id: "c1", name: "get_weather", params: { city: "Rome" } }])
-      expect(content[3].content).toMatchObject([{ type: "tool-result", id: "c1", result: { celsius: 12 } }])
+      expect(content[2].content).toMatchObject([{ type: "tool-call", id: "c1", name: "get_weather", params: { city: "Oslo" } }])
+      expect(content[3].content).toMatchObject([{ type: "tool-result", id: "c1", result: { celsius: -3 } }])
     }))
 
   it.effect("a model that fails ends the run failed with its error's tag and message", () =>
@@ -190,74 +156,27 @@ const chatCompletionsModel = (url: string) =>
     })
   )
 
-let model: FakeModel | undefined
-const Model = Layer.unwrap(Effect.map(
-  Effect.acquireRelease(Effect.promise(() => startFakeModel({ tokenMs: 50 })), (fake) => Effect.promise(() => fake.close())),
-  (fake) => {
-    model = fake
-    return chatCompletionsModel(fake.url).pipe(Layer.provide(FetchHttpClient.layer))
-  }
-))
-const App = AgentApp.make({ name: "EffectAiAgent" })
-const Query = App.query(EffectAi.handler(({ prompt }) => LanguageModel.streamText({ prompt })))
-const Server = App.serve(Query).pipe(
-  Layer.provide(AgentApp.layerMemory),
-  Layer.provide(Model),
-  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-)
-const baseUrl = HttpServer.addressFormattedWith((url) => Effect.succeed(url))
-
-/** A slow answer's run, resolving `firstText` at its first text delta. */
-const slowRun = (url: string, session: string, init?: RequestInit) =>
-  Effect.promise(async () => {
-    const response = await postJson(`${url}/process`, userText("Count slowly 200", { session_id: session }), init)
-    let sawText!: () => void
-    const firstText = new Promise<void>((resolve) => (sawText = resolve))
-    const done = readStream(response, (event) => {
-      if (event.object === "content" && event.delta === true) sawText()
-    })
-    return { firstText, done }
-  })
+const { model, server: Server } = onModelServer((fake) => {
+  const App = AgentApp.make({ name: "EffectAiAgent" })
+  return App.serve(App.query(EffectAi.handler(({ prompt }) => LanguageModel.streamText({ prompt })))).pipe(
+    Layer.provide(AgentApp.layerMemory),
+    Layer.provide(chatCompletionsModel(fake.url).pipe(Layer.provide(FetchHttpClient.layer)))
+  )
+})
 
 layer(Server, { excludeTestServices: true })("EffectAi on a LanguageModel over HTTP, through a server", (it) => {
   it.effect("streams the model's answer, and the second turn sends the first to the model", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
       const session = `s-${crypto.randomUUID()}`
-      const first = yield* Effect.promise(() =>
-        postJson(`${url}/process`, userText("My name is Ada", { session_id: session })).then((r) => r.text())
-      )
-      const events = dataOf(parseFrames(first))
+      const events = yield* runOn(url, userText("My name is Ada", { session_id: session }))
       expect(checkRun(events).status).toBe("completed")
       expect(completed(events, "message")[0].content![0]).toMatchObject({ text: "You said: My name is Ada" })
-      yield* Effect.promise(() => postJson(`${url}/process`, userText("Who am I?", { session_id: session })).then((r) => r.text()))
-      const sent = model!.requests.at(-1)!.body.messages
+      yield* runOn(url, userText("Who am I?", { session_id: session }))
+      const sent = model().requests.at(-1)!.body.messages
       expect(sent.map((message: any) => message.role)).toEqual(["user", "assistant", "user"])
       expect(JSON.stringify(sent[1])).toContain("You said: My name is Ada")
     }))
 
-  it.effect("a stop mid-stream closes the model request within a second", () =>
-    Effect.gen(function*() {
-      const url = yield* baseUrl
-      const session = `stop-${crypto.randomUUID()}`
-      const { done, firstText } = yield* slowRun(url, session)
-      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
-      const upstream = model!.requests.at(-1)!
-      const stop = yield* Effect.promise(() => postJson(`${url}/stop`, { session_id: session }))
-      expect(stop.status).toBe(200)
-      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
-      expect(checkRun(dataOf(yield* Effect.promise(() => done))).status).toBe("canceled")
-    }))
-
-  it.effect("a client that disconnects mid-stream closes the model request within a second", () =>
-    Effect.gen(function*() {
-      const url = yield* baseUrl
-      const controller = new AbortController()
-      const { done, firstText } = yield* slowRun(url, `leave-${crypto.randomUUID()}`, { signal: controller.signal })
-      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
-      const upstream = model!.requests.at(-1)!
-      controller.abort()
-      yield* Effect.promise(() => done.catch(() => undefined))
-      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
-    }))
+  cancellationTests(it, model)
 })

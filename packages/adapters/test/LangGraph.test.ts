@@ -13,35 +13,17 @@ import { FakeStreamingChatModel } from "@langchain/core/utils/testing"
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
 import { createReactAgent, ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
 import { ChatOpenAI } from "@langchain/openai"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import { HttpServer } from "effect/http"
-import { createServer } from "node:http"
 import { z } from "zod"
-import { type FakeModel, startFakeModel } from "../../../test/support/fakeModel.ts"
 import { checkRun } from "../../../test/support/protocol.ts"
-import { within } from "../../../test/support/server.ts"
-import { dataOf, parseFrames, postJson, readStream, userText } from "../../../test/support/sse.ts"
+import { userText } from "../../../test/support/sse.ts"
+import { baseUrl, cancellationTests, completed, contextOf, history, onModelServer, request, runOn } from "./support.ts"
 
-const request = (text: string): Protocol.AgentRequest => ({ input: [{ role: "user", content: [{ type: "text", text }] }] })
-const contextOf = (req: Protocol.AgentRequest, history: ReadonlyArray<Protocol.Message> = []): AgentApp.QueryContext => ({
-  request: req,
-  responseId: "response_1",
-  sessionId: "s",
-  userId: "u",
-  key: { userId: "u", sessionId: "s" },
-  history
-})
 const runEvents = (graph: LangGraph.StreamableGraph, req: Protocol.AgentRequest, history?: ReadonlyArray<Protocol.Message>) => {
   const context = contextOf(req, history)
   return Stream.runCollect(Runner.events(context, LangGraph.handler(graph)(req, context)))
 }
-const completed = (events: ReadonlyArray<Protocol.Event>, type: string) =>
-  events.filter((event): event is Protocol.MessageEvent =>
-    event.object === "message" && event.status === "completed" && event.type === type
-  )
-
 const getWeather = tool(async ({ city }: { city: string }) => JSON.stringify({ city, celsius: 8 }), {
   name: "get_weather",
   description: "The weather in a city",
@@ -99,26 +81,11 @@ describe("LangGraph.handler", () => {
         .addEdge(START, "echo")
         .addEdge("echo", END)
         .compile()
-      const history: Array<Protocol.Message> = [
-        { role: "system", type: "message", content: [{ type: "text", text: "Be brief." }] },
-        { role: "user", type: "message", content: [{ type: "text", text: "Weather in Bergen?" }] },
-        {
-          role: "assistant",
-          type: "plugin_call",
-          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", arguments: "{\"city\":\"Bergen\"}" } }]
-        },
-        {
-          role: "tool",
-          type: "plugin_call_output",
-          content: [{ type: "data", data: { call_id: "c1", name: "get_weather", output: "{\"celsius\":8}" } }]
-        },
-        { role: "assistant", type: "message", content: [{ type: "text", text: "Cold." }] }
-      ]
       yield* runEvents(graph, request("And tomorrow?"), history)
       const messages = seen[0]
       expect(messages.map((message) => message.getType())).toEqual(["system", "human", "ai", "tool", "ai", "human"])
-      expect((messages[2] as AIMessage).tool_calls).toMatchObject([{ id: "c1", name: "get_weather", args: { city: "Bergen" } }])
-      expect(messages[3]).toMatchObject({ tool_call_id: "c1", content: "{\"celsius\":8}" })
+      expect((messages[2] as AIMessage).tool_calls).toMatchObject([{ id: "c1", name: "get_weather", args: { city: "Oslo" } }])
+      expect(messages[3]).toMatchObject({ tool_call_id: "c1", content: "{\"celsius\":-3}" })
       expect(messages[5].content).toBe("And tomorrow?")
     }))
 
@@ -135,54 +102,32 @@ describe("LangGraph.handler", () => {
 
 // ---- end to end: a ReAct agent on ChatOpenAI, against the test's model server, through a server ----
 
-let model: FakeModel | undefined
-const Agent = Layer.unwrap(Effect.map(
-  Effect.acquireRelease(Effect.promise(() => startFakeModel({ tokenMs: 50 })), (fake) => Effect.promise(() => fake.close())),
-  (fake) => {
-    model = fake
-    const llm = new ChatOpenAI({ model: "fake-model", apiKey: "test-key", configuration: { baseURL: fake.url }, streaming: true })
-    const App = AgentApp.make({ name: "LangGraphAgent" })
-    return App.serve(App.query(LangGraph.handler(createReactAgent({ llm, tools: [getWeather] })))).pipe(
-      Layer.provide(AgentApp.layerMemory)
-    )
-  }
-))
-const Server = Agent.pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
-const baseUrl = HttpServer.addressFormattedWith((url) => Effect.succeed(url))
-
-const slowRun = (url: string, session: string, init?: RequestInit) =>
-  Effect.promise(async () => {
-    const response = await postJson(`${url}/process`, userText("Count slowly 200", { session_id: session }), init)
-    let sawText!: () => void
-    const firstText = new Promise<void>((resolve) => (sawText = resolve))
-    const done = readStream(response, (event) => {
-      if (event.object === "content" && event.delta === true) sawText()
-    })
-    return { firstText, done }
-  })
+const { model, server: Server } = onModelServer((fake) => {
+  const llm = new ChatOpenAI({ model: "fake-model", apiKey: "test-key", configuration: { baseURL: fake.url }, streaming: true })
+  const App = AgentApp.make({ name: "LangGraphAgent" })
+  return App.serve(App.query(LangGraph.handler(createReactAgent({ llm, tools: [getWeather] })))).pipe(
+    Layer.provide(AgentApp.layerMemory)
+  )
+})
 
 layer(Server, { excludeTestServices: true })("LangGraph on ChatOpenAI, through a server", (it) => {
   it.effect("runs the tool loop against the model server, and sends the session's first turn with the second", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
       const session = `s-${crypto.randomUUID()}`
-      const text = yield* Effect.promise(() =>
-        postJson(`${url}/process`, userText("What is the weather in Paris?", { session_id: session })).then((r) => r.text())
-      )
-      const events = dataOf(parseFrames(text))
+      const events = yield* runOn(url, userText("What is the weather in Paris?", { session_id: session }))
       expect(checkRun(events).status).toBe("completed")
       expect(completed(events, "plugin_call")[0].content![0]).toMatchObject({ data: { name: "get_weather" } })
       expect(completed(events, "message").at(-1)!.content![0]).toMatchObject({ text: expect.stringContaining("The weather in Paris is") })
-      yield* Effect.promise(() => postJson(`${url}/process`, userText("Thanks", { session_id: session })).then((r) => r.text()))
-      const sent = model!.requests.at(-1)!.body.messages
+      yield* runOn(url, userText("Thanks", { session_id: session }))
+      const sent = model().requests.at(-1)!.body.messages
       expect(sent.map((message: any) => message.role)).toEqual(["user", "assistant", "tool", "assistant", "user"])
     }))
 
   it.effect("the model's reasoning_content streams as reasoning, and its usage is the run's", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
-      const text = yield* Effect.promise(() => postJson(`${url}/process`, userText("Please think")).then((r) => r.text()))
-      const events = dataOf(parseFrames(text))
+      const events = yield* runOn(url, userText("Please think"))
       const final = checkRun(events)
       expect(final.status).toBe("completed")
       expect(completed(events, "reasoning")[0].content![0]).toMatchObject({ text: "Let me think about it. " })
@@ -190,27 +135,5 @@ layer(Server, { excludeTestServices: true })("LangGraph on ChatOpenAI, through a
       expect(final.usage.output_tokens).toBeGreaterThan(0)
     }))
 
-  it.effect("a stop mid-stream closes the model request within a second", () =>
-    Effect.gen(function*() {
-      const url = yield* baseUrl
-      const session = `stop-${crypto.randomUUID()}`
-      const { done, firstText } = yield* slowRun(url, session)
-      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
-      const upstream = model!.requests.at(-1)!
-      expect((yield* Effect.promise(() => postJson(`${url}/stop`, { session_id: session }))).status).toBe(200)
-      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
-      expect(checkRun(dataOf(yield* Effect.promise(() => done))).status).toBe("canceled")
-    }))
-
-  it.effect("a client that disconnects mid-stream closes the model request within a second", () =>
-    Effect.gen(function*() {
-      const url = yield* baseUrl
-      const controller = new AbortController()
-      const { done, firstText } = yield* slowRun(url, `leave-${crypto.randomUUID()}`, { signal: controller.signal })
-      yield* Effect.promise(() => within(10_000, "the first text delta", firstText))
-      const upstream = model!.requests.at(-1)!
-      controller.abort()
-      yield* Effect.promise(() => done.catch(() => undefined))
-      expect(yield* Effect.promise(() => within(1_000, "the model request to close", upstream.closedEarly))).toBe(true)
-    }))
+  cancellationTests(it, model)
 })
