@@ -13,6 +13,7 @@ import * as TaskQueue from "../TaskQueue.ts"
 import { KeepAlive } from "./http/keepAlive.ts"
 import type { QueryHandler } from "./query.ts"
 import { processRoute } from "./routes/process.ts"
+import { openAiRoutes } from "./routes/openai/routes.ts"
 import { processTaskRoutes } from "./routes/processTask.ts"
 import { rpcRoutes } from "./routes/rpc.ts"
 import { stopRoute } from "./routes/stop.ts"
@@ -53,6 +54,7 @@ export const queryRoutes = <R>(
       ),
       settings.rpcPath === false ? Layer.empty : rpcRoutes(settings.rpcPath, runs, { lifecycle, backend, tasks }, settings),
       processTaskRoutes(runs, tasks, settings),
+      settings.openAiPath === false ? Layer.empty : openAiRoutes(settings.openAiPath, runs, backend, settings),
       Health.readinessCheck("interrupts", backend.check),
       Health.readinessCheck("sessions", store.check),
       Health.readinessCheck("tasks", tasks.check)

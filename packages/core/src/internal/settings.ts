@@ -46,6 +46,12 @@ export interface Options {
    * credentials (cookies, `Authorization`) may be sent.
    */
   readonly cors?: boolean | CorsOptions | undefined
+  /**
+   * The OpenAI-compatible endpoints (`POST /responses`, `POST /chat/completions`,
+   * `GET /models`) under this path, for OpenAI's clients and the chat UIs that
+   * speak its API; `true` for `/compatible-mode/v1`. Default off.
+   */
+  readonly openAi?: boolean | HttpRouter.PathInput | undefined
   /** How runs hold their session. */
   readonly sessions?: {
     /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
@@ -114,6 +120,7 @@ export interface Settings {
   readonly processQueue: string
   readonly processJob: TaskQueue.JobOptions
   readonly cors: CorsOptions | undefined
+  readonly openAiPath: HttpRouter.PathInput | false
 }
 
 const corsOptions = (cors: Options["cors"]): CorsOptions | undefined => {
@@ -152,6 +159,7 @@ export const settingsOf = (options: Options): Settings => {
     concurrency: options.tasks?.concurrency ?? 4,
     processQueue: options.tasks?.processQueue ?? "default",
     processJob: jobOptions({ retention: options.tasks?.retention }),
-    cors: corsOptions(options.cors)
+    cors: corsOptions(options.cors),
+    openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi
   }
 }
