@@ -91,6 +91,8 @@ export const Friday = AgentApp.make({
   version: "0.1.0",
   // the OpenAI-compatible endpoints under /compatible-mode/v1: OpenAI's clients and chat UIs talk to Friday
   openAi: true,
+  // AG-UI on POST /ag-ui: AG-UI front ends (CopilotKit and others) talk to Friday
+  agUi: true,
   // a short lease lets a session held by a crashed node free up sooner (default 30 s)
   sessions: {
     leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined)))

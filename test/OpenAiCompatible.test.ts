@@ -117,7 +117,7 @@ describe("OpenAI Chat Completions", () => {
     for await (const chunk of stream) {
       if ((chunk.choices[0]?.delta.content ?? "") !== "") break // leaving the loop aborts the request
     }
-    await waitFor("the run to stop", async () => (await activeRuns()) === 0, 5_000)
+    await waitFor("the run to stop", async () => (await activeRuns()) === 0, 1_000)
   })
 })
 

@@ -13,6 +13,7 @@ import * as TaskQueue from "../TaskQueue.ts"
 import { KeepAlive } from "./http/keepAlive.ts"
 import type { QueryHandler } from "./query.ts"
 import { processRoute } from "./routes/process.ts"
+import { agUiRoute } from "./routes/agUi.ts"
 import { openAiRoutes } from "./routes/openai/routes.ts"
 import { processTaskRoutes } from "./routes/processTask.ts"
 import { rpcRoutes } from "./routes/rpc.ts"
@@ -55,6 +56,7 @@ export const queryRoutes = <R>(
       settings.rpcPath === false ? Layer.empty : rpcRoutes(settings.rpcPath, runs, { lifecycle, backend, tasks }, settings),
       processTaskRoutes(runs, tasks, settings),
       settings.openAiPath === false ? Layer.empty : openAiRoutes(settings.openAiPath, runs, backend, settings),
+      settings.agUiPath === false ? Layer.empty : agUiRoute(settings.agUiPath, runs, settings),
       Health.readinessCheck("interrupts", backend.check),
       Health.readinessCheck("sessions", store.check),
       Health.readinessCheck("tasks", tasks.check)

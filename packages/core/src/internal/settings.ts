@@ -52,6 +52,8 @@ export interface Options {
    * speak its API; `true` for `/compatible-mode/v1`. Default off.
    */
   readonly openAi?: boolean | HttpRouter.PathInput | undefined
+  /** AG-UI (`RunAgentInput` in, AG-UI events out) on this path; `true` for `/ag-ui`. Default off. */
+  readonly agUi?: boolean | HttpRouter.PathInput | undefined
   /** How runs hold their session. */
   readonly sessions?: {
     /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
@@ -121,6 +123,7 @@ export interface Settings {
   readonly processJob: TaskQueue.JobOptions
   readonly cors: CorsOptions | undefined
   readonly openAiPath: HttpRouter.PathInput | false
+  readonly agUiPath: HttpRouter.PathInput | false
 }
 
 const corsOptions = (cors: Options["cors"]): CorsOptions | undefined => {
@@ -160,6 +163,7 @@ export const settingsOf = (options: Options): Settings => {
     processQueue: options.tasks?.processQueue ?? "default",
     processJob: jobOptions({ retention: options.tasks?.retention }),
     cors: corsOptions(options.cors),
-    openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi
+    openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi,
+    agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi
   }
 }
