@@ -15,7 +15,8 @@ export const scenarios: ReadonlyArray<string> = [
   "startup",
   "the cost of rejecting bad bodies",
   "a long session against fresh ones",
-  "an agent on a model (AI SDK adapter) against a plain handler, CPU per token"
+  "an agent on a model (AI SDK adapter) against a plain handler, CPU per token",
+  "the protocol adapters (Responses, Chat Completions, AG-UI) against /process, CPU per request"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]

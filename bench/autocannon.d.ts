@@ -7,6 +7,7 @@ declare module "autocannon" {
     readonly body?: string
     readonly connections?: number
     readonly duration?: number
+    readonly idReplacement?: boolean
     readonly pipelining?: number
   }
   interface Histogram {

@@ -135,7 +135,14 @@ export interface Load {
 /** Runs autocannon against a server and reads its CPU over the run. */
 export const load = async (
   server: Server,
-  options: { readonly path: string; readonly body: string; readonly connections: number; readonly seconds: number }
+  options: {
+    readonly path: string
+    readonly body: string
+    readonly connections: number
+    readonly seconds: number
+    /** Replace each `[<id>]` of the body with a new random id per request. */
+    readonly idReplacement?: boolean | undefined
+  }
 ): Promise<Load> => {
   const before = cpuMs(server.pid)
   const result = await autocannon({
@@ -144,7 +151,8 @@ export const load = async (
     headers: { "content-type": "application/json" },
     body: options.body,
     connections: options.connections,
-    duration: options.seconds
+    duration: options.seconds,
+    idReplacement: options.idReplacement ?? false
   })
   const cpu = cpuMs(server.pid) - before
   const requests = result.requests.total

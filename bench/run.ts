@@ -30,6 +30,7 @@ import {
 } from "./lib.ts"
 import { longSession, rejectedBodies } from "./hardening.ts"
 import { llmTokens } from "./llm.ts"
+import { protocols } from "./protocols.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
 const args = (() => {
@@ -245,6 +246,7 @@ async function main() {
   if (want(7)) log("7. the cost of rejecting bad bodies (1 MiB, one at a time)", await rejectedBodies(startUnderTest, quick))
   if (want(8)) log("8. a long session (history at its cap) against fresh ones", await longSession(startUnderTest, quick))
   if (want(9)) log("9. an agent on a model against a plain handler, CPU per streamed token", await llmTokens(startUnderTest, quick))
+  if (want(10)) log("10. the protocol adapters against /process, CPU per request", await protocols(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")

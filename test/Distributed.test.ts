@@ -76,6 +76,32 @@ describe("two nodes, one Redis", () => {
     await a.waitForOutput("story interrupted, state saved", 5_000)
   })
 
+  it("a Responses API run streaming on A is cancelled by POST /responses/{id}/cancel sent to B, and B continues the session", async () => {
+    const started = await postJson(`${a.url}/compatible-mode/v1/responses`, {
+      model: "friday",
+      input: "Please write a very long story about a robot named Friday.",
+      stream: true
+    })
+    let id: string | undefined
+    let sawText!: () => void
+    const streaming = new Promise<void>((resolve) => (sawText = resolve))
+    const frames: Array<any> = []
+    const done = readStream(started, (event) => {
+      frames.push(event)
+      if (event.type === "response.created") id = event.response.id
+      if (event.type === "response.output_text.delta") sawText()
+    })
+    await within(10_000, "the first text delta on A", streaming)
+    const cancel = await postJson(`${b.url}/compatible-mode/v1/responses/${id}/cancel`, {})
+    expect(cancel.status).toBe(200)
+    await within(5_000, "A's stream to end", done)
+    expect(frames.at(-1)).toMatchObject({ type: "response.incomplete", response: { status: "cancelled" } })
+    // B continues the session of A's response: the session is free, and its history is there
+    const next = await postJson(`${b.url}/compatible-mode/v1/responses`, { model: "friday", input: "Hello again", previous_response_id: id })
+    expect(next.status).toBe(200)
+    expect((await next.json() as any).status).toBe("completed")
+  })
+
   it("a run on B for a session running on A gets 409", async () => {
     const ids = { session_id: `busy-${crypto.randomUUID()}`, user_id: "u" }
     const run = startStream(a, story(ids))

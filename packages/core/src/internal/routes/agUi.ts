@@ -13,6 +13,7 @@ import * as HttpError from "../http/httpError.ts"
 import { closeAfterResponse } from "../private.ts"
 import type { Runs } from "../run/start.ts"
 import type { Settings } from "../settings.ts"
+import { sseOf } from "./openai/requests.ts"
 
 const ContentPart = Schema.Struct({ type: Schema.String, text: Schema.optionalKey(Schema.String) })
 
@@ -28,10 +29,11 @@ const RunAgentInput = Schema.Struct({
 
 type AgUiEvent = { readonly type: string } & Record<string, unknown>
 
-const frame = (event: AgUiEvent) => new TextEncoder().encode(`data: ${JSON.stringify(event)}\n\n`)
+const frame = (event: AgUiEvent) => `data: ${JSON.stringify(event)}\n\n`
 
-const sse = (events: Stream.Stream<AgUiEvent>, status = 200) =>
-  HttpServerResponse.stream(Stream.map(events, frame), {
+/** A refusal's body: one frame, with the refusal's status. */
+const sse = (events: Stream.Stream<AgUiEvent>, status: number) =>
+  HttpServerResponse.stream(Stream.map(events, (event) => Buffer.from(frame(event))), {
     status,
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
   })
@@ -143,7 +145,7 @@ export const agUiRoute = <E>(path: HttpRouter.PathInput, runs: Runs<E>, settings
       const httpRequest = yield* HttpServerRequest.HttpServerRequest
       const run = yield* runs.start(request, closeAfterResponse(httpRequest))
       const toAgUi = makeAgUiEvents(input.threadId, input.runId)
-      return sse(Stream.flatMap(runs.events(run), (event) => Stream.fromIterable(toAgUi(event))))
+      return sseOf(runs.events(run), (event) => toAgUi(event).map(frame))
     }),
     (error) => Effect.succeed(refusal(error))
   )

@@ -130,9 +130,20 @@ export const fromChatBody = (body: typeof ChatBody.Type): Protocol.AgentRequest 
   return { input, session_id: sessionId, user_id: body.user ?? sessionId, stream: body.stream === true }
 }
 
-/** An SSE body of JSON frames, each `data:` line an object (and an `event:` line when it has a `type`). */
-export const sseOf = (frames: Stream.Stream<ReadonlyArray<string>>): HttpServerResponse.HttpServerResponse =>
+/**
+ * An SSE body from a run's events: `frames` gives each event's frames, and
+ * the frames of the events that are ready together leave as one buffer (one
+ * socket write), as on `/process`.
+ */
+export const sseOf = <A>(
+  events: Stream.Stream<A>,
+  frames: (event: A) => ReadonlyArray<string>
+): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.stream(
-    Stream.map(Stream.flatMap(frames, Stream.fromIterable), (frame) => new TextEncoder().encode(frame)),
+    Stream.mapArray(events, (chunk) => {
+      let text = ""
+      for (let i = 0; i < chunk.length; i++) for (const frame of frames(chunk[i])) text += frame
+      return [Buffer.from(text)]
+    }),
     { headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" } }
   )

@@ -29,54 +29,52 @@ import { makeResponseEvents, responseObject } from "./responseEvents.ts"
 const frame = (value: object) => `data: ${JSON.stringify(value)}\n\n`
 const eventFrame = (value: { readonly type: string }) => `event: ${value.type}\n${frame(value)}`
 
-/** The chunks of a Chat Completions stream from a run's events, and its `[DONE]`. */
-const chatChunks = (events: Stream.Stream<Protocol.Event>, model: string, includeUsage: boolean) => {
+/** The frames of a Chat Completions stream per event (`null` first: the role chunk), `[DONE]` after the last. */
+const chatFrames = (model: string, includeUsage: boolean) => {
   const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`
   const created = Math.floor(Date.now() / 1000)
   const chunk = (delta: object, finish: string | null = null, usage?: object) =>
     frame({ id, object: "chat.completion.chunk", created, model, choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })
   const kinds = new Map<string, string>()
   let calls = 0
-  return Stream.concat(
-    Stream.make([chunk({ role: "assistant", content: "" })]),
-    Stream.map(events, (event): ReadonlyArray<string> => {
-      if (event.object === "message") {
-        if (event.status === "in_progress") kinds.set(event.id, event.type === "reasoning" ? "reasoning" : event.role === "assistant" && event.type === "message" ? "text" : "other")
-        if (event.status === "completed" && (event.type === "plugin_call" || event.type === "function_call")) {
-          const data = (event.content ?? []).find((part) => part.type === "data")
-          const call = data?.type === "data" ? data.data : {}
-          return [chunk({
-            tool_calls: [{
-              index: calls++,
-              id: String(call.call_id ?? ""),
-              type: "function",
-              function: { name: String(call.name ?? ""), arguments: String(call.arguments ?? "{}") }
-            }]
-          })]
-        }
-        return []
+  return (event: Protocol.Event | null): ReadonlyArray<string> => {
+    if (event === null) return [chunk({ role: "assistant", content: "" })]
+    if (event.object === "message") {
+      if (event.status === "in_progress") kinds.set(event.id, event.type === "reasoning" ? "reasoning" : event.role === "assistant" && event.type === "message" ? "text" : "other")
+      if (event.status === "completed" && (event.type === "plugin_call" || event.type === "function_call")) {
+        const data = (event.content ?? []).find((part) => part.type === "data")
+        const call = data?.type === "data" ? data.data : {}
+        return [chunk({
+          tool_calls: [{
+            index: calls++,
+            id: String(call.call_id ?? ""),
+            type: "function",
+            function: { name: String(call.name ?? ""), arguments: String(call.arguments ?? "{}") }
+          }]
+        })]
       }
-      if (event.object === "content") {
-        if (event.delta !== true || event.type !== "text") return []
-        const kind = kinds.get(event.msg_id)
-        if (kind === "text") return [chunk({ content: event.text })]
-        if (kind === "reasoning") return [chunk({ reasoning_content: event.text })]
-        return []
-      }
-      if (event.status === "created" || event.status === "in_progress") return []
-      const out: Array<string> = []
-      if (event.status === "failed") {
-        out.push(frame({ error: { message: event.error?.message ?? "The agent failed", type: "server_error", param: null, code: event.error?.code ?? null } }))
-      } else out.push(chunk({}, event.status === "completed" ? "stop" : "length"))
-      if (includeUsage && event.usage !== null) {
-        const input = Number(event.usage.input_tokens ?? 0)
-        const output = Number(event.usage.output_tokens ?? 0)
-        out.push(chunk({}, null, { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }))
-      }
-      out.push("data: [DONE]\n\n")
-      return out
-    })
-  )
+      return []
+    }
+    if (event.object === "content") {
+      if (event.delta !== true || event.type !== "text") return []
+      const kind = kinds.get(event.msg_id)
+      if (kind === "text") return [chunk({ content: event.text })]
+      if (kind === "reasoning") return [chunk({ reasoning_content: event.text })]
+      return []
+    }
+    if (event.status === "created" || event.status === "in_progress") return []
+    const out: Array<string> = []
+    if (event.status === "failed") {
+      out.push(frame({ error: { message: event.error?.message ?? "The agent failed", type: "server_error", param: null, code: event.error?.code ?? null } }))
+    } else out.push(chunk({}, event.status === "completed" ? "stop" : "length"))
+    if (includeUsage && event.usage !== null) {
+      const input = Number(event.usage.input_tokens ?? 0)
+      const output = Number(event.usage.output_tokens ?? 0)
+      out.push(chunk({}, null, { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }))
+    }
+    out.push("data: [DONE]\n\n")
+    return out
+  }
 }
 
 /** A whole Chat Completion from a run's final response. */
@@ -125,7 +123,7 @@ export const openAiRoutes = <E>(
     const name = model(body.model)
     if (body.stream !== true) return HttpServerResponse.jsonUnsafe(responseObject(yield* Runner.finalResponse(runs.events(run)), name))
     const toEvents = makeResponseEvents(name)
-    return sseOf(Stream.map(runs.events(run), (event) => toEvents(event).map(eventFrame)))
+    return sseOf(runs.events(run), (event) => toEvents(event).map(eventFrame))
   }))
 
   const cancel = refusals(Effect.gen(function*() {
@@ -144,7 +142,7 @@ export const openAiRoutes = <E>(
     const run = yield* runs.start(request, closeAfterResponse(httpRequest))
     const name = model(body.model)
     if (body.stream !== true) return HttpServerResponse.jsonUnsafe(chatCompletion(yield* Runner.finalResponse(runs.events(run)), name))
-    return sseOf(chatChunks(runs.events(run), name, body.stream_options?.include_usage === true))
+    return sseOf(Stream.concat(Stream.make(null), runs.events(run)), chatFrames(name, body.stream_options?.include_usage === true))
   }))
 
   const models = Effect.sync(() =>
