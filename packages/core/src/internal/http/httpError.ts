@@ -240,3 +240,27 @@ export const decode = <S extends Schema.Top & { readonly DecodingServices: never
         ? Effect.mapError(run(input, { errors: "all" }), refuseAll)
         : Effect.fail(refuseFirst(error)))
 }
+
+/**
+ * What a refusal of a route is, for the protocol adapters that answer in
+ * their own error shape: its status, message and code (the same the JSON
+ * error replies give), for the errors routes fail with; 500 for the rest.
+ */
+export const refusalOf = (error: unknown): { readonly status: number; readonly message: string; readonly code: string } => {
+  const tagged = error as { readonly _tag?: string; readonly message?: string; readonly status?: number; readonly code?: string }
+  const message = tagged.message ?? "The request was refused"
+  switch (tagged._tag) {
+    case "RequestError":
+      return { status: tagged.status ?? 400, message, code: tagged.code ?? "invalid_request" }
+    case "SessionBusy":
+      return { status: 409, message, code: "session_busy" }
+    case "NoActiveRun":
+      return { status: 404, message, code: "not_found" }
+    case "InterruptBackendError":
+    case "SessionStoreError":
+    case "TaskQueueError":
+      return { status: 503, message, code: "backend_unavailable" }
+    default:
+      return { status: 500, message: "An unexpected error occurred", code: "internal_error" }
+  }
+}

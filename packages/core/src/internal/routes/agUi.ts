@@ -43,18 +43,8 @@ const runError = (status: number, message: string, code: string) =>
   sse(Stream.make({ type: "RUN_ERROR", message: HttpError.capText(message, HttpError.maxMessageLength), code }), status)
 
 const refusal = (error: unknown) => {
-  const tagged = error as { readonly _tag?: string; readonly message?: string; readonly status?: number; readonly code?: string }
-  switch (tagged._tag) {
-    case "RequestError":
-      return runError(tagged.status ?? 400, tagged.message ?? "Bad request", tagged.code ?? "invalid_request")
-    case "SessionBusy":
-      return runError(409, tagged.message ?? "The thread has a running run", "session_busy")
-    case "InterruptBackendError":
-    case "SessionStoreError":
-      return runError(503, tagged.message ?? "A backend is unavailable", "backend_unavailable")
-    default:
-      return runError(500, "An unexpected error occurred", "internal_error")
-  }
+  const { code, message, status } = HttpError.refusalOf(error)
+  return runError(status, message, code)
 }
 
 const textOf = (content: typeof RunAgentInput.Type["messages"][number]["content"]): string =>

@@ -24,21 +24,8 @@ export const openAiError = (status: number, message: string, code: string) =>
 
 /** A failure of these routes as the OpenAI error object, with the status the protocol gives it. */
 export const asOpenAiError = (error: unknown): HttpServerResponse.HttpServerResponse => {
-  const tagged = error as { readonly _tag?: string; readonly message?: string; readonly status?: number; readonly code?: string }
-  switch (tagged._tag) {
-    case "RequestError":
-      return openAiError(tagged.status ?? 400, tagged.message ?? "Bad request", tagged.code ?? "invalid_request")
-    case "SessionBusy":
-      return openAiError(409, tagged.message ?? "The session is busy", "session_busy")
-    case "NoActiveRun":
-      return openAiError(404, tagged.message ?? "No run is active", "not_found")
-    case "InterruptBackendError":
-    case "SessionStoreError":
-    case "TaskQueueError":
-      return openAiError(503, tagged.message ?? "A backend is unavailable", "backend_unavailable")
-    default:
-      return openAiError(500, "An unexpected error occurred", "internal_error")
-  }
+  const { code, message, status } = HttpError.refusalOf(error)
+  return openAiError(status, message, code)
 }
 
 /** A part of an OpenAI message's content: a text of some kind, or another part (ignored). */
