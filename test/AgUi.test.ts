@@ -7,6 +7,7 @@
 import { HttpAgent } from "@ag-ui/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { postJson, readStream } from "./support/sse.ts"
 
 let server: ServerProcess
 
@@ -72,6 +73,26 @@ describe("AG-UI with @ag-ui/client", () => {
     const next = agentSaying("Hello again", threadId)
     const { newMessages } = await next.runAgent()
     expect(newMessages.some((message) => message.role === "assistant")).toBe(true)
+  })
+
+  it("a POST /stop for the thread ends its run with RUN_FINISHED and a cancelled outcome", async () => {
+    const threadId = `thread-${crypto.randomUUID()}`
+    const response = await fetch(`${server.url}/ag-ui`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ threadId, runId: "r1", messages: [{ id: "m1", role: "user", content: "Tell me a long story" }] })
+    })
+    const events: Array<any> = []
+    let sawText!: () => void
+    const firstText = new Promise<void>((resolve) => (sawText = resolve))
+    const done = readStream(response, (event) => {
+      events.push(event)
+      if (event.type === "TEXT_MESSAGE_CONTENT") sawText()
+    })
+    await within(10_000, "the first text", firstText)
+    expect((await postJson(`${server.url}/stop`, { session_id: threadId })).status).toBe(200)
+    await within(5_000, "the stream to end", done)
+    expect(events.at(-1)).toEqual({ type: "RUN_FINISHED", threadId, runId: "r1", outcome: { type: "cancelled" } })
   })
 
   const post = (body: string, contentType = "application/json") =>

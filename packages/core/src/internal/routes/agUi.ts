@@ -13,7 +13,7 @@ import * as HttpError from "../http/httpError.ts"
 import { closeAfterResponse } from "../private.ts"
 import type { Runs } from "../run/start.ts"
 import type { Settings } from "../settings.ts"
-import { sseOf } from "./openai/requests.ts"
+import { sseOf } from "../reply/frames.ts"
 
 const ContentPart = Schema.Struct({ type: Schema.String, text: Schema.optionalKey(Schema.String) })
 

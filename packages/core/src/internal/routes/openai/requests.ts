@@ -2,7 +2,7 @@
  * OpenAI-shaped requests (Responses, Chat Completions) as agent requests, and
  * the OpenAI error object every refusal of these routes uses.
  */
-import { Schema, Stream } from "effect"
+import { Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type * as Protocol from "../../../Protocol.ts"
 import * as HttpError from "../../http/httpError.ts"
@@ -116,21 +116,3 @@ export const fromChatBody = (body: typeof ChatBody.Type): Protocol.AgentRequest 
   const sessionId = randomUuid()
   return { input, session_id: sessionId, user_id: body.user ?? sessionId, stream: body.stream === true }
 }
-
-/**
- * An SSE body from a run's events: `frames` gives each event's frames, and
- * the frames of the events that are ready together leave as one buffer (one
- * socket write), as on `/process`.
- */
-export const sseOf = <A>(
-  events: Stream.Stream<A>,
-  frames: (event: A) => ReadonlyArray<string>
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.stream(
-    Stream.mapArray(events, (chunk) => {
-      let text = ""
-      for (let i = 0; i < chunk.length; i++) for (const frame of frames(chunk[i])) text += frame
-      return [Buffer.from(text)]
-    }),
-    { headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" } }
-  )

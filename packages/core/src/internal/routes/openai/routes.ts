@@ -12,7 +12,8 @@ import * as Runner from "../../../Runner.ts"
 import { register } from "../../../Health.ts"
 import * as HttpError from "../../http/httpError.ts"
 import { closeAfterResponse } from "../../private.ts"
-import { type Runs, sessionKey } from "../../run/start.ts"
+import { sseOf } from "../../reply/frames.ts"
+import { type Run, type Runs, sessionKey } from "../../run/start.ts"
 import type { Settings } from "../../settings.ts"
 import {
   asOpenAiError,
@@ -21,8 +22,7 @@ import {
   fromResponsesBody,
   openAiError,
   ResponsesBody,
-  sessionOf,
-  sseOf
+  sessionOf
 } from "./requests.ts"
 import { makeResponseEvents, responseObject } from "./responseEvents.ts"
 
@@ -114,17 +114,25 @@ export const openAiRoutes = <E>(
   const refusals = <A, R>(effect: Effect.Effect<A, unknown, R>) =>
     Effect.catch(effect, (error) => Effect.succeed(asOpenAiError(error)))
 
-  const responses = refusals(Effect.gen(function*() {
-    const body = yield* Effect.flatMap(readJson, decodeResponses)
-    const request = fromResponsesBody(body)
-    if (typeof request === "string") return openAiError(400, request, "invalid_request")
-    const httpRequest = yield* HttpServerRequest.HttpServerRequest
-    const run = yield* runs.start(request, closeAfterResponse(httpRequest))
-    const name = model(body.model)
-    if (body.stream !== true) return HttpServerResponse.jsonUnsafe(responseObject(yield* Runner.finalResponse(runs.events(run)), name))
+  /** Reads and decodes the body, makes it an agent request (or a 400 saying why not), starts its run and replies. */
+  const serveRun = <B extends { readonly model?: string | null | undefined }>(
+    decode: (input: unknown) => Effect.Effect<B, HttpError.RequestError>,
+    toRequest: (body: B) => Protocol.AgentRequest | string,
+    reply: (run: Run<E>, body: B, name: string) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  ) =>
+    refusals(Effect.gen(function*() {
+      const body = yield* Effect.flatMap(readJson, decode)
+      const request = toRequest(body)
+      if (typeof request === "string") return openAiError(400, request, "invalid_request")
+      const run = yield* runs.start(request, closeAfterResponse(yield* HttpServerRequest.HttpServerRequest))
+      return yield* reply(run, body, model(body.model))
+    }))
+
+  const responses = serveRun(decodeResponses, fromResponsesBody, (run, body, name) => {
+    if (body.stream !== true) return Effect.map(Runner.finalResponse(runs.events(run)), (final) => HttpServerResponse.jsonUnsafe(responseObject(final, name)))
     const toEvents = makeResponseEvents(name)
-    return sseOf(runs.events(run), (event) => toEvents(event).map(eventFrame))
-  }))
+    return Effect.succeed(sseOf(runs.events(run), (event) => toEvents(event).map(eventFrame)))
+  })
 
   const cancel = refusals(Effect.gen(function*() {
     const id = (yield* HttpRouter.params).id ?? ""
@@ -134,16 +142,13 @@ export const openAiRoutes = <E>(
     return HttpServerResponse.jsonUnsafe({ id, object: "response", status: "cancelled" })
   }))
 
-  const chat = refusals(Effect.gen(function*() {
-    const body = yield* Effect.flatMap(readJson, decodeChat)
-    const request = fromChatBody(body)
-    if (typeof request === "string") return openAiError(400, request, "invalid_request")
-    const httpRequest = yield* HttpServerRequest.HttpServerRequest
-    const run = yield* runs.start(request, closeAfterResponse(httpRequest))
-    const name = model(body.model)
-    if (body.stream !== true) return HttpServerResponse.jsonUnsafe(chatCompletion(yield* Runner.finalResponse(runs.events(run)), name))
-    return sseOf(Stream.concat(Stream.make(null), runs.events(run)), chatFrames(name, body.stream_options?.include_usage === true))
-  }))
+  const chat = serveRun(decodeChat, fromChatBody, (run, body, name) =>
+    body.stream !== true
+      ? Effect.map(Runner.finalResponse(runs.events(run)), (final) => HttpServerResponse.jsonUnsafe(chatCompletion(final, name)))
+      : Effect.succeed(sseOf(
+        Stream.concat(Stream.make(null), runs.events(run)),
+        chatFrames(name, body.stream_options?.include_usage === true)
+      )))
 
   const models = Effect.sync(() =>
     HttpServerResponse.jsonUnsafe({
