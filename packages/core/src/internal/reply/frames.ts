@@ -1,6 +1,7 @@
 /** The SSE reply of a protocol adapter: its own frames for a run's events (`/process` has reply/sse.ts). */
 import { Stream } from "effect"
-import { HttpServerResponse } from "effect/http"
+import type { HttpServerResponse } from "effect/http"
+import * as Sse from "../../Sse.ts"
 
 /**
  * An SSE body from a run's events: `frames` gives each event's frames, and
@@ -11,11 +12,10 @@ export const sseOf = <A>(
   events: Stream.Stream<A>,
   frames: (event: A) => ReadonlyArray<string>
 ): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.stream(
+  Sse.response(
     Stream.mapArray(events, (chunk) => {
       let text = ""
       for (let i = 0; i < chunk.length; i++) for (const frame of frames(chunk[i])) text += frame
       return [Buffer.from(text)]
-    }),
-    { headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" } }
+    })
   )

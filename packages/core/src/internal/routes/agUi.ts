@@ -5,10 +5,11 @@
  * messages, after the last assistant or tool message, are the turn's input);
  * an aborted request stops the run.
  */
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { register } from "../../Health.ts"
 import type * as Protocol from "../../Protocol.ts"
+import * as Sse from "../../Sse.ts"
 import * as HttpError from "../http/httpError.ts"
 import { closeAfterResponse } from "../private.ts"
 import type { Runs } from "../run/start.ts"
@@ -31,16 +32,12 @@ type AgUiEvent = { readonly type: string } & Record<string, unknown>
 
 const frame = (event: AgUiEvent) => `data: ${JSON.stringify(event)}\n\n`
 
-/** A refusal's body: one frame, with the refusal's status. */
-const sse = (events: Stream.Stream<AgUiEvent>, status: number) =>
-  HttpServerResponse.stream(Stream.map(events, (event) => Buffer.from(frame(event))), {
-    status,
-    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
-  })
-
-/** A refusal in AG-UI's own shape: a stream of one `RUN_ERROR`, with the HTTP status of the refusal. */
+/** A refusal in AG-UI's own shape: one `RUN_ERROR` frame as the whole SSE body, with the refusal's status. */
 const runError = (status: number, message: string, code: string) =>
-  sse(Stream.make({ type: "RUN_ERROR", message: HttpError.capText(message, HttpError.maxMessageLength), code }), status)
+  HttpServerResponse.setStatus(
+    Sse.whole([{ type: "RUN_ERROR", message: HttpError.capText(message, HttpError.maxMessageLength), code }], frame),
+    status
+  )
 
 const refusal = (error: unknown) => {
   const { code, message, status } = HttpError.refusalOf(error)
