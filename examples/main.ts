@@ -93,6 +93,16 @@ export const Friday = AgentApp.make({
   openAi: true,
   // AG-UI on POST /ag-ui: AG-UI front ends (CopilotKit and others) talk to Friday
   agUi: true,
+  // A2A: the agent card at /.well-known/agent-card.json and JSON-RPC on POST /a2a, for other agents
+  a2a: {
+    skills: [{
+      id: "word_stats",
+      name: "Word statistics",
+      description: "Counts the words and characters of a message, and tells long stories",
+      tags: ["text", "demo"],
+      examples: ["Hello Friday", "Tell me a long story"]
+    }]
+  },
   // a short lease lets a session held by a crashed node free up sooner (default 30 s)
   sessions: {
     leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined)))

@@ -5,6 +5,9 @@
  * @since 0.1.0
  */
 
+/** A2A: the `a2a` option's shapes, the task store and the card's registries. @since 0.1.0 */
+export * as A2a from "./A2a.ts"
+
 /** The public builder: make, query, endpoint, serve, runMain. @since 0.1.0 */
 export * as AgentApp from "./AgentApp.ts"
 

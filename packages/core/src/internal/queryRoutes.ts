@@ -3,8 +3,9 @@
  * `/process/task` and `/rpc`, each a front door to the same runs, and the
  * readiness checks of the backends they use.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
+import * as A2a from "../A2a.ts"
 import * as Health from "../Health.ts"
 import * as Interrupt from "../Interrupt.ts"
 import { Lifecycle } from "../Lifecycle.ts"
@@ -13,13 +14,14 @@ import * as TaskQueue from "../TaskQueue.ts"
 import { KeepAlive } from "./http/keepAlive.ts"
 import type { QueryHandler } from "./query.ts"
 import { processRoute } from "./routes/process.ts"
+import { a2aRoutes } from "./routes/a2a/routes.ts"
 import { agUiRoute } from "./routes/agUi.ts"
 import { openAiRoutes } from "./routes/openai/routes.ts"
 import { processTaskRoutes } from "./routes/processTask.ts"
 import { rpcRoutes } from "./routes/rpc.ts"
 import { stopRoute } from "./routes/stop.ts"
 import { makeRuns } from "./run/start.ts"
-import type { Settings } from "./settings.ts"
+import type { A2aSettings, Settings } from "./settings.ts"
 import type { TaskRegistry } from "./tasks.ts"
 
 // (in the worker role the router drops these routes, and `GET /` does not list them)
@@ -57,6 +59,11 @@ export const queryRoutes = <R>(
       processTaskRoutes(runs, tasks, settings),
       settings.openAiPath === false ? Layer.empty : openAiRoutes(settings.openAiPath, runs, backend, settings),
       settings.agUiPath === false ? Layer.empty : agUiRoute(settings.agUiPath, runs, settings),
+      settings.a2a === false ? Layer.empty : Layer.unwrap(Effect.map(
+        // the tasks' store: the one provided (Redis shares it between nodes), else this node's memory
+        Effect.serviceOption(A2a.TaskStore),
+        (store) => a2aRoutes(settings.a2a as A2aSettings, runs, backend, Option.getOrElse(store, () => A2a.makeMemory()), settings)
+      )),
       Health.readinessCheck("interrupts", backend.check),
       Health.readinessCheck("sessions", store.check),
       Health.readinessCheck("tasks", tasks.check)

@@ -1,6 +1,7 @@
 /** An app's options (`AgentApp.Options`) and the settings they give, every default filled in. */
 import { Duration } from "effect"
 import type { HttpRouter } from "effect/http"
+import type * as A2a from "../A2a.ts"
 import type * as Interrupt from "../Interrupt.ts"
 import type * as TaskQueue from "../TaskQueue.ts"
 import { jobOptions, type Role } from "../Tasks.ts"
@@ -54,6 +55,12 @@ export interface Options {
   readonly openAi?: boolean | HttpRouter.PathInput | undefined
   /** AG-UI (`RunAgentInput` in, AG-UI events out) on this path; `true` for `/ag-ui`. Default off. */
   readonly agUi?: boolean | HttpRouter.PathInput | undefined
+  /**
+   * A2A: the agent card at `/.well-known/agent-card.json` and the JSON-RPC
+   * binding (v1.0 and the 0.3 method names) at `/a2a`; `true` for the
+   * defaults, an object for the card's fields and the task timeout. Default off.
+   */
+  readonly a2a?: boolean | A2a.Options | undefined
   /** How runs hold their session. */
   readonly sessions?: {
     /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
@@ -124,6 +131,28 @@ export interface Settings {
   readonly cors: CorsOptions | undefined
   readonly openAiPath: HttpRouter.PathInput | false
   readonly agUiPath: HttpRouter.PathInput | false
+  readonly a2a: A2aSettings | false
+}
+
+/**
+ * The `a2a` option with its defaults.
+ *
+ * @since 0.1.0
+ */
+export interface A2aSettings {
+  readonly path: HttpRouter.PathInput
+  readonly options: A2a.Options
+  readonly taskTimeout: Duration.Duration
+}
+
+const a2aSettings = (a2a: Options["a2a"]): A2aSettings | false => {
+  if (a2a === undefined || a2a === false) return false
+  const options = a2a === true ? {} : a2a
+  return {
+    path: options.path ?? "/a2a",
+    options,
+    taskTimeout: Duration.fromInputUnsafe(options.taskTimeout ?? Duration.minutes(10))
+  }
 }
 
 const corsOptions = (cors: Options["cors"]): CorsOptions | undefined => {
@@ -164,6 +193,7 @@ export const settingsOf = (options: Options): Settings => {
     processJob: jobOptions({ retention: options.tasks?.retention }),
     cors: corsOptions(options.cors),
     openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi,
-    agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi
+    agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi,
+    a2a: a2aSettings(options.a2a)
   }
 }

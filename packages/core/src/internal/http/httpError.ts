@@ -259,6 +259,7 @@ export const refusalOf = (error: unknown): { readonly status: number; readonly m
     case "InterruptBackendError":
     case "SessionStoreError":
     case "TaskQueueError":
+    case "TaskStoreError":
       return { status: 503, message, code: "backend_unavailable" }
     default:
       return { status: 500, message: "An unexpected error occurred", code: "internal_error" }

@@ -1,0 +1,141 @@
+/**
+ * One run as an A2A task: each protocol event in, the stream responses it
+ * makes out, and the task so far. The assistant's answer is an artifact,
+ * streamed as it grows; reasoning and tool calls are status messages of the
+ * working task; the response's end is the task's final state.
+ */
+import type * as A2a from "../../../A2a.ts"
+import type * as Protocol from "../../../Protocol.ts"
+import { type StreamResponse, toPart } from "./wire.ts"
+
+const isAnswer = (message: { readonly type: string; readonly role?: string | null | undefined }) =>
+  message.type === "message" && message.role === "assistant"
+
+/** A run asks for input by ending with an approval request, or a message whose metadata says `input_required`. */
+const asksForInput = (output: ReadonlyArray<Protocol.MessageEvent>): boolean => {
+  const last = output.at(-1)
+  return last !== undefined && (last.type === "mcp_approval_request" || last.metadata?.input_required === true)
+}
+
+const agentMessage = (id: string, parts: ReadonlyArray<A2a.Part>, taskId: string, contextId: string, metadata?: Record<string, unknown>): A2a.Message => ({
+  messageId: id,
+  role: "ROLE_AGENT",
+  parts,
+  taskId,
+  contextId,
+  ...(metadata === undefined ? {} : { metadata })
+})
+
+const finalState = (response: Protocol.ResponseEvent): A2a.TaskState => {
+  switch (response.status) {
+    case "completed":
+      return asksForInput(response.output) ? "TASK_STATE_INPUT_REQUIRED" : "TASK_STATE_COMPLETED"
+    case "canceled":
+      return "TASK_STATE_CANCELED"
+    case "rejected":
+      return "TASK_STATE_REJECTED"
+    default:
+      return "TASK_STATE_FAILED"
+  }
+}
+
+/** The fold of one task's run. */
+export interface TaskEvents {
+  readonly onEvent: (event: Protocol.Event) => ReadonlyArray<StreamResponse>
+  readonly task: () => A2a.Task
+  /** Marks the task canceled (its run was cut off before its end). */
+  readonly cancel: () => void
+}
+
+export const makeTaskEvents = (taskId: string, contextId: string, input: A2a.Message): TaskEvents => {
+  let status: A2a.TaskStatus = { state: "TASK_STATE_SUBMITTED", timestamp: new Date().toISOString() }
+  const artifacts = new Map<string, { parts: Array<A2a.Part>; streamed: Set<number>; lastIndex: number }>()
+  const history: Array<A2a.Message> = [{ ...input, taskId, contextId }]
+
+  const task = (): A2a.Task => ({
+    id: taskId,
+    contextId,
+    status,
+    artifacts: [...artifacts].filter(([, artifact]) => artifact.parts.length > 0).map(([artifactId, artifact]) => ({
+      artifactId,
+      name: "response",
+      parts: artifact.parts.slice()
+    })),
+    history: history.slice()
+  })
+  const setStatus = (state: A2a.TaskState, message?: A2a.Message): StreamResponse => {
+    status = { state, timestamp: new Date().toISOString(), ...(message === undefined ? {} : { message }) }
+    return { statusUpdate: { taskId, contextId, status } }
+  }
+  const chunk = (artifactId: string, parts: ReadonlyArray<A2a.Part>, append: boolean, lastChunk: boolean): StreamResponse => ({
+    artifactUpdate: { taskId, contextId, artifact: { artifactId, name: "response", parts }, append, lastChunk }
+  })
+
+  const onResponse = (event: Protocol.ResponseEvent): ReadonlyArray<StreamResponse> => {
+    if (event.status === "created") return [{ task: task() }]
+    if (event.status === "in_progress") return [setStatus("TASK_STATE_WORKING")]
+    // the final output is the authority on the answer
+    artifacts.clear()
+    for (const message of event.output) {
+      if (isAnswer(message)) artifacts.set(message.id, { parts: (message.content ?? []).map(toPart), streamed: new Set(), lastIndex: -1 })
+    }
+    const state = finalState(event)
+    const last = event.output.at(-1)
+    const message = state === "TASK_STATE_FAILED"
+      ? agentMessage(`${taskId}-error`, [{ text: event.error?.message ?? "The agent failed" }], taskId, contextId, {
+        code: event.error?.code ?? "error"
+      })
+      : state === "TASK_STATE_INPUT_REQUIRED" && last !== undefined
+      ? agentMessage(last.id, (last.content ?? []).map(toPart), taskId, contextId, { type: last.type })
+      : undefined
+    if (message !== undefined) history.push(message)
+    return [setStatus(state, message)]
+  }
+
+  const onMessage = (event: Protocol.MessageEvent): ReadonlyArray<StreamResponse> => {
+    if (isAnswer(event)) {
+      if (event.status === "in_progress") {
+        artifacts.set(event.id, { parts: [], streamed: new Set(), lastIndex: -1 })
+        return []
+      }
+      const artifact = artifacts.get(event.id)
+      if (artifact === undefined || artifact.parts.length === 0) return []
+      return [chunk(event.id, [], true, true)]
+    }
+    if (event.status !== "completed" || event.type === "heartbeat") return []
+    const message = agentMessage(event.id, (event.content ?? []).map(toPart), taskId, contextId, { type: event.type })
+    history.push(message)
+    return [setStatus("TASK_STATE_WORKING", message)]
+  }
+
+  const onContent = (event: Protocol.ContentEvent): ReadonlyArray<StreamResponse> => {
+    const artifact = artifacts.get(event.msg_id)
+    if (artifact === undefined) return []
+    const append = artifact.parts.length > 0
+    if (event.delta === true) {
+      if (event.type !== "text" || event.text === "") return []
+      artifact.streamed.add(event.index)
+      const last = artifact.parts.at(-1)
+      if (last?.text !== undefined && artifact.lastIndex === event.index) {
+        artifact.parts[artifact.parts.length - 1] = { text: last.text + event.text }
+      } else artifact.parts.push({ text: event.text })
+      artifact.lastIndex = event.index
+      return [chunk(event.msg_id, [{ text: event.text }], append, false)]
+    }
+    if (event.status !== "completed" || artifact.streamed.has(event.index)) return []
+    const { sequence_number: _s, object: _o, status: _st, error: _e, index: _i, delta: _d, msg_id: _m, ...content } = event
+    const part = toPart(content as Protocol.Content)
+    artifact.parts.push(part)
+    artifact.lastIndex = -1
+    return [chunk(event.msg_id, [part], append, false)]
+  }
+
+  return {
+    onEvent: (event) =>
+      event.object === "response" ? onResponse(event) : event.object === "message" ? onMessage(event) : onContent(event),
+    task,
+    cancel: () => {
+      setStatus("TASK_STATE_CANCELED")
+    }
+  }
+}
