@@ -168,7 +168,7 @@ describe("A2A over the wire", () => {
 
   it("refuses a second message in a context whose task still runs (the session lock), and goes on", async () => {
     const first = v1.sendMessageStream(message("Tell me a long story") as any)[Symbol.asyncIterator]()
-    const task = (await first.next()).value.payload.value
+    const task = ((await first.next()).value as any).payload.value
     const busy: any = await rpc({
       jsonrpc: "2.0",
       id: 9,

@@ -102,6 +102,35 @@ describe("two nodes, one Redis", () => {
     expect((await next.json() as any).status).toBe("completed")
   })
 
+  it("an A2A task streaming on A is canceled by CancelTask sent to B; B reads the task and continues its context", async () => {
+    const rpc = (url: string, method: string, params: unknown) =>
+      postJson(`${url}/a2a`, { jsonrpc: "2.0", id: method, method, params })
+    const started = await rpc(a.url, "SendStreamingMessage", {
+      message: { messageId: "d1", role: "ROLE_USER", parts: [{ text: "Tell me a long story" }] }
+    })
+    let task: { id: string; contextId: string } | undefined
+    let sawText!: () => void
+    const streaming = new Promise<void>((resolve) => (sawText = resolve))
+    const results: Array<any> = []
+    const done = readStream(started, (frame) => {
+      results.push(frame.result)
+      if (frame.result.task !== undefined) task = frame.result.task
+      if (frame.result.artifactUpdate !== undefined) sawText()
+    })
+    await within(10_000, "the first chunk on A", streaming)
+    const canceled: any = await rpc(b.url, "CancelTask", { id: task!.id }).then((reply) => reply.json())
+    expect(canceled.result).toMatchObject({ id: task!.id, status: { state: "TASK_STATE_CANCELED" } })
+    await within(5_000, "A's stream to end", done)
+    expect(results.at(-1)).toMatchObject({ statusUpdate: { status: { state: "TASK_STATE_CANCELED" } } })
+    await a.waitForOutput("story interrupted, state saved", 5_000)
+    const read: any = await rpc(b.url, "GetTask", { id: task!.id }).then((reply) => reply.json())
+    expect(read.result.status.state).toBe("TASK_STATE_CANCELED")
+    const next: any = await rpc(b.url, "SendMessage", {
+      message: { messageId: "d2", role: "ROLE_USER", parts: [{ text: "Hello again" }], contextId: task!.contextId }
+    }).then((reply) => reply.json())
+    expect(next.result.task.status.state).toBe("TASK_STATE_COMPLETED")
+  })
+
   it("a run on B for a session running on A gets 409", async () => {
     const ids = { session_id: `busy-${crypto.randomUUID()}`, user_id: "u" }
     const run = startStream(a, story(ids))

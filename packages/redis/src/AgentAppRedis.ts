@@ -1,6 +1,6 @@
 /**
- * The distributed backends in one layer (interrupts, sessions, and the
- * BullMQ task queue): the drop-in replacement for
+ * The distributed backends in one layer (interrupts, sessions, the
+ * BullMQ task queue and the A2A task store): the drop-in replacement for
  * `AgentApp.layerMemory` when an app runs on several nodes.
  *
  * @example
@@ -13,9 +13,10 @@
  *
  * @since 0.1.0
  */
-import type { Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
+import type { A2a, Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
 import { Config, Effect, Layer } from "effect"
 import * as BullTaskQueue from "./BullTaskQueue.ts"
+import * as RedisA2aTaskStore from "./RedisA2aTaskStore.ts"
 import * as RedisConnection from "./RedisConnection.ts"
 import * as RedisInterrupt from "./RedisInterrupt.ts"
 import * as RedisSessionStore from "./RedisSessionStore.ts"
@@ -28,6 +29,8 @@ import * as RedisSessionStore from "./RedisSessionStore.ts"
 export interface Options extends RedisConnection.Options {
   readonly interrupts?: RedisInterrupt.Options | undefined
   readonly sessions?: RedisSessionStore.Options | undefined
+  /** The store of A2A tasks (used when the app serves A2A). */
+  readonly a2aTasks?: RedisA2aTaskStore.Options | undefined
   /** BullMQ options of the task queue (the URL is shared; the prefix defaults to `<prefix>:bull`). */
   readonly tasks?: Omit<BullTaskQueue.Options, "url"> | undefined
 }
@@ -40,11 +43,12 @@ export interface Options extends RedisConnection.Options {
 export const layer = (
   options: Options
 ): Layer.Layer<
-  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | RedisConnection.RedisConnection
+  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | A2a.TaskStore | RedisConnection.RedisConnection
 > =>
   Layer.mergeAll(
     RedisInterrupt.layer(options.interrupts),
     RedisSessionStore.layer(options.sessions),
+    RedisA2aTaskStore.layer(options.a2aTasks),
     BullTaskQueue.layer({ url: options.url, prefix: `${options.prefix ?? "agentapp"}:bull`, ...options.tasks })
   ).pipe(Layer.provideMerge(RedisConnection.layer(options)))
 
@@ -66,6 +70,6 @@ export const layer = (
 export const layerConfig = (
   options: Config.Wrap<Options>
 ): Layer.Layer<
-  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | RedisConnection.RedisConnection,
+  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | A2a.TaskStore | RedisConnection.RedisConnection,
   Config.ConfigError
 > => Layer.unwrap(Effect.map(Config.unwrap(options), layer))

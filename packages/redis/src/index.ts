@@ -16,5 +16,8 @@ export * as RedisInterrupt from "./RedisInterrupt.ts"
 /** `SessionStore` on Redis. @since 0.1.0 */
 export * as RedisSessionStore from "./RedisSessionStore.ts"
 
+/** `A2a.TaskStore` on Redis: A2A tasks that every node reads and cancels. @since 0.1.0 */
+export * as RedisA2aTaskStore from "./RedisA2aTaskStore.ts"
+
 /** `TaskQueue` on BullMQ. @since 0.1.0 */
 export * as BullTaskQueue from "./BullTaskQueue.ts"
