@@ -43,6 +43,8 @@ const finalState = (response: Protocol.ResponseEvent): A2a.TaskState => {
 export interface TaskEvents {
   readonly onEvent: (event: Protocol.Event) => ReadonlyArray<StreamResponse>
   readonly task: () => A2a.Task
+  /** Whether the run's final response has come. */
+  readonly ended: () => boolean
   /** Marks the task canceled (its run was cut off before its end). */
   readonly cancel: () => void
 }
@@ -51,6 +53,7 @@ export const makeTaskEvents = (taskId: string, contextId: string, input: A2a.Mes
   let status: A2a.TaskStatus = { state: "TASK_STATE_SUBMITTED", timestamp: new Date().toISOString() }
   const artifacts = new Map<string, { parts: Array<A2a.Part>; streamed: Set<number>; lastIndex: number }>()
   const history: Array<A2a.Message> = [{ ...input, taskId, contextId }]
+  let ended = false
 
   const task = (): A2a.Task => ({
     id: taskId,
@@ -79,6 +82,7 @@ export const makeTaskEvents = (taskId: string, contextId: string, input: A2a.Mes
     for (const message of event.output) {
       if (isAnswer(message)) artifacts.set(message.id, { parts: (message.content ?? []).map(toPart), streamed: new Set(), lastIndex: -1 })
     }
+    ended = true
     const state = finalState(event)
     const last = event.output.at(-1)
     const message = state === "TASK_STATE_FAILED"
@@ -134,6 +138,7 @@ export const makeTaskEvents = (taskId: string, contextId: string, input: A2a.Mes
     onEvent: (event) =>
       event.object === "response" ? onResponse(event) : event.object === "message" ? onMessage(event) : onContent(event),
     task,
+    ended: () => ended,
     cancel: () => {
       setStatus("TASK_STATE_CANCELED")
     }

@@ -96,7 +96,7 @@ export const makeTasks = <E>(
       }),
       Stream.ensuring(Effect.suspend(() => {
         // a run cut off before its end (its client left) is canceled, as its session records
-        if (!A2a.isTerminal(task.events.task().status.state)) task.events.cancel()
+        if (!task.events.ended()) task.events.cancel()
         return Effect.andThen(save(task), Effect.sync(() => live.end(task)))
       }))
     )
