@@ -10,6 +10,7 @@ import { Client, ClientFactory } from "@a2a-js/sdk/client"
 import { LegacyJsonRpcTransport } from "@a2a-js/sdk/compat/v0_3/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
 let server: ServerProcess
 let v1: Client
@@ -235,5 +236,13 @@ describe("A2A over the wire", () => {
     expect(card).toMatchObject({ name: "Friday", capabilities: { streaming: true }, url: `${server.url}/a2a`, preferredTransport: "JSONRPC" })
     expect(card.supportedInterfaces.map((binding: any) => binding.protocolVersion)).toEqual(["1.0", "0.3"])
     expect(card.skills[0].id).toBe("word_stats")
+    const curl = readmeShellBlocks().find((block) => block.includes("/a2a"))
+    expect(curl, "the README has a curl command for /a2a").toBeDefined()
+    const output = await runShell(curl!.replace("127.0.0.1:8090", `127.0.0.1:${new URL(server.url).port}`))
+    const results = output.split("\n\n").filter((frame) => frame.startsWith("data: ")).map((frame) => JSON.parse(frame.slice(6)).result)
+    expect(results[0].task.status.state).toBe("TASK_STATE_SUBMITTED")
+    expect(results.at(-1).statusUpdate.status.state).toBe("TASK_STATE_COMPLETED")
+    const text = results.flatMap((result) => result.artifactUpdate?.artifact.parts ?? []).map((part: any) => part.text).join("")
+    expect(text).toContain("Hello, I am Friday!")
   })
 })
