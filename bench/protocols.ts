@@ -1,7 +1,7 @@
 /**
  * 10. The protocol adapters against `/process`: the same Friday request (no
  * delay) through `/process`, the Responses API stream, the Chat Completions
- * stream and AG-UI, on one server, alternated; the server's CPU per request
+ * stream, AG-UI and A2A's streamed message, on one server, alternated; the server's CPU per request
  * and each adapter's ratio to `/process` (target: at most 1.15, the event
  * mapping being the only extra work).
  */
@@ -15,7 +15,9 @@ const routes: ReadonlyArray<readonly [string, string, string]> = [
   ["responses", "/compatible-mode/v1/responses", JSON.stringify({ model: "friday", input: say, stream: true })],
   ["chat_completions", "/compatible-mode/v1/chat/completions", JSON.stringify({ model: "friday", stream: true, messages: [{ role: "user", content: say }] })],
   // a thread of its own per request (autocannon's `[<id>]`), as the other routes have a session each
-  ["ag_ui", "/ag-ui", JSON.stringify({ threadId: "[<id>]", runId: "r", messages: [{ id: "m", role: "user", content: say }] })]
+  ["ag_ui", "/ag-ui", JSON.stringify({ threadId: "[<id>]", runId: "r", messages: [{ id: "m", role: "user", content: say }] })],
+  // a new task and context per request
+  ["a2a", "/a2a", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "SendStreamingMessage", params: { message: { messageId: "m", role: "ROLE_USER", parts: [{ text: say }] } } })]
 ]
 
 export const protocols = async (start: Start, quick: boolean) => {

@@ -142,6 +142,12 @@ export class TaskStore extends Context.Service<TaskStore, {
     count: number
   ) => Effect.Effect<ReadonlyArray<TaskRecord>, TaskStoreError>
   readonly check: Effect.Effect<void, TaskStoreError>
+  /**
+   * Whether only this node reads the store (memory): a running task is then
+   * read from the node itself, and saved once, when it ends. A shared store
+   * (Redis) also gets a task as it starts, so that other nodes find it.
+   */
+  readonly local: boolean
 }>()("@agentapp/core/A2a/TaskStore") {}
 
 /**
@@ -186,7 +192,8 @@ export const makeMemory = (options?: MemoryOptions): TaskStore["Service"] => {
         }
         return matching.reverse().slice(offset, offset + count)
       }),
-    check: Effect.void
+    check: Effect.void,
+    local: true
   })
 }
 

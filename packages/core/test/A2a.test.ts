@@ -141,9 +141,30 @@ describe("A2A", () => {
     })
     const server = await serveApp({ registries: [registry("one"), registry("broken", true)] })
     expect(calls).toEqual([`register one ${server.url}/a2a`])
-    const card = await fetch(`${server.url}/.well-known/agent-card.json`).then((reply) => reply.json())
+    const card: any = await fetch(`${server.url}/.well-known/agent-card.json`).then((reply) => reply.json())
     expect(card.name).toBe("Echo")
     await server.close()
     expect(calls).toEqual([`register one ${server.url}/a2a`, "deregister broken Echo", "deregister one Echo"])
+  })
+})
+
+describe("A2A frames", () => {
+  it("the template of the answer's text chunks writes the bytes JSON.stringify would", async () => {
+    const { framer } = await import("../src/internal/routes/a2a/routes.ts")
+    for (const id of [1, "req-\"7\""]) {
+      const frame = framer({ id, method: "SendStreamingMessage", dialect: "1.0", params: undefined })
+      for (const [text, append, lastChunk] of [["Hello", false, false], [" \"quoted\" \u2028 ünï", true, false], ["", true, true]] as const) {
+        const response = {
+          artifactUpdate: {
+            taskId: "t-1",
+            contextId: "c\"1",
+            artifact: { artifactId: "msg_1", name: "response", parts: [{ text }] },
+            append,
+            lastChunk
+          }
+        }
+        expect(frame(response)).toBe(`data: ${JSON.stringify({ jsonrpc: "2.0", id, result: response })}\n\n`)
+      }
+    }
   })
 })

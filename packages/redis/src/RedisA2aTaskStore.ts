@@ -61,7 +61,8 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         // a task whose record expired before the sets were trimmed is left out
         return records.flatMap((json) => json === null ? [] : [JSON.parse(json) as A2a.TaskRecord])
       }),
-    check: ping
+    check: ping,
+    local: false
   })
 })
 

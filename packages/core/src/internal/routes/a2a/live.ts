@@ -13,6 +13,10 @@ export interface LiveTask {
   readonly contextId: string
   readonly userId: string
   readonly events: TaskEvents
+  /** When its run started (unix ms), for the task timeout. */
+  readonly startedAt: number
+  /** Stops its run, the way a stop does. */
+  readonly stop: () => void
   readonly listeners: Set<(response: StreamResponse | undefined) => void>
   readonly ended: Deferred.Deferred<void>
 }
@@ -21,6 +25,7 @@ export const makeLiveTasks = () => {
   const tasks = new Map<string, LiveTask>()
   return {
     get: (taskId: string): LiveTask | undefined => tasks.get(taskId),
+    all: (): Iterable<LiveTask> => tasks.values(),
     add: (task: Omit<LiveTask, "listeners" | "ended">): LiveTask => {
       const live = { ...task, listeners: new Set<(response: StreamResponse | undefined) => void>(), ended: Deferred.makeUnsafe<void>() }
       tasks.set(task.taskId, live)

@@ -32,7 +32,7 @@ import {
 import { makeLiveTasks } from "./live.ts"
 import { InvalidParams, listParams, sendParams, taskParams } from "./requests.ts"
 import { type Found, makeTasks } from "./tasks.ts"
-import { streamResult, taskResult } from "./wire.ts"
+import { type StreamResponse, streamResult, taskResult } from "./wire.ts"
 
 export const cardPath = "/.well-known/agent-card.json"
 
@@ -53,6 +53,30 @@ const trimmed = (task: A2a.Task, historyLength: number | undefined, artifacts = 
   }
 }
 
+/** The SSE frame of each stream response to `request`: a JSON-RPC response whose envelope is written once. */
+export const framer = (request: RpcRequest) => {
+  const head = `data: {"jsonrpc":"2.0","id":${JSON.stringify(request.id)},"result":`
+  const generic = (response: StreamResponse) => `${head}${JSON.stringify(streamResult(response, request.dialect))}}\n\n`
+  if (request.dialect === "0.3") return generic
+  // the answer's text chunks, most of a stream, from a template per artifact (the bytes JSON.stringify writes)
+  let artifactId = ""
+  let prefix = ""
+  return (response: StreamResponse) => {
+    if (!("artifactUpdate" in response)) return generic(response)
+    const update = response.artifactUpdate
+    const parts = update.artifact.parts
+    if (parts.length !== 1 || parts[0].text === undefined || Object.keys(parts[0]).length !== 1 || update.artifact.name !== "response") {
+      return generic(response)
+    }
+    if (update.artifact.artifactId !== artifactId) {
+      artifactId = update.artifact.artifactId
+      prefix = `${head}{"artifactUpdate":{"taskId":${JSON.stringify(update.taskId)},"contextId":${JSON.stringify(update.contextId)},` +
+        `"artifact":{"artifactId":${JSON.stringify(artifactId)},"name":"response","parts":[{"text":`
+    }
+    return `${prefix}${JSON.stringify(parts[0].text)}}]},"append":${update.append},"lastChunk":${update.lastChunk}}}}\n\n`
+  }
+}
+
 /** The origin a request reached: the card's URLs are absolute. */
 const originOf = (request: HttpServerRequest.HttpServerRequest) => {
   const proto = request.headers["x-forwarded-proto"]?.split(",")[0]?.trim() || "http"
@@ -65,6 +89,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
     const appScope = yield* Effect.scope
     const live = makeLiveTasks()
     const tasks = makeTasks(runs, store, live, a2a.taskTimeout)
+    yield* Effect.forkIn(tasks.watchTimeouts, appScope)
     const path = a2a.path as string
     const card = (origin: string) => agentCard(a2a.options, settings, origin, path)
     const found = (id: string) =>
@@ -88,8 +113,8 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
         const httpRequest = yield* HttpServerRequest.HttpServerRequest
         if (stream) {
           const { responses } = yield* tasks.start(send, closeAfterResponse(httpRequest))
-          const frame = (result: unknown) => `data: ${JSON.stringify({ jsonrpc: "2.0", id: request.id, result })}\n\n`
-          return sseOf(responses, (batch) => batch.map((response) => frame(streamResult(response, request.dialect))))
+          const frame = framer(request)
+          return sseOf(responses, (batch) => batch.map(frame))
         }
         if (send.returnImmediately) {
           // the task outlives the request: its run holds the session in a scope of its own, closed when it ends
@@ -173,7 +198,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
         if (A2a.isTerminal(task.task.status.state)) {
           return yield* Effect.fail(unsupported(`Task ${id} is ${task.task.status.state}: read it with GetTask`))
         }
-        const frame = (result: unknown) => `data: ${JSON.stringify({ jsonrpc: "2.0", id: request.id, result })}\n\n`
+        const frame = framer(request)
         const responses = task.live !== undefined
           ? live.follow(task.live)
           // running on another node: the task as stored, then as it ends
@@ -188,7 +213,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
               Stream.catchCause((cause) => Stream.fromEffect(Effect.logWarning("could not follow an A2A task", cause)).pipe(Stream.drain))
             )
           )
-        return sseOf(responses, (response) => [frame(streamResult(response, request.dialect))])
+        return sseOf(responses, (response) => [frame(response)])
       })
 
     const dispatch = (request: RpcRequest) => {

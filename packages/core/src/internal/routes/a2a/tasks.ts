@@ -4,7 +4,7 @@
  * it ends, live on this node while it runs, failed when it outlives the
  * task timeout.
  */
-import { Data, Duration, Effect, Option, Stream } from "effect"
+import { Deferred, Duration, Effect, Option, Stream } from "effect"
 import * as A2a from "../../../A2a.ts"
 import type * as Interrupt from "../../../Interrupt.ts"
 import type * as Protocol from "../../../Protocol.ts"
@@ -17,9 +17,6 @@ import type { LiveTask, LiveTasks } from "./live.ts"
 import type { SendParams } from "./requests.ts"
 import { makeTaskEvents } from "./taskEvents.ts"
 import { type StreamResponse, toContent } from "./wire.ts"
-
-/** A task that ran longer than the task timeout: it fails with this error. */
-export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{ readonly message: string }> {}
 
 /** A task found here or in the store, with its owner. */
 export interface Found {
@@ -38,7 +35,7 @@ export const makeTasks = <E>(
   taskTimeout: Duration.Duration
 ) => {
   const timeoutMessage = `The task timed out after ${Duration.format(taskTimeout)}`
-  const timeout = Effect.andThen(Effect.sleep(taskTimeout), Effect.fail(new TaskTimeout({ message: timeoutMessage })))
+  const timeoutMs = Duration.toMillis(taskTimeout)
 
   /** A task by id: the live one here, else the store's. */
   const find = (taskId: string): Effect.Effect<Found | undefined, A2a.TaskStoreError> => {
@@ -84,26 +81,54 @@ export const makeTasks = <E>(
     }
     const run = yield* runs.start(runs.settleIds(request), onDrain)
     const taskId = message.taskId ?? randomUuid()
-    const task = live.add({ taskId, contextId: sessionId, userId: run.context.userId, events: makeTaskEvents(taskId, sessionId, message) })
-    yield* save(task)
-    const outputs = Stream.interruptWhen(run.outputs, timeout)
-    const responses = Runner.events(run.context, outputs, run.options).pipe(
+    const cancel = run.options.cancel
+    const task = live.add({
+      taskId,
+      contextId: sessionId,
+      userId: run.context.userId,
+      events: makeTaskEvents(taskId, sessionId, message),
+      startedAt: Date.now(),
+      stop: () => cancel !== undefined && Deferred.doneUnsafe(cancel, Effect.void)
+    })
+    if (!store.local) yield* save(task)
+    // when the run's scope closes (its request, or its background scope), the task is saved as it ended
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        // a run cut off before its end (its client left) is canceled, as its session records
+        if (!task.events.ended()) task.events.cancel()
+        return Effect.andThen(save(task), Effect.sync(() => live.end(task)))
+      })
+    )
+    const responses = Runner.events(run.context, run.outputs, run.options).pipe(
       Stream.mapArray((chunk) => {
         const batch: Array<StreamResponse> = []
         for (const event of chunk) for (const response of task.events.onEvent(event)) batch.push(response)
         live.publish(task, batch)
         return [batch] as const
-      }),
-      Stream.ensuring(Effect.suspend(() => {
-        // a run cut off before its end (its client left) is canceled, as its session records
-        if (!task.events.ended()) task.events.cancel()
-        return Effect.andThen(save(task), Effect.sync(() => live.end(task)))
-      }))
+      })
     )
     return { task, responses }
   })
 
-  return { find, start }
+  /**
+   * Stops the tasks that outlive the timeout, and fails them: one fiber for
+   * the node, looking a few times per timeout (at most every second), rather
+   * than a timer per task.
+   */
+  const watchTimeouts = Effect.forever(Effect.andThen(
+    Effect.sleep(Duration.clamp(Duration.divideUnsafe(taskTimeout, 4), { minimum: Duration.millis(10), maximum: Duration.seconds(1) })),
+    Effect.sync(() => {
+      const now = Date.now()
+      for (const task of live.all()) {
+        if (now - task.startedAt >= timeoutMs) {
+          task.events.timedOut(timeoutMessage)
+          task.stop()
+        }
+      }
+    })
+  ))
+
+  return { find, start, watchTimeouts }
 }
 
 export type Tasks = ReturnType<typeof makeTasks>
