@@ -167,7 +167,7 @@ describe("A2A over the wire", () => {
     expect(reply.result.artifacts[0].parts[0]).toMatchObject({ kind: "text", text: expect.stringContaining("Friday") })
   })
 
-  it("refuses a second message in a context whose task still runs (the session lock), and goes on", async () => {
+  it("refuses a second message in a context whose task still runs (the session lock), lists the running task, and goes on", async () => {
     const first = v1.sendMessageStream(message("Tell me a long story") as any)[Symbol.asyncIterator]()
     const task = ((await first.next()).value as any).payload.value
     const busy: any = await rpc({
@@ -178,6 +178,9 @@ describe("A2A over the wire", () => {
     })
     expect(busy.status).toBe(409)
     expect((await busy.json()).error).toMatchObject({ code: -32000, message: expect.stringContaining("running run") })
+    // the running task is listed, and read, as working
+    const listed: any = await rpc({ jsonrpc: "2.0", id: 10, method: "ListTasks", params: { contextId: task.contextId } }).then((reply) => reply.json())
+    expect(listed.result.tasks.map((item: any) => [item.id, item.status.state])).toEqual([[task.id, "TASK_STATE_WORKING"]])
     await v1.cancelTask({ id: task.id, tenant: "", metadata: undefined })
     while (!(await first.next()).done) { /* drain to the end */ }
     await waitFor("no active run", async () => (await activeRuns()) === 0)

@@ -102,7 +102,7 @@ describe("two nodes, one Redis", () => {
     expect((await next.json() as any).status).toBe("completed")
   })
 
-  it("an A2A task streaming on A is canceled by CancelTask sent to B; B reads the task and continues its context", async () => {
+  it("an A2A task streaming on A is joined and canceled through B; B reads the task and continues its context", async () => {
     const rpc = (url: string, method: string, params: unknown) =>
       postJson(`${url}/a2a`, { jsonrpc: "2.0", id: method, method, params })
     const started = await rpc(a.url, "SendStreamingMessage", {
@@ -118,10 +118,16 @@ describe("two nodes, one Redis", () => {
       if (frame.result.artifactUpdate !== undefined) sawText()
     })
     await within(10_000, "the first chunk on A", streaming)
+    // B joins the task running on A: the task as stored, then its end
+    const joined: Array<any> = []
+    const following = readStream(await rpc(b.url, "SubscribeToTask", { id: task!.id }), (frame) => joined.push(frame.result))
     const canceled: any = await rpc(b.url, "CancelTask", { id: task!.id }).then((reply) => reply.json())
     expect(canceled.result).toMatchObject({ id: task!.id, status: { state: "TASK_STATE_CANCELED" } })
     await within(5_000, "A's stream to end", done)
     expect(results.at(-1)).toMatchObject({ statusUpdate: { status: { state: "TASK_STATE_CANCELED" } } })
+    await within(5_000, "B's subscription to end", following)
+    expect(joined[0]).toMatchObject({ task: { id: task!.id, status: { state: "TASK_STATE_SUBMITTED" } } })
+    expect(joined.at(-1)).toMatchObject({ statusUpdate: { taskId: task!.id, status: { state: "TASK_STATE_CANCELED" } } })
     await a.waitForOutput("story interrupted, state saved", 5_000)
     const read: any = await rpc(b.url, "GetTask", { id: task!.id }).then((reply) => reply.json())
     expect(read.result.status.state).toBe("TASK_STATE_CANCELED")

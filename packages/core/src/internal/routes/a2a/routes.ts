@@ -31,7 +31,7 @@ import {
 } from "./jsonRpc.ts"
 import { makeLiveTasks } from "./live.ts"
 import { InvalidParams, listParams, sendParams, taskParams } from "./requests.ts"
-import { type Found, makeTasks } from "./tasks.ts"
+import { type Found, makeTasks, recordOf } from "./tasks.ts"
 import { type StreamResponse, streamResult, taskResult } from "./wire.ts"
 
 export const cardPath = "/.well-known/agent-card.json"
@@ -107,6 +107,23 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
         return record
       })
 
+    /**
+     * Tasks newest first: the store's; with a store only this node reads, the
+     * tasks running here first (they are saved as they end), each task once.
+     */
+    const pageAt = (contextId: string | undefined, offset: number, count: number) => {
+      if (!store.local) return store.page(contextId, offset, count)
+      const running: Array<A2a.TaskRecord> = []
+      for (const task of live.all()) if (contextId === undefined || task.contextId === contextId) running.unshift(recordOf(task))
+      const fromLive = running.slice(offset, offset + count)
+      if (fromLive.length === count) return Effect.succeed(fromLive)
+      const ids = new Set(running.map((record) => record.task.id))
+      return Effect.map(
+        store.page(contextId, Math.max(0, offset - running.length), count - fromLive.length),
+        (stored) => [...fromLive, ...stored.filter((record) => !ids.has(record.task.id))]
+      )
+    }
+
     const send = (request: RpcRequest, stream: boolean) =>
       Effect.gen(function*() {
         const send = yield* params(() => sendParams(request.params, request.dialect))
@@ -147,7 +164,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
         let exhausted = false
         // reads the store a page at a time, up to a thousand records per call
         while (matching.length < query.pageSize && offset - query.offset < 1_000) {
-          const page = yield* store.page(query.contextId, offset, 100)
+          const page = yield* pageAt(query.contextId, offset, 100)
           for (const record of page) {
             offset++
             if (query.status === undefined || record.task.status.state === query.status) {
