@@ -1,0 +1,8 @@
+#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
+/** The `agentapp` command (`npx agentapp --help`). */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Effect } from "effect"
+import { main } from "../src/Cli.ts"
+
+main(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))

@@ -1,0 +1,167 @@
+/**
+ * The `agentapp` command: run an app, bundle it, deploy it on this machine
+ * and manage what runs (`list`, `status`, `logs`, `stop`). Built with
+ * `effect/cli`, so that commands, flags and `--help` are typed.
+ *
+ * @since 0.1.0
+ */
+import { Console, Duration, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Deploy from "./Deploy.ts"
+import { DeployError } from "./internal/errors.ts"
+
+const entry = Argument.String("entry").pipe(
+  Argument.withDescription("The app's entry file (default: package.json's agentapp.entry, else examples/main.ts)"),
+  Argument.optional
+)
+const name = Argument.String("name").pipe(
+  Argument.withDescription("The deployment (default: the only one running)"),
+  Argument.optional
+)
+const orUndefined = <A>(option: Option.Option<A>) => Option.getOrUndefined(option)
+
+/** Runs the app in the foreground with the recommended Node.js flags; a signal to the CLI goes to the app. */
+const run = Command.make("run", { entry }, ({ entry }) =>
+  Effect.gen(function*() {
+    const file = yield* Deploy.entryOf(orUndefined(entry))
+    const code = yield* Effect.callback<number>((resume) => {
+      const child = spawn(process.execPath, [...Deploy.nodeFlags, file], { stdio: "inherit" })
+      const forward = (signal: NodeJS.Signals) => child.kill(signal)
+      process.on("SIGINT", forward).on("SIGTERM", forward)
+      child.once("exit", (exitCode, signal) => {
+        process.off("SIGINT", forward).off("SIGTERM", forward)
+        resume(Effect.succeed(exitCode ?? (signal === null ? 0 : 1)))
+      })
+    })
+    process.exitCode = code
+  })).pipe(Command.withDescription("Run an app in the foreground"))
+
+/** The production bundle: one ESM file with everything but Node.js itself. */
+const build = Command.make("build", {
+  entry,
+  out: Flag.String("out").pipe(Flag.withDescription("The bundle's path (default dist/<entry name>.mjs)"), Flag.optional)
+}, ({ entry, out }) =>
+  Effect.gen(function*() {
+    const file = yield* Deploy.entryOf(orUndefined(entry))
+    const outfile = orUndefined(out) ?? path.join("dist", `${path.basename(file).replace(/\.[^.]*$/, "")}.mjs`)
+    yield* Effect.tryPromise({
+      try: async () => {
+        const esbuild = await import("esbuild")
+        await esbuild.build({
+          entryPoints: [file],
+          bundle: true,
+          platform: "node",
+          format: "esm",
+          target: "node22",
+          outfile,
+          logLevel: "warning",
+          // the bundle is ESM; the CommonJS packages in it still call require
+          banner: { js: "import { createRequire as __agentappCreateRequire } from 'node:module'; const require = __agentappCreateRequire(import.meta.url);" }
+        })
+      },
+      catch: (cause) => new DeployError({ message: `The bundle failed: ${(cause as Error).message}` })
+    })
+    yield* Console.log(`Wrote ${outfile}; run it with: node ${Deploy.nodeFlags.slice(1).join(" ")} ${outfile}`)
+  })).pipe(Command.withDescription("Bundle an app for production (one .mjs file)"))
+
+const local = Command.make("local", {
+  entry,
+  port: Flag.Int("port").pipe(Flag.withDescription("Port to listen on"), Flag.withDefault(8090)),
+  host: Flag.String("host").pipe(Flag.withDescription("Host to listen on"), Flag.withDefault("127.0.0.1")),
+  name: Flag.String("name").pipe(Flag.withDescription("The deployment's name (default: the entry's file name)"), Flag.optional),
+  timeout: Flag.Int("timeout").pipe(Flag.withDescription("Seconds to wait for readiness"), Flag.withDefault(30))
+}, (options) =>
+  Effect.gen(function*() {
+    const deployment = yield* Deploy.local({
+      entry: orUndefined(options.entry),
+      port: options.port,
+      host: options.host,
+      name: orUndefined(options.name),
+      timeout: Duration.seconds(options.timeout),
+      onProgress: (line) => console.log(line)
+    })
+    yield* Console.log(`${deployment.name} is ready at ${deployment.url} (logs: ${deployment.log})`)
+  })).pipe(Command.withDescription("Start an app in the background on this machine, and wait until it is ready"))
+
+const deploy = Command.make("deploy").pipe(
+  Command.withDescription("Deploy an app"),
+  Command.withSubcommands([local])
+)
+
+const list = Command.make("list", {}, () =>
+  Effect.gen(function*() {
+    const all = yield* Deploy.list
+    if (all.length === 0) return yield* Console.log("No deployment is running")
+    for (const deployment of all) {
+      yield* Console.log(`${deployment.name}\t${deployment.url}\tpid ${deployment.pid}\tsince ${deployment.startedAt}\t${deployment.entry}`)
+    }
+  })).pipe(Command.withDescription("List the deployments running on this machine"))
+
+const status = Command.make("status", { name }, ({ name }) =>
+  Effect.gen(function*() {
+    const deployment = yield* Deploy.find(orUndefined(name))
+    const health = yield* Effect.promise(() =>
+      fetch(`${deployment.url}/health`, { signal: AbortSignal.timeout(2_000) }).then((reply) => reply.json(), (error: Error) => ({ error: error.message }))
+    )
+    yield* Console.log(JSON.stringify({ ...deployment, health }, null, 2))
+  })).pipe(Command.withDescription("A deployment's process, URL and health"))
+
+const logs = Command.make("logs", {
+  name,
+  follow: Flag.Boolean("follow").pipe(Flag.withAlias("f"), Flag.withDescription("Keep printing what the app writes"), Flag.withDefault(false))
+}, ({ follow, name }) =>
+  Effect.gen(function*() {
+    const deployment = yield* Deploy.find(orUndefined(name))
+    let offset = 0
+    const printNew = Effect.sync(() => {
+      const size = fs.statSync(deployment.log).size
+      if (size <= offset) return
+      const fd = fs.openSync(deployment.log, "r")
+      const buffer = Buffer.alloc(size - offset)
+      fs.readSync(fd, buffer, 0, buffer.length, offset)
+      fs.closeSync(fd)
+      offset = size
+      process.stdout.write(buffer)
+    })
+    yield* printNew
+    if (follow) yield* Effect.forever(Effect.andThen(Effect.sleep("200 millis"), printNew))
+  })).pipe(Command.withDescription("Print a deployment's log"))
+
+const stop = Command.make("stop", {
+  name,
+  grace: Flag.Int("grace").pipe(Flag.withDescription("Seconds to let runs finish before the process is killed"), Flag.withDefault(30))
+}, ({ grace, name }) =>
+  Effect.gen(function*() {
+    const deployment = yield* Deploy.find(orUndefined(name))
+    yield* Console.log(`Stopping ${deployment.name} (pid ${deployment.pid}): its runs may finish first`)
+    yield* Deploy.stopDeployment(deployment, Duration.seconds(grace))
+    yield* Console.log(`${deployment.name} stopped`)
+  })).pipe(Command.withDescription("Stop a deployment: SIGTERM, the graceful drain, then exit"))
+
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ */
+export const agentapp = Command.make("agentapp").pipe(
+  Command.withDescription("Run, deploy and manage agentapp apps"),
+  Command.withSubcommands([run, build, deploy, list, status, logs, stop])
+)
+
+/**
+ * Runs the command with these arguments (the process's, from the bin).
+ *
+ * @since 0.1.0
+ */
+export const main = (args: ReadonlyArray<string>) =>
+  Command.runWith(agentapp, { version: "0.1.0" })(args).pipe(
+    // a deploy error is the user's to act on: its message, and exit code 1
+    Effect.catchTag("DeployError", (error) =>
+      Effect.sync(() => {
+        console.error(`agentapp: ${error.message}`)
+        process.exitCode = 1
+      }))
+  )
