@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
-import { freePort, repoRoot, within } from "./support/server.ts"
+import { freePort, repoRoot, startServer, within } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 import { dataOf, postJson, readStream, userText } from "./support/sse.ts"
 
@@ -102,6 +102,22 @@ describe("agentapp", () => {
     expect(output).toContain(`friday is ready at http://127.0.0.1:${port}`)
     expect(output).toContain("friday stopped")
     expect(await closed(`http://127.0.0.1:${port}`)).toBe(true)
+  })
+
+  it("agentapp run serves the app in the foreground and passes a SIGTERM on; agentapp build writes a bundle that serves", async () => {
+    const running = await startServer(process.execPath, ["--disable-warning=ExperimentalWarning", "packages/deploy/bin/agentapp.ts", "run", "examples/main.ts"])
+    expect((await fetch(`${running.url}/health`)).status).toBe(200)
+    running.kill("SIGTERM")
+    expect((await within(15_000, "agentapp run to exit", running.exited)).code).toBe(0)
+
+    const out = path.join(home, "bundle", "friday.mjs")
+    const built = await cli("build", "examples/main.ts", "--out", out)
+    expect(built.code, built.stderr).toBe(0)
+    expect(built.stdout).toContain(`Wrote ${out}`)
+    const bundle = await startServer(process.execPath, [...Deploy.nodeFlags.slice(1), out])
+    expect((await fetch(`${bundle.url}/health`)).status).toBe(200)
+    bundle.kill("SIGTERM")
+    await within(15_000, "the bundle to exit", bundle.exited)
   })
 
   it("cleans up the entry of a deployment whose process is gone", async () => {

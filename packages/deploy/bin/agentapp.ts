@@ -2,7 +2,14 @@
 /** The `agentapp` command (`npx agentapp --help`). */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
+import { Effect, Runtime } from "effect"
 import { main } from "../src/Cli.ts"
 
-main(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+main(process.argv.slice(2)).pipe(
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    // a command that set the exit code (an app's own, a refused deploy) exits with it
+    teardown: (exit, onExit) => typeof process.exitCode === "number" ? onExit(process.exitCode) : Runtime.defaultTeardown(exit, onExit)
+  })
+)

@@ -27,16 +27,22 @@ const orUndefined = <A>(option: Option.Option<A>) => Option.getOrUndefined(optio
 const run = Command.make("run", { entry }, ({ entry }) =>
   Effect.gen(function*() {
     const file = yield* Deploy.entryOf(orUndefined(entry))
-    const code = yield* Effect.callback<number>((resume) => {
+    yield* Effect.callback<void>((resume) => {
       const child = spawn(process.execPath, [...Deploy.nodeFlags, file], { stdio: "inherit" })
       const forward = (signal: NodeJS.Signals) => child.kill(signal)
       process.on("SIGINT", forward).on("SIGTERM", forward)
-      child.once("exit", (exitCode, signal) => {
-        process.off("SIGINT", forward).off("SIGTERM", forward)
-        resume(Effect.succeed(exitCode ?? (signal === null ? 0 : 1)))
-      })
+      const exited = new Promise<void>((done) =>
+        child.once("exit", (exitCode, signal) => {
+          process.off("SIGINT", forward).off("SIGTERM", forward)
+          // the CLI exits as the app did (bin/agentapp.ts keeps this code)
+          process.exitCode = exitCode ?? (signal === null ? 0 : 1)
+          done()
+        })
+      )
+      exited.then(() => resume(Effect.void))
+      // interrupted by a signal: the app has it too, and drains; the CLI waits for it
+      return Effect.promise(() => exited)
     })
-    process.exitCode = code
   })).pipe(Command.withDescription("Run an app in the foreground"))
 
 /** The production bundle: one ESM file with everything but Node.js itself. */
