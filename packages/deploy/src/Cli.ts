@@ -7,10 +7,11 @@
  */
 import { Console, Duration, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Deploy from "./Deploy.ts"
+import * as Kubernetes from "./Kubernetes.ts"
 import { DeployError } from "./internal/errors.ts"
 
 const entry = Argument.String("entry").pipe(
@@ -92,9 +93,70 @@ const local = Command.make("local", {
     yield* Console.log(`${deployment.name} is ready at ${deployment.url} (logs: ${deployment.log})`)
   })).pipe(Command.withDescription("Start an app in the background on this machine, and wait until it is ready"))
 
+const kubernetes = Command.make("kubernetes", {
+  entry,
+  image: Flag.String("image").pipe(Flag.withDescription("The image the cluster pulls (registry/name:tag)")),
+  replicas: Flag.Int("replicas").pipe(Flag.withDescription("API replicas (the autoscaler goes up to three times as many)"), Flag.withDefault(2)),
+  out: Flag.String("out").pipe(Flag.withDescription("Folder to write the Dockerfile and k8s/ into"), Flag.withDefault(".")),
+  name: Flag.String("name").pipe(Flag.withDescription("The app's name in the cluster (default: the entry's file name)"), Flag.optional),
+  port: Flag.Int("port").pipe(Flag.withDescription("Port the app listens on"), Flag.withDefault(8090)),
+  grace: Flag.Int("grace").pipe(Flag.withDescription("The app's shutdownGracePeriod, in seconds"), Flag.withDefault(10)),
+  cpu: Flag.String("cpu").pipe(Flag.withDescription("CPU limit per pod"), Flag.withDefault("1")),
+  memory: Flag.String("memory").pipe(Flag.withDescription("Memory limit per pod"), Flag.withDefault("512Mi")),
+  redisSecret: Flag.String("redis-secret").pipe(Flag.withDescription("A Secret with the Redis URL under `url`: Redis backends and a worker Deployment"), Flag.optional),
+  redisUrl: Flag.Redacted("redis-url").pipe(Flag.withDescription("The Redis URL: prints the kubectl command that stores it in a Secret (never written to a file)"), Flag.optional),
+  workerEntry: Flag.String("worker-entry").pipe(Flag.withDescription("The workers' entry, with Redis"), Flag.withDefault("examples/worker.ts")),
+  dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Print the files instead of writing them"), Flag.withDefault(false)),
+  apply: Flag.Boolean("apply").pipe(Flag.withDescription("Run kubectl apply on the manifests"), Flag.withDefault(false))
+}, (options) =>
+  Effect.gen(function*() {
+    const file = yield* Deploy.entryOf(orUndefined(options.entry))
+    const name = orUndefined(options.name) ?? path.basename(file).replace(/\.[^.]*$/, "")
+    const redisUrl = orUndefined(options.redisUrl)
+    const redisSecret = orUndefined(options.redisSecret) ?? (redisUrl === undefined ? undefined : `${name}-redis`)
+    const files = Kubernetes.files({
+      entry: path.relative(process.cwd(), file),
+      image: options.image,
+      name,
+      replicas: options.replicas,
+      port: options.port,
+      grace: options.grace,
+      cpu: options.cpu,
+      memory: options.memory,
+      redisSecret,
+      workerEntry: options.workerEntry
+    })
+    if (options.dryRun) {
+      for (const { content, path: filePath } of files) yield* Console.log(`# ${filePath}\n${content}`)
+      return
+    }
+    yield* Effect.try({
+      try: () => {
+        for (const { content, path: filePath } of files) {
+          const target = path.join(options.out, filePath)
+          fs.mkdirSync(path.dirname(target), { recursive: true })
+          fs.writeFileSync(target, content)
+        }
+      },
+      catch: (cause) => new DeployError({ message: `Cannot write into ${options.out}: ${(cause as Error).message}` })
+    })
+    yield* Console.log(`Wrote ${files.map((file) => path.join(options.out, file.path)).join(", ")}`)
+    if (redisUrl !== undefined) {
+      yield* Console.log(`Store the Redis URL in the cluster once: kubectl create secret generic ${redisSecret} --from-literal=url=<the URL>`)
+    }
+    if (options.apply) {
+      const applied = spawnSync("kubectl", ["apply", "-f", path.join(options.out, "k8s")], { stdio: "inherit" })
+      if (applied.error !== undefined || applied.status !== 0) {
+        return yield* new DeployError({
+          message: applied.error !== undefined ? `kubectl could not run (${applied.error.message}): install it, or apply ${path.join(options.out, "k8s")} yourself` : "kubectl apply failed"
+        })
+      }
+    }
+  })).pipe(Command.withDescription("Write a Dockerfile and the Kubernetes manifests for an app (--apply applies them)"))
+
 const deploy = Command.make("deploy").pipe(
   Command.withDescription("Deploy an app"),
-  Command.withSubcommands([local])
+  Command.withSubcommands([local, kubernetes])
 )
 
 const list = Command.make("list", {}, () =>
