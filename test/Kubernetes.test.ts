@@ -17,6 +17,7 @@ import { Service } from "kubernetes-models/v1/Service"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse } from "yaml"
 import { repoRoot, startServer, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
 let out: string
 
@@ -118,6 +119,11 @@ describe("agentapp deploy kubernetes", () => {
     expect(printed.stdout).toContain("# Dockerfile")
     expect(printed.stdout).toContain("# k8s/deployment.yaml")
     expect(printed.stdout).toContain("kind: HorizontalPodAutoscaler")
+    const block = readmeShellBlocks().find((text) => text.includes("agentapp deploy kubernetes"))
+    expect(block, "the README has the kubernetes command").toBeDefined()
+    const readme = await runShell(block!)
+    expect(readme).toContain("secretKeyRef")
+    expect(readme).toContain("# k8s/worker.yaml")
     const applied = await cli(["deploy", "kubernetes", "--image", "x/y:1", "--out", path.join(out, "apply"), "--apply"], {
       ...process.env,
       PATH: path.dirname(process.execPath)

@@ -10,9 +10,11 @@ import { Argument, Command, Flag } from "effect/cli"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as readline from "node:readline"
 import * as Deploy from "./Deploy.ts"
 import * as Kubernetes from "./Kubernetes.ts"
 import { DeployError } from "./internal/errors.ts"
+import * as Talk from "./internal/talk.ts"
 
 const entry = Argument.String("entry").pipe(
   Argument.withDescription("The app's entry file (default: package.json's agentapp.entry, else examples/main.ts)"),
@@ -209,6 +211,70 @@ const stop = Command.make("stop", {
     yield* Console.log(`${deployment.name} stopped`)
   })).pipe(Command.withDescription("Stop a deployment: SIGTERM, the graceful drain, then exit"))
 
+const talkFlags = {
+  session: Flag.String("session").pipe(Flag.withDescription("The session (default: a new one)"), Flag.optional),
+  user: Flag.String("user").pipe(Flag.withDescription("The user id (default: the session id)"), Flag.optional)
+}
+
+const url = Argument.String("url").pipe(Argument.withDescription("The agent's base URL (http://127.0.0.1:8090)"))
+
+const invoke = Command.make("invoke", {
+  url,
+  text: Argument.String("text").pipe(Argument.withDescription("What to say")),
+  ...talkFlags
+}, ({ session, text, url, user }) =>
+  Effect.gen(function*() {
+    const sessionId = orUndefined(session) ?? crypto.randomUUID()
+    // a Ctrl-C stops the run, and the command ends once the answer has
+    const ending = yield* Effect.uninterruptible(Talk.turn(url, text, sessionId, orUndefined(user) ?? sessionId))
+    if (ending !== "completed") process.exitCode = ending === "canceled" ? 130 : 1
+  })).pipe(Command.withDescription("Send one message and stream the answer (Ctrl-C stops the run)"))
+
+const chat = Command.make("chat", { url, ...talkFlags }, ({ session, url, user }) =>
+  Effect.gen(function*() {
+    const sessionId = orUndefined(session) ?? crypto.randomUUID()
+    const userId = orUndefined(user) ?? sessionId
+    console.log(`Session ${sessionId}. Ctrl-C stops an answer; Ctrl-D, or Ctrl-C at the prompt, leaves.`)
+    // line by line, the terminal left in its own mode: Ctrl-C is a signal, the chat's to handle
+    const lines = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: "> ", terminal: false })
+    const saved = process.listeners("SIGINT")
+    process.removeAllListeners("SIGINT")
+    let answering = false
+    const onInterrupt = () => {
+      if (!answering) lines.close()
+    }
+    process.on("SIGINT", onInterrupt)
+    // lines that come while an answer streams wait their turn
+    const queued: Array<string> = []
+    let closed = false
+    let waiting: ((line: string | undefined) => void) | undefined
+    lines.on("line", (line) => (waiting === undefined ? queued.push(line) : (waiting(line), (waiting = undefined))))
+    lines.on("close", () => {
+      closed = true
+      waiting?.(undefined)
+    })
+    const next = () =>
+      new Promise<string | undefined>((resolve) => {
+        if (queued.length > 0) return resolve(queued.shift())
+        if (closed) return resolve(undefined)
+        waiting = resolve
+        lines.prompt()
+      })
+    yield* Effect.gen(function*() {
+      while (true) {
+        const line = yield* Effect.promise(next)
+        if (line === undefined) return
+        if (line.trim() === "") continue
+        answering = true
+        yield* Effect.ensuring(Talk.turn(url, line, sessionId, userId), Effect.sync(() => (answering = false)))
+      }
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      lines.close()
+      process.off("SIGINT", onInterrupt)
+      for (const listener of saved) process.on("SIGINT", listener as () => void)
+    })))
+  })).pipe(Command.withDescription("Talk to an agent, turn after turn, in one session"))
+
 /**
  * The root command.
  *
@@ -216,7 +282,7 @@ const stop = Command.make("stop", {
  */
 export const agentapp = Command.make("agentapp").pipe(
   Command.withDescription("Run, deploy and manage agentapp apps"),
-  Command.withSubcommands([run, build, deploy, list, status, logs, stop])
+  Command.withSubcommands([run, build, deploy, list, status, logs, stop, invoke, chat])
 )
 
 /**

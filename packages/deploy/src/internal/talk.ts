@@ -1,0 +1,112 @@
+/**
+ * Talking to an agent from a terminal: one turn over `POST /process` (SSE,
+ * so that it works against any server of the protocol, the original
+ * included), its answer printed as it arrives, reasoning and tool calls
+ * dimmed; an interrupt (Ctrl-C) sends `POST /stop` for the session and the
+ * turn ends canceled.
+ */
+import { Effect } from "effect"
+import { DeployError } from "./errors.ts"
+
+const dim = (text: string) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[22m` : text)
+
+/** What a turn ended with. */
+export type Ending = "completed" | "failed" | "canceled"
+
+interface Event {
+  readonly object: string
+  readonly status: string
+  readonly id?: string
+  readonly type?: string
+  readonly role?: string
+  readonly msg_id?: string
+  readonly delta?: boolean
+  readonly text?: string
+  readonly content?: ReadonlyArray<{ readonly type: string; readonly data?: Record<string, unknown> }>
+  readonly error?: { readonly message?: string } | null
+}
+
+/** Prints one event: the answer's text, reasoning dimmed, tool calls and results dimmed on lines of their own. */
+const printer = () => {
+  const kinds = new Map<string, string>()
+  let atLineStart = true
+  const write = (text: string) => {
+    if (text === "") return
+    process.stdout.write(text)
+    atLineStart = text.endsWith("\n")
+  }
+  const line = (text: string) => write(`${atLineStart ? "" : "\n"}${text}\n`)
+  return (event: Event) => {
+    if (event.object === "message" && event.status === "in_progress") kinds.set(event.id ?? "", event.type === "reasoning" ? "reasoning" : event.type ?? "")
+    if (event.object === "content" && event.delta === true && event.type === "text") {
+      const kind = kinds.get(event.msg_id ?? "")
+      if (kind === "message") write(event.text ?? "")
+      else if (kind === "reasoning") write(dim(event.text ?? ""))
+    }
+    if (event.object === "message" && event.status === "completed") {
+      const data = event.content?.find((part) => part.type === "data")?.data ?? {}
+      if (event.type === "reasoning") line("")
+      if (event.type === "function_call" || event.type === "plugin_call") line(dim(`→ ${String(data.name)}(${String(data.arguments ?? "")})`))
+      if (event.type === "function_call_output" || event.type === "plugin_call_output") {
+        line(dim(`← ${typeof data.output === "string" ? data.output : JSON.stringify(data.output)}`))
+      }
+    }
+    if (event.object === "response" && event.status === "failed") line(`error: ${event.error?.message ?? "the agent failed"}`)
+    if (event.object === "response" && event.status === "canceled") line(dim("(stopped)"))
+    if (event.object === "response" && event.status === "completed") line("")
+  }
+}
+
+/** Sends a stop for the session; an error is ignored (the run may have ended). */
+const stop = (url: string, sessionId: string, userId: string) =>
+  fetch(`${url}/stop`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ session_id: sessionId, user_id: userId })
+  }).then(() => undefined, () => undefined)
+
+/**
+ * One turn: `text` to the agent at `url` in `sessionId`. A SIGINT while it
+ * runs stops the run on the server; the turn then ends `canceled`.
+ */
+export const turn = (url: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const base = url.replace(/\/+$/, "")
+      const onInterrupt = () => void stop(base, sessionId, userId)
+      process.on("SIGINT", onInterrupt)
+      try {
+        const reply = await fetch(`${base}/process`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "text/event-stream" },
+          body: JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text }] }], session_id: sessionId, user_id: userId })
+        })
+        if (reply.status !== 200 || reply.body === null) {
+          throw new Error(`${base}/process answered ${reply.status}: ${(await reply.text()).slice(0, 300)}`)
+        }
+        const print = printer()
+        let ending: Ending = "failed"
+        let buffer = ""
+        const decoder = new TextDecoder()
+        for await (const chunk of reply.body as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true })
+          let end: number
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end)
+            buffer = buffer.slice(end + 2)
+            const data = block.split("\n").filter((row) => row.startsWith("data:")).map((row) => row.slice(5).trimStart()).join("\n")
+            if (data === "") continue
+            const event = JSON.parse(data) as Event
+            print(event)
+            if (event.object === "response" && (event.status === "completed" || event.status === "failed" || event.status === "canceled")) {
+              ending = event.status
+            }
+          }
+        }
+        return ending
+      } finally {
+        process.off("SIGINT", onInterrupt)
+      }
+    },
+    catch: (cause) => new DeployError({ message: `Cannot talk to ${url}: ${(cause as Error).message}` })
+  })
