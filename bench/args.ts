@@ -16,7 +16,8 @@ export const scenarios: ReadonlyArray<string> = [
   "the cost of rejecting bad bodies",
   "a long session against fresh ones",
   "an agent on a model (AI SDK adapter) against a plain handler, CPU per token",
-  "the protocol adapters (Responses, Chat Completions, AG-UI) against /process, CPU per request"
+  "the protocol adapters (Responses, Chat Completions, AG-UI, A2A) against /process, CPU per request",
+  "the agentapp CLI: deploy local against the bundle's own start; --help CPU"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]

@@ -30,6 +30,7 @@ import {
 } from "./lib.ts"
 import { longSession, rejectedBodies } from "./hardening.ts"
 import { llmTokens } from "./llm.ts"
+import { deployBench } from "./deploy.ts"
 import { protocols } from "./protocols.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
@@ -247,6 +248,7 @@ async function main() {
   if (want(8)) log("8. a long session (history at its cap) against fresh ones", await longSession(startUnderTest, quick))
   if (want(9)) log("9. an agent on a model against a plain handler, CPU per streamed token", await llmTokens(startUnderTest, quick))
   if (want(10)) log("10. the protocol adapters against /process, CPU per request", await protocols(startUnderTest, quick))
+  if (want(11)) log("11. the agentapp CLI: deploy local against the bundle's own start; --help CPU", await deployBench(quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")

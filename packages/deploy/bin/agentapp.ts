@@ -1,15 +1,7 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 /** The `agentapp` command (`npx agentapp --help`). */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, Runtime } from "effect"
-import { main } from "../src/Cli.ts"
+import * as module from "node:module"
 
-main(process.argv.slice(2)).pipe(
-  Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({
-    disableErrorReporting: true,
-    // a command that set the exit code (an app's own, a refused deploy) exits with it
-    teardown: (exit, onExit) => typeof process.exitCode === "number" ? onExit(process.exitCode) : Runtime.defaultTeardown(exit, onExit)
-  })
-)
+// V8's compiled code is kept on disk between runs: the command starts in about half the CPU
+module.enableCompileCache?.()
+await import("../src/main.ts")

@@ -14,7 +14,8 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -190,7 +191,7 @@ export const local = (options: LocalOptions = {}): Effect.Effect<LocalDeployment
           message: `${name} ${exited ? "exited" : "was not ready in time"}; the end of ${log}:\n${tail(log)}`
         })
       }
-      yield* Effect.sleep("100 millis")
+      yield* Effect.sleep("10 millis")
     }
     return { ...deployment, stop: stopDeployment(deployment) }
   })

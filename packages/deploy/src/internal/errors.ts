@@ -1,5 +1,5 @@
 /** The one error of deploying: what went wrong, said so that the user can act on it. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * @since 0.1.0

@@ -3,7 +3,7 @@
  * home (`AGENTAPP_HOME`, default `~/.agentapp`), written whole through a
  * rename so that a reader never sees half of it.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"

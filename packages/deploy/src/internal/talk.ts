@@ -5,7 +5,7 @@
  * dimmed; an interrupt (Ctrl-C) sends `POST /stop` for the session and the
  * turn ends canceled.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { DeployError } from "./errors.ts"
 
 const dim = (text: string) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[22m` : text)
