@@ -8,11 +8,11 @@
  */
 import { Client, ClientFactory } from "@a2a-js/sdk/client"
 import { LegacyJsonRpcTransport } from "@a2a-js/sdk/compat/v0_3/client"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { beforeAll, describe, expect, it } from "vitest"
+import { useFriday, waitFor } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
-let server: ServerProcess
+const server = useFriday()
 let v1: Client
 let v03: Client
 
@@ -23,15 +23,9 @@ const WORKING = 2
 const USER = 1
 
 beforeAll(async () => {
-  server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
   v1 = await new ClientFactory().createFromUrl(server.url)
   const card = await v1.getAgentCard()
   v03 = new Client(new LegacyJsonRpcTransport({ endpoint: `${server.url}/a2a` }), card)
-})
-
-afterAll(async () => {
-  server?.kill("SIGTERM")
-  if (server) await within(10_000, "npm start to exit", server.exited)
 })
 
 const activeRuns = () => fetch(`${server.url}/health`).then((reply) => reply.json()).then((body: any) => body.active_runs as number)

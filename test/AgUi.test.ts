@@ -5,20 +5,11 @@
  * stopping the server's run; bad input answered with a `RUN_ERROR`.
  */
 import { HttpAgent } from "@ag-ui/client"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { describe, expect, it } from "vitest"
+import { useFriday, waitFor, within } from "./support/server.ts"
 import { postJson, readStream } from "./support/sse.ts"
 
-let server: ServerProcess
-
-beforeAll(async () => {
-  server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
-})
-
-afterAll(async () => {
-  server?.kill("SIGTERM")
-  if (server) await within(10_000, "npm start to exit", server.exited)
-})
+const server = useFriday()
 
 const activeRuns = () => fetch(`${server.url}/health`).then((reply) => reply.json()).then((body: any) => body.active_runs as number)
 

@@ -6,21 +6,15 @@
  * answered with OpenAI's error object.
  */
 import OpenAI from "openai"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { beforeAll, describe, expect, it } from "vitest"
+import { useFriday, waitFor } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
-let server: ServerProcess
+const server = useFriday()
 let client: OpenAI
 
 beforeAll(async () => {
-  server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
   client = new OpenAI({ baseURL: `${server.url}/compatible-mode/v1`, apiKey: "unused", maxRetries: 0 })
-})
-
-afterAll(async () => {
-  server?.kill("SIGTERM")
-  if (server) await within(10_000, "npm start to exit", server.exited)
 })
 
 const activeRuns = () => fetch(`${server.url}/health`).then((reply) => reply.json()).then((body: any) => body.active_runs as number)

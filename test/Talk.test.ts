@@ -4,20 +4,11 @@
  * Ctrl-C stops the run on the server, the chat keeps its session across turns.
  */
 import { spawn } from "node:child_process"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { repoRoot, type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { describe, expect, it } from "vitest"
+import { repoRoot, useFriday, waitFor, within } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
-let server: ServerProcess
-
-beforeAll(async () => {
-  server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
-})
-
-afterAll(async () => {
-  server?.kill("SIGTERM")
-  if (server) await within(10_000, "npm start to exit", server.exited)
-})
+const server = useFriday()
 
 const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`
 

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import * as path from "node:path"
+import { afterAll, beforeAll } from "vitest"
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..")
 
@@ -124,4 +125,21 @@ export const waitFor = async (what: string, check: () => Promise<boolean>, ms = 
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
+}
+
+/**
+ * `npm start` (Friday, 5 ms between words) for the tests of one file: started
+ * before them, stopped after them (its exit awaited). The server is read
+ * through the returned value once the tests run.
+ */
+export const useFriday = (): ServerProcess => {
+  let server: ServerProcess | undefined
+  beforeAll(async () => {
+    server = await startServer("npm", ["start", "--silent"], { env: { FRIDAY_DELAY_MS: "5" } })
+  })
+  afterAll(async () => {
+    server?.kill("SIGTERM")
+    if (server) await within(10_000, "npm start to exit", server.exited)
+  })
+  return new Proxy({} as ServerProcess, { get: (_, key) => server![key as keyof ServerProcess] })
 }
