@@ -7,14 +7,14 @@
  */
 import { Deploy } from "@agentapp/deploy"
 import { Effect } from "effect"
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
-import { freePort, repoRoot, startServer, within } from "./support/server.ts"
+import { freePort, repoRoot, startServer, waitFor, within } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 import { dataOf, postJson, readStream, userText } from "./support/sse.ts"
 
@@ -73,6 +73,18 @@ describe("agentapp", () => {
     const status = JSON.parse((await cli("status", "friday")).stdout)
     expect(status).toMatchObject({ name: "friday", url, port, health: { status: "healthy" } })
     expect((await cli("logs", "friday")).stdout).toContain(`Listening on ${url}`)
+    // logs -f goes on printing what the app writes: a story whose client leaves logs its interruption
+    const follower = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "packages/deploy/bin/agentapp.ts", "logs", "friday", "-f"], {
+      cwd: repoRoot,
+      env: env()
+    })
+    let followed = ""
+    follower.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()))
+    await waitFor("logs -f to print the log", async () => followed.includes("Listening on"))
+    const short = await postJson(`${url}/process`, userText("Tell me a long story"))
+    await short.body?.cancel()
+    await waitFor("logs -f to print what came after", async () => followed.includes("story interrupted"))
+    follower.kill("SIGINT")
 
     const again = await cli("deploy", "local", "examples/main.ts", "--port", String(port), "--name", "friday")
     expect(again.code).toBe(1)
@@ -131,7 +143,7 @@ describe("agentapp", () => {
     expect(status.stderr).toContain("No deployment named ghost")
   })
 
-  it("reports an app that cannot start with the end of its log, and leaves no entry", async () => {
+  it("reports an app that cannot start, or is not ready in time, with the end of its log, and leaves no entry", async () => {
     const broken = path.join(home, "broken.ts")
     fs.writeFileSync(broken, "console.log('starting'); throw new Error('no model configured')\n")
     const result = await cli("deploy", "local", broken, "--port", String(await freePort()))
@@ -139,6 +151,15 @@ describe("agentapp", () => {
     expect(result.stderr).toContain("broken exited")
     expect(result.stderr).toContain("no model configured")
     expect((await cli("list")).stdout).toContain("No deployment is running")
+    // one that listens but never becomes ready: refused after --timeout, its process stopped
+    const unready = path.join(home, "unready.mjs")
+    fs.writeFileSync(unready, "import { createServer } from 'node:http'\nconsole.log('warming up')\ncreateServer((_, reply) => { reply.statusCode = 503; reply.end() }).listen(Number(process.env.PORT), process.env.HOST)\n")
+    const port = await freePort()
+    const late = await cli("deploy", "local", unready, "--port", String(port), "--timeout", "1")
+    expect(late.code).toBe(1)
+    expect(late.stderr).toContain("unready was not ready in time")
+    expect(late.stderr).toContain("warming up")
+    expect(await closed(`http://127.0.0.1:${port}`)).toBe(true)
     const missing = await cli("deploy", "local", "no/such/app.ts")
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain("No app at no/such/app.ts")
