@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { repoRoot, useFriday, waitFor, within } from "./support/server.ts"
+import { repoRoot, startServer, useFriday, waitFor, within } from "./support/server.ts"
 import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
 const server = useFriday()
@@ -36,6 +36,20 @@ describe("agentapp invoke and chat, in a terminal", () => {
     expect(await within(15_000, "invoke to exit", terminal.exited)).toBe(0)
     expect(terminal.printed()).toContain("Hello, I am Friday! Your message has 2 words and 12 characters.")
     expect(terminal.printed()).toContain("\x1b[2m→ word_stats(")
+  })
+
+  it("invoke takes the typed client where the server lists /rpc, and SSE where it has none", async () => {
+    for (const mode of ["rpc-only", "sse-only"]) {
+      const app = await startServer(process.execPath, ["--disable-warning=ExperimentalWarning", "test/fixtures/TalkApp.ts"], { env: { MODE: mode } })
+      try {
+        const terminal = inTerminal("invoke", app.url, "hi")
+        expect(await within(15_000, "invoke to exit", terminal.exited), terminal.printed()).toBe(0)
+        expect(terminal.printed()).toContain(`hello over ${mode}`)
+      } finally {
+        app.kill("SIGTERM")
+        await within(10_000, "the app to exit", app.exited)
+      }
+    }
   })
 
   it("the README's invoke command works as written", async () => {

@@ -1,17 +1,22 @@
 /**
- * Talking to an agent from a terminal: one turn over `POST /process` (SSE,
- * so that it works against any server of the protocol, the original
- * included), its answer printed as it arrives, reasoning and tool calls
- * dimmed; an interrupt (Ctrl-C) sends `POST /stop` for the session and the
- * turn ends canceled.
+ * Talking to an agent from a terminal: one turn, its answer printed as it
+ * arrives, reasoning and tool calls dimmed; an interrupt (Ctrl-C) stops the
+ * run on the server and the turn ends canceled. Over the typed client when
+ * the server lists an RPC route (`GET /`), else over `POST /process` (SSE) and
+ * `POST /stop`, so that it works against any server of the protocol, the
+ * original included.
  */
+import type * as Core from "@agentapp/core"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { DeployError } from "./errors.ts"
 
 const dim = (text: string) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[22m` : text)
 
 /** What a turn ended with. */
 export type Ending = "completed" | "failed" | "canceled"
+
+const isEnding = (status: string): status is Ending => status === "completed" || status === "failed" || status === "canceled"
 
 interface Event {
   readonly object: string
@@ -65,14 +70,10 @@ const stop = (url: string, sessionId: string, userId: string) =>
     body: JSON.stringify({ session_id: sessionId, user_id: userId })
   }).then(() => undefined, () => undefined)
 
-/**
- * One turn: `text` to the agent at `url` in `sessionId`. A SIGINT while it
- * runs stops the run on the server; the turn then ends `canceled`.
- */
-export const turn = (url: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> =>
+/** A turn over SSE. */
+const sseTurn = (base: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> =>
   Effect.tryPromise({
     try: async () => {
-      const base = url.replace(/\/+$/, "")
       const onInterrupt = () => void stop(base, sessionId, userId)
       process.on("SIGINT", onInterrupt)
       try {
@@ -98,9 +99,7 @@ export const turn = (url: string, text: string, sessionId: string, userId: strin
             if (data === "") continue
             const event = JSON.parse(data) as Event
             print(event)
-            if (event.object === "response" && (event.status === "completed" || event.status === "failed" || event.status === "canceled")) {
-              ending = event.status
-            }
+            if (event.object === "response" && isEnding(event.status)) ending = event.status
           }
         }
         return ending
@@ -108,5 +107,54 @@ export const turn = (url: string, text: string, sessionId: string, userId: strin
         process.off("SIGINT", onInterrupt)
       }
     },
-    catch: (cause) => new DeployError({ message: `Cannot talk to ${url}: ${(cause as Error).message}` })
+    catch: (cause) => new DeployError({ message: `Cannot talk to ${base}: ${(cause as Error).message}` })
   })
+
+/** A turn over the typed client (`AgentClient`, loaded only then). */
+const rpcTurn = (base: string, rpcPath: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> =>
+  Effect.gen(function*() {
+    const { AgentClient } = yield* Effect.promise(() => import("@agentapp/core"))
+    const request: Core.Protocol.AgentRequest = {
+      input: [{ role: "user", content: [{ type: "text", text }] }],
+      session_id: sessionId,
+      user_id: userId
+    }
+    return yield* Effect.gen(function*() {
+      const agent = yield* AgentClient.AgentClient
+      const print = printer()
+      let ending: Ending = "failed"
+      const onInterrupt = () => Effect.runFork(Effect.ignore(agent.stop(sessionId, userId)))
+      process.on("SIGINT", onInterrupt)
+      yield* Stream.runForEach(agent.process(request), (event) =>
+        Effect.sync(() => {
+          print(event as Event)
+          if (event.object === "response" && isEnding(event.status)) ending = event.status
+        })).pipe(Effect.ensuring(Effect.sync(() => process.off("SIGINT", onInterrupt))))
+      return ending
+    }).pipe(
+      Effect.provide(AgentClient.layer({ url: base, path: rpcPath })),
+      Effect.mapError((error) => new DeployError({ message: `Cannot talk to ${base}: ${error.message}` }))
+    )
+  })
+
+/** The server's RPC route, if `GET /` lists one. */
+const rpcPathOf = (base: string) =>
+  Effect.promise(() =>
+    fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then(
+      async (reply) => {
+        const body = reply.ok ? await reply.json() as { readonly endpoints?: Record<string, string> } : undefined
+        return typeof body?.endpoints?.rpc === "string" ? body.endpoints.rpc : undefined
+      },
+      () => undefined
+    )
+  )
+
+/**
+ * One turn: `text` to the agent at `url` in `sessionId`. A SIGINT while it
+ * runs stops the run on the server; the turn then ends `canceled`.
+ */
+export const turn = (url: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> => {
+  const base = url.replace(/\/+$/, "")
+  return Effect.flatMap(rpcPathOf(base), (rpcPath) =>
+    rpcPath === undefined ? sseTurn(base, text, sessionId, userId) : rpcTurn(base, rpcPath, text, sessionId, userId))
+}
