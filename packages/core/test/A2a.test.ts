@@ -2,7 +2,8 @@
  * A2A behaviours Friday does not show: the task timeout, a task that asks
  * for input and is continued by its id, files and data reaching the handler
  * as content parts, a task that runs on after its request (0.3 `blocking:
- * false`), and the registries the card is published to for the app's life.
+ * false`), paging through ListTasks, and the registries the card is
+ * published to for the app's life.
  */
 import { A2a, AgentApp, Protocol } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -27,6 +28,11 @@ const serveApp = async (a2a: A2a.Options) => {
       )
     }
     if (said === "yes") return Stream.make(AgentApp.text(`deleted (history ${context.history.length})`))
+    if (said === "weather") {
+      return Stream.make(AgentApp.message({ content: [{ type: "text", text: "Which city?" }], metadata: { input_required: true } }))
+    }
+    // answers once the test has read the task as running
+    if (said === "later") return Stream.fromEffect(Effect.as(Effect.sleep("300 millis"), AgentApp.text("done")))
     return Stream.make(AgentApp.text(JSON.stringify(request.input[0].content)))
   })
   const scope = Scope.makeUnsafe()
@@ -75,6 +81,9 @@ describe("A2A", () => {
       expect(done.artifacts[0].parts[0].text).toBe("deleted (history 2)")
       const refused = await server.rpc("SendMessage", send([{ text: "yes" }], { taskId: asked.id }))
       expect(refused.error).toMatchObject({ code: -32004, message: expect.stringContaining("terminal") })
+      // a message whose metadata says input_required asks too
+      const question = (await server.rpc("SendMessage", send([{ text: "weather" }]))).result.task
+      expect(question.status).toMatchObject({ state: "TASK_STATE_INPUT_REQUIRED", message: { parts: [{ text: "Which city?" }] } })
     } finally {
       await server.close()
     }
@@ -113,7 +122,7 @@ describe("A2A", () => {
     }
   })
 
-  it("0.3 blocking: false answers at once; the task runs on and GetTask reads its end", async () => {
+  it("0.3 blocking: false answers at once, the task still working; it runs on and GetTask reads its end", async () => {
     const server = await serveApp({})
     try {
       const started = await server.rpc("message/send", {
@@ -121,12 +130,35 @@ describe("A2A", () => {
         configuration: { blocking: false }
       })
       expect(started.result.kind).toBe("task")
-      let state = ""
+      expect(["submitted", "working"]).toContain(started.result.status.state)
+      let task: any
       await waitFor("the task to complete", async () => {
-        state = (await server.rpc("tasks/get", { id: started.result.id })).result.status.state
-        return state === "completed"
+        task = (await server.rpc("tasks/get", { id: started.result.id })).result
+        return task.status.state === "completed"
       })
-      expect(state).toBe("completed")
+      expect(task.artifacts[0].parts[0].text).toBe("done")
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("ListTasks pages through a context's tasks, newest first, each once", async () => {
+    const server = await serveApp({})
+    try {
+      const first = (await server.rpc("SendMessage", send([{ text: "1" }]))).result.task
+      const ids = [first.id]
+      for (const text of ["2", "3", "4", "5"]) {
+        ids.push((await server.rpc("SendMessage", send([{ text }], { contextId: first.contextId }))).result.task.id)
+      }
+      const seen: Array<string> = []
+      let pageToken = ""
+      do {
+        const page = (await server.rpc("ListTasks", { contextId: first.contextId, pageSize: 2, pageToken })).result
+        expect(page.tasks.length).toBeLessThanOrEqual(2)
+        seen.push(...page.tasks.map((task: any) => task.id))
+        pageToken = page.nextPageToken
+      } while (pageToken !== "")
+      expect(seen).toEqual(ids.reverse())
     } finally {
       await server.close()
     }

@@ -102,11 +102,12 @@ export const readRequest = (body: unknown): Effect.Effect<RpcRequest, { readonly
   if (request.jsonrpc !== "2.0") return refuse(invalidRequest(`"jsonrpc" must be "2.0"`))
   if (typeof request.method !== "string") return refuse(invalidRequest(`"method" must be a string`))
   if (id === null) return refuse(invalidRequest(`"id" must be a string or a number (notifications are not supported)`))
-  const dialect: Dialect = request.method in v1 ? "1.0" : "0.3"
-  const method = v1[request.method] ?? v03[request.method]
-  if (method === undefined || !Object.hasOwn(dialect === "1.0" ? v1 : v03, request.method)) {
-    return refuse(new RpcError({ code: -32601, message: `Method not found: ${HttpError.capText(request.method, 64)}`, status: 404 }))
+  const name = request.method
+  const dialect: Dialect | undefined = Object.hasOwn(v1, name) ? "1.0" : Object.hasOwn(v03, name) ? "0.3" : undefined
+  if (dialect === undefined) {
+    return refuse(new RpcError({ code: -32601, message: `Method not found: ${HttpError.capText(name, 64)}`, status: 404 }))
   }
+  const method = (dialect === "1.0" ? v1 : v03)[name]
   return Effect.succeed({ id, method, dialect, params: request.params })
 }
 

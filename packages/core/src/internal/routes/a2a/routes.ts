@@ -31,10 +31,10 @@ import {
 } from "./jsonRpc.ts"
 import { makeLiveTasks } from "./live.ts"
 import { InvalidParams, listParams, sendParams, taskParams } from "./requests.ts"
-import { type Found, makeTasks, recordOf } from "./tasks.ts"
-import { type StreamResponse, streamResult, taskResult } from "./wire.ts"
+import { makeTasks, recordOf } from "./tasks.ts"
+import { sendResult, type StreamResponse, streamResult, taskResult } from "./wire.ts"
 
-export const cardPath = "/.well-known/agent-card.json"
+const cardPath = "/.well-known/agent-card.json"
 
 // how often a node reads the store for a task that runs on another node
 const pollInterval = Duration.millis(200)
@@ -108,19 +108,16 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
       })
 
     /**
-     * Tasks newest first: the store's; with a store only this node reads, the
-     * tasks running here first (they are saved as they end), each task once.
+     * Tasks newest first, a page from `offset`: the store's; with a store only
+     * this node reads, the tasks `running` here first (they are saved as they
+     * end), each task once.
      */
-    const pageAt = (contextId: string | undefined, offset: number, count: number) => {
-      if (!store.local) return store.page(contextId, offset, count)
-      const running: Array<A2a.TaskRecord> = []
-      for (const task of live.all()) if (contextId === undefined || task.contextId === contextId) running.unshift(recordOf(task))
+    const pageAt = (running: ReadonlyArray<A2a.TaskRecord>, contextId: string | undefined, offset: number, count: number) => {
       const fromLive = running.slice(offset, offset + count)
       if (fromLive.length === count) return Effect.succeed(fromLive)
-      const ids = new Set(running.map((record) => record.task.id))
       return Effect.map(
         store.page(contextId, Math.max(0, offset - running.length), count - fromLive.length),
-        (stored) => [...fromLive, ...stored.filter((record) => !ids.has(record.task.id))]
+        (stored) => [...fromLive, ...stored.filter((record) => !running.some((live) => live.task.id === record.task.id))]
       )
     }
 
@@ -140,13 +137,11 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
             Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
           )
           yield* Effect.forkIn(Effect.ensuring(Stream.runDrain(responses), Scope.close(scope, Exit.void)), appScope)
-          const task0 = task.events.task()
-          return resultReply(request.id, request.dialect === "1.0" ? { task: task0 } : taskResult(task0, "0.3"))
+          return resultReply(request.id, sendResult(task.events.task(), request.dialect))
         }
         const { responses, task } = yield* tasks.start(send, closeAfterResponse(httpRequest))
         yield* Stream.runDrain(responses)
-        const final = task.events.task()
-        return resultReply(request.id, request.dialect === "1.0" ? { task: final } : taskResult(final, "0.3"))
+        return resultReply(request.id, sendResult(task.events.task(), request.dialect))
       })
 
     const get = (request: RpcRequest) =>
@@ -159,28 +154,31 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
     const list = (request: RpcRequest) =>
       Effect.gen(function*() {
         const query = yield* params(() => listParams(request.params))
+        const running: Array<A2a.TaskRecord> = []
+        if (store.local) {
+          for (const task of live.all()) if (query.contextId === undefined || task.contextId === query.contextId) running.unshift(recordOf(task))
+        }
         const matching: Array<A2a.Task> = []
         let offset = query.offset
-        let exhausted = false
-        // reads the store a page at a time, up to a thousand records per call
-        while (matching.length < query.pageSize && offset - query.offset < 1_000) {
-          const page = yield* pageAt(query.contextId, offset, 100)
+        let more = true
+        // reads a hundred records at a time, up to a thousand per call
+        while (more && matching.length < query.pageSize && offset - query.offset < 1_000) {
+          const page = yield* pageAt(running, query.contextId, offset, 100)
+          more = page.length === 100
           for (const record of page) {
+            if (matching.length === query.pageSize) {
+              more = true
+              break
+            }
             offset++
             if (query.status === undefined || record.task.status.state === query.status) {
               matching.push(trimmed(record.task, query.historyLength, query.includeArtifacts))
-              if (matching.length === query.pageSize) break
             }
           }
-          if (page.length < 100) {
-            exhausted = matching.length < query.pageSize || offset - query.offset >= page.length
-            break
-          }
         }
-        const nextPageToken = exhausted ? "" : String(offset)
         return resultReply(request.id, {
           tasks: request.dialect === "1.0" ? matching : matching.map((task) => taskResult(task, "0.3")),
-          nextPageToken,
+          nextPageToken: more ? String(offset) : "",
           pageSize: matching.length
         })
       })
@@ -188,7 +186,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
     const cancel = (request: RpcRequest) =>
       Effect.gen(function*() {
         const { id } = yield* params(() => taskParams(request.params))
-        const task: Found = yield* found(id)
+        const task = yield* found(id)
         const state = task.task.status.state
         if (A2a.isTerminal(state)) return yield* Effect.fail(notCancelable(`Task ${id} is already ${state}`))
         const stopped = yield* Effect.provideService(
@@ -255,10 +253,10 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
     }
 
     const route = readBody(settings.maxBodySize).pipe(
+      Effect.mapError((error) => ({ id: null, error })),
       Effect.flatMap(readRequest),
       Effect.matchEffect({
-        onFailure: (refused) =>
-          Effect.succeed("error" in refused ? errorReply(refused.id, refused.error, "1.0") : errorReply(null, refused, "1.0")),
+        onFailure: (refused) => Effect.succeed(errorReply(refused.id, refused.error, "1.0")),
         onSuccess: (request) =>
           Effect.catch(dispatch(request), (error) => Effect.succeed(errorReply(request.id, fromRefusal(error), request.dialect)))
       })

@@ -6,10 +6,8 @@
  */
 import { Deferred, Duration, Effect, Option, Stream } from "effect"
 import * as A2a from "../../../A2a.ts"
-import type * as Interrupt from "../../../Interrupt.ts"
 import type * as Protocol from "../../../Protocol.ts"
 import * as Runner from "../../../Runner.ts"
-import type * as SessionStore from "../../../SessionStore.ts"
 import type { Runs } from "../../run/start.ts"
 import { randomUuid } from "../../util/ids.ts"
 import { invalidParams, type RpcError, taskNotFound, unsupported } from "./jsonRpc.ts"
@@ -130,8 +128,3 @@ export const makeTasks = <E>(
 
   return { find, start, watchTimeouts }
 }
-
-export type Tasks = ReturnType<typeof makeTasks>
-
-/** The errors a task's start fails with. */
-export type StartError = RpcError | A2a.TaskStoreError | Interrupt.SessionBusy | Interrupt.InterruptBackendError | SessionStore.SessionStoreError

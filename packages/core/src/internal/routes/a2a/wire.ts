@@ -152,5 +152,8 @@ export const streamResult = (response: StreamResponse, dialect: Dialect): unknow
   return { kind: "artifact-update", ...update, artifact: legacyArtifact(artifact) }
 }
 
+/** The result of a (non-streaming) send in `dialect`: v1.0 wraps the task in `task`, 0.3 tags it with `kind`. */
+export const sendResult = (task: A2a.Task, dialect: Dialect): unknown => dialect === "1.0" ? { task } : legacyTask(task)
+
 /** A task as the result of a request in `dialect`. */
 export const taskResult = (task: A2a.Task, dialect: Dialect): unknown => dialect === "1.0" ? task : legacyTask(task)
