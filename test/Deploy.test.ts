@@ -132,6 +132,18 @@ describe("agentapp", () => {
     await within(15_000, "the bundle to exit", bundle.exited)
   })
 
+  it("stop kills an app that ignores SIGTERM once the grace is over", async () => {
+    const stubborn = path.join(home, "stubborn.mjs")
+    fs.writeFileSync(stubborn, "import { createServer } from 'node:http'\nprocess.on('SIGTERM', () => console.log('ignoring SIGTERM'))\ncreateServer((_, reply) => reply.end('ok')).listen(Number(process.env.PORT), process.env.HOST)\n")
+    const port = await freePort()
+    expect((await cli("deploy", "local", stubborn, "--port", String(port))).code).toBe(0)
+    const stopped = await cli("stop", "stubborn", "--grace", "1")
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(await closed(`http://127.0.0.1:${port}`)).toBe(true)
+    // it got the SIGTERM, went on, and was killed
+    expect(fs.readFileSync(path.join(home, "logs", "stubborn.log"), "utf8")).toContain("ignoring SIGTERM")
+  })
+
   it("cleans up the entry of a deployment whose process is gone", async () => {
     const state = path.join(home, "deployments.json")
     const dead = { name: "ghost", entry: "x.ts", url: "http://127.0.0.1:1", host: "127.0.0.1", port: 1, pid: 2 ** 22 + 1, log: "x.log", startedAt: "" }

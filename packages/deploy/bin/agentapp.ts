@@ -11,6 +11,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as module from "node:module"
 import * as path from "node:path"
+import { bundle } from "../src/internal/bundle.ts"
 
 module.enableCompileCache?.()
 
@@ -31,25 +32,14 @@ const bundled = async (): Promise<string | undefined> => {
       key.update(`${file}:${stat.size}:${stat.mtimeMs}\n`)
     }
     key.update(process.version)
-    const bundle = path.resolve(import.meta.dirname, "../.cache", `cli-${key.digest("hex").slice(0, 16)}.mjs`)
-    if (fs.existsSync(bundle)) return bundle
-    const esbuild = await import("esbuild")
-    const temporary = `${bundle}.${process.pid}.tmp.mjs`
-    fs.mkdirSync(path.dirname(bundle), { recursive: true })
-    await esbuild.build({
-      entryPoints: [main],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      outfile: temporary,
-      // loaded only by the commands that need them
-      external: ["@agentapp/core", "esbuild"],
-      logLevel: "silent",
-      banner: { js: "import { createRequire as __agentappCreateRequire } from 'node:module'; const require = __agentappCreateRequire(import.meta.url);" }
-    })
-    fs.renameSync(temporary, bundle)
-    return bundle
+    const cached = path.resolve(import.meta.dirname, "../.cache", `cli-${key.digest("hex").slice(0, 16)}.mjs`)
+    if (fs.existsSync(cached)) return cached
+    const temporary = `${cached}.${process.pid}.tmp.mjs`
+    fs.mkdirSync(path.dirname(cached), { recursive: true })
+    // loaded only by the commands that need them
+    await bundle(main, temporary, { external: ["@agentapp/core", "esbuild"], quiet: true })
+    fs.renameSync(temporary, cached)
+    return cached
   } catch {
     return undefined
   }

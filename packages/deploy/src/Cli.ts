@@ -18,6 +18,7 @@ import * as path from "node:path"
 import * as readline from "node:readline"
 import * as Deploy from "./Deploy.ts"
 import * as Kubernetes from "./Kubernetes.ts"
+import { bundle, nameOf } from "./internal/bundle.ts"
 import { DeployError } from "./internal/errors.ts"
 import * as Talk from "./internal/talk.ts"
 
@@ -60,25 +61,12 @@ const build = Command.make("build", {
 }, ({ entry, out }) =>
   Effect.gen(function*() {
     const file = yield* Deploy.entryOf(orUndefined(entry))
-    const outfile = orUndefined(out) ?? path.join("dist", `${path.basename(file).replace(/\.[^.]*$/, "")}.mjs`)
+    const outfile = orUndefined(out) ?? path.join("dist", `${nameOf(file)}.mjs`)
     yield* Effect.tryPromise({
-      try: async () => {
-        const esbuild = await import("esbuild")
-        await esbuild.build({
-          entryPoints: [file],
-          bundle: true,
-          platform: "node",
-          format: "esm",
-          target: "node22",
-          outfile,
-          logLevel: "warning",
-          // the bundle is ESM; the CommonJS packages in it still call require
-          banner: { js: "import { createRequire as __agentappCreateRequire } from 'node:module'; const require = __agentappCreateRequire(import.meta.url);" }
-        })
-      },
+      try: () => bundle(file, outfile),
       catch: (cause) => new DeployError({ message: `The bundle failed: ${(cause as Error).message}` })
     })
-    yield* Console.log(`Wrote ${outfile}; run it with: node ${Deploy.nodeFlags.slice(1).join(" ")} ${outfile}`)
+    yield* Console.log(`Wrote ${outfile}; run it with: node ${Deploy.runtimeFlags.join(" ")} ${outfile}`)
   })).pipe(Command.withDescription("Bundle an app for production (one .mjs file)"))
 
 const local = Command.make("local", {
@@ -118,7 +106,7 @@ const kubernetes = Command.make("kubernetes", {
 }, (options) =>
   Effect.gen(function*() {
     const file = yield* Deploy.entryOf(orUndefined(options.entry))
-    const name = orUndefined(options.name) ?? path.basename(file).replace(/\.[^.]*$/, "")
+    const name = orUndefined(options.name) ?? nameOf(file)
     const redisUrl = orUndefined(options.redisUrl)
     const redisSecret = orUndefined(options.redisSecret) ?? (redisUrl === undefined ? undefined : `${name}-redis`)
     const files = Kubernetes.files({

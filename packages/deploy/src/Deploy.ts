@@ -20,6 +20,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
+import { nameOf } from "./internal/bundle.ts"
 import { DeployError } from "./internal/errors.ts"
 import * as State from "./internal/state.ts"
 
@@ -27,14 +28,21 @@ export { DeployError } from "./internal/errors.ts"
 export type { Deployment } from "./internal/state.ts"
 
 /**
- * The Node.js flags an app runs with: no experimental warning for the
- * TypeScript it runs, and no allocation-site pretenuring (V8 would move a
- * streaming server's short-lived objects to the old generation; README,
- * "Performance").
+ * The Node.js flags an app runs with in production: no allocation-site
+ * pretenuring (V8 would move a streaming server's short-lived objects to the
+ * old generation; bench/RESULTS.md).
  *
  * @since 0.1.0
  */
-export const nodeFlags: ReadonlyArray<string> = ["--disable-warning=ExperimentalWarning", "--no-allocation-site-pretenuring"]
+export const runtimeFlags: ReadonlyArray<string> = ["--no-allocation-site-pretenuring"]
+
+/**
+ * The flags an app runs with from its sources: {@link runtimeFlags}, and no
+ * experimental warning for the TypeScript it runs.
+ *
+ * @since 0.1.0
+ */
+export const nodeFlags: ReadonlyArray<string> = ["--disable-warning=ExperimentalWarning", ...runtimeFlags]
 
 /**
  * The app's entry: the one given, else the one the project's `package.json`
@@ -145,7 +153,7 @@ export const local = (options: LocalOptions = {}): Effect.Effect<LocalDeployment
     const entry = yield* entryOf(options.entry)
     const host = options.host ?? "127.0.0.1"
     const port = options.port ?? 8090
-    const name = options.name ?? path.basename(entry).replace(/\.[^.]*$/, "")
+    const name = options.name ?? nameOf(entry)
     const running = (yield* State.live).find((deployment) => deployment.name === name)
     if (running !== undefined) {
       return yield* new DeployError({ message: `${name} is already running at ${running.url} (pid ${running.pid}): agentapp stop ${name} first` })

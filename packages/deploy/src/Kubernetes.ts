@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import * as path from "node:path"
+import { runtimeFlags } from "./Deploy.ts"
+import { nameOf } from "./internal/bundle.ts"
 import { stringify } from "./internal/yaml.ts"
 
 /**
@@ -50,11 +51,11 @@ export interface File {
 /** Node.js flags of the container: one GC thread when the pod has one core or less. */
 const nodeCommand = (bundle: string, cpu: string): Array<string> => {
   const cores = cpu.endsWith("m") ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu)
-  return ["node", "--no-allocation-site-pretenuring", ...(cores <= 1 ? ["--single-threaded-gc"] : []), bundle]
+  return ["node", ...runtimeFlags, ...(cores <= 1 ? ["--single-threaded-gc"] : []), bundle]
 }
 
 /** The command the Dockerfile runs (its CMD): the same one `agentapp build` prints. */
-export const runtimeCommand = (bundle = "dist/app.mjs"): Array<string> => ["node", "--no-allocation-site-pretenuring", bundle]
+const runtimeCommand = (bundle = "dist/app.mjs"): Array<string> => ["node", ...runtimeFlags, bundle]
 
 const dockerfile = (options: Options, worker: boolean) => `# Built by agentapp deploy kubernetes. Build: docker build -t ${options.image} .
 FROM node:22-slim AS build
@@ -87,7 +88,7 @@ k8s
  * @since 0.1.0
  */
 export const files = (options: Options): ReadonlyArray<File> => {
-  const name = options.name ?? (path.basename(options.entry).replace(/\.[^.]*$/, "") || "agentapp")
+  const name = options.name ?? (nameOf(options.entry) || "agentapp")
   const port = options.port ?? 8090
   const replicas = options.replicas ?? 2
   const grace = options.grace ?? 10

@@ -42,7 +42,7 @@ const printer = () => {
   }
   const line = (text: string) => write(`${atLineStart ? "" : "\n"}${text}\n`)
   return (event: Event) => {
-    if (event.object === "message" && event.status === "in_progress") kinds.set(event.id ?? "", event.type === "reasoning" ? "reasoning" : event.type ?? "")
+    if (event.object === "message" && event.status === "in_progress") kinds.set(event.id ?? "", event.type ?? "")
     if (event.object === "content" && event.delta === true && event.type === "text") {
       const kind = kinds.get(event.msg_id ?? "")
       if (kind === "message") write(event.text ?? "")
