@@ -81,6 +81,7 @@ describe("agentapp invoke and chat, in a terminal", () => {
     terminal.type("Who am I?\r")
     await terminal.waitFor("Your name is Ada, I remember you.")
     terminal.type("\x04")
-    expect(await within(10_000, "chat to exit", terminal.exited)).toBe(0)
+    // what the terminal showed, should the exit code be another (seen once in CI: 130, not reproduced since)
+    expect(await within(10_000, "chat to exit", terminal.exited), terminal.printed()).toBe(0)
   })
 })

@@ -25,21 +25,9 @@ export type Role = typeof Role.Type
  * @since 0.1.0
  */
 export const MessageType = Schema.Literals([
-  "message",
-  "function_call",
-  "function_call_output",
-  "plugin_call",
-  "plugin_call_output",
-  "component_call",
-  "component_call_output",
-  "mcp_list_tools",
-  "mcp_approval_request",
-  "mcp_call",
-  "mcp_approval_response",
-  "mcp_call_output",
-  "reasoning",
-  "heartbeat",
-  "error"
+  "message", "function_call", "function_call_output", "plugin_call", "plugin_call_output",
+  "component_call", "component_call_output", "mcp_list_tools", "mcp_approval_request",
+  "mcp_call", "mcp_approval_response", "mcp_call_output", "reasoning", "heartbeat", "error"
 ])
 
 /**
@@ -224,7 +212,10 @@ export const AgentRequest = Schema.StructWithRest(
     stop: Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.String, Schema.Array(Schema.String)]))),
     seed: Schema.optionalKey(Schema.NullOr(Schema.Int)),
     n: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))),
-    tools: Schema.optionalKey(Schema.NullOr(Schema.Array(Tool)))
+    tools: Schema.optionalKey(Schema.NullOr(Schema.Array(Tool))),
+    // answered at once, the run going on; or a run that goes on when its client leaves (PROTOCOL.md §10)
+    background: Schema.optionalKey(Schema.Boolean),
+    on_disconnect: Schema.optionalKey(Schema.Literals(["cancel", "continue"]))
   }),
   [Schema.Record(Schema.String, Schema.Unknown)]
 )

@@ -35,6 +35,9 @@ export * as Output from "./Output.ts"
 /** Schemas and types of the wire protocol. @since 0.1.0 */
 export * as Protocol from "./Protocol.ts"
 
+/** The event log of runs: join and resume from any node. @since 0.1.0 */
+export * as RunLog from "./RunLog.ts"
+
 /** Handler outputs to numbered protocol events. @since 0.1.0 */
 export * as Runner from "./Runner.ts"
 

@@ -8,12 +8,14 @@ import { HttpRouter } from "effect/http"
 import * as A2a from "../A2a.ts"
 import * as Health from "../Health.ts"
 import * as Interrupt from "../Interrupt.ts"
+import * as RunLog from "../RunLog.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import * as SessionStore from "../SessionStore.ts"
 import * as TaskQueue from "../TaskQueue.ts"
 import { KeepAlive } from "./http/keepAlive.ts"
 import type { QueryHandler } from "./query.ts"
 import { processRoute } from "./routes/process.ts"
+import { runEventsRoutes } from "./routes/runEvents.ts"
 import { a2aRoutes } from "./routes/a2a/routes.ts"
 import { agUiRoute } from "./routes/agUi.ts"
 import { openAiRoutes } from "./routes/openai/routes.ts"
@@ -47,9 +49,16 @@ export const queryRoutes = <R>(
     const backend = yield* Interrupt.InterruptBackend
     const store = yield* SessionStore.SessionStore
     const tasks = yield* TaskQueue.TaskQueue
-    const runs = yield* makeRuns(settings, handler as QueryHandler<unknown, R>)
+    const appScope = yield* Effect.scope
+    // the runs' log: the one provided (Redis shares it between nodes), else this node's memory
+    const log = settings.eventLog === false ? undefined : Option.getOrElse(
+      yield* Effect.serviceOption(RunLog.RunLog),
+      () => RunLog.makeMemory(settings.eventLog as RunLog.Options)
+    )
+    const runs = yield* makeRuns(settings, handler as QueryHandler<unknown, R>, log)
     return Layer.mergeAll(
-      HttpRouter.add("POST", settings.processPath, processRoute(runs, { lifecycle, keepAlive }, settings.maxBodySize)),
+      HttpRouter.add("POST", settings.processPath, processRoute(runs, { lifecycle, keepAlive, appScope }, settings.maxBodySize)),
+      log === undefined ? Layer.empty : runEventsRoutes(settings.processPath, log, keepAlive),
       Health.register("process", settings.processPath),
       settings.stopPath === false ? Layer.empty : Layer.merge(
         HttpRouter.add("POST", settings.stopPath, stopRoute(backend, settings.maxBodySize)),

@@ -3,6 +3,7 @@ import { Duration } from "effect"
 import type { HttpRouter } from "effect/http"
 import type * as A2a from "../A2a.ts"
 import type * as Interrupt from "../Interrupt.ts"
+import type * as RunLog from "../RunLog.ts"
 import type * as TaskQueue from "../TaskQueue.ts"
 import { jobOptions, type Role } from "../Tasks.ts"
 
@@ -61,10 +62,22 @@ export interface Options {
    * defaults, an object for the card's fields and the task timeout. Default off.
    */
   readonly a2a?: boolean | A2a.Options | undefined
+  /**
+   * The event log of runs, for `GET /process/{id}/events` (join, resume) and
+   * `GET /process/{id}`: its retention and bounds, or `false` to turn it off.
+   * Default on (10 minutes, 10,000 events per run; in memory, 1,000 runs).
+   */
+  readonly eventLog?: boolean | RunLog.Options | undefined
   /** How runs hold their session. */
   readonly sessions?: {
-    /** A run in a busy session: `"reject"` (409, the default) or `"interrupt"` the running one and take over. */
-    readonly onBusy?: "reject" | "interrupt" | undefined
+    /**
+     * A run in a busy session: `"reject"` (409, the default), `"interrupt"` the
+     * running one and take over, or `"enqueue"`: wait for its turn, in order
+     * of arrival, across nodes (409 when `maxQueue` runs already wait).
+     */
+    readonly onBusy?: "reject" | "interrupt" | "enqueue" | undefined
+    /** With `"enqueue"`: the most runs that wait per session. Default 10. */
+    readonly maxQueue?: number | undefined
     /** Lease TTL, renewed every third of it while the run lives. Default 30 s. */
     readonly leaseTtl?: Duration.Input | undefined
     /** How long the final state of a run is kept. Default 600 s. */
@@ -132,6 +145,7 @@ export interface Settings {
   readonly openAiPath: HttpRouter.PathInput | false
   readonly agUiPath: HttpRouter.PathInput | false
   readonly a2a: A2aSettings | false
+  readonly eventLog: RunLog.Options | false
 }
 
 /**
@@ -185,7 +199,8 @@ export const settingsOf = (options: Options): Settings => {
       onBusy: options.sessions?.onBusy ?? "reject",
       leaseTtl: Duration.fromInputUnsafe(options.sessions?.leaseTtl ?? Duration.seconds(30)),
       stateTtl: Duration.fromInputUnsafe(options.sessions?.stateTtl ?? Duration.seconds(600)),
-      takeoverTimeout: Duration.seconds(10)
+      takeoverTimeout: Duration.seconds(10),
+      maxQueue: options.sessions?.maxQueue ?? 10
     },
     history: options.sessions?.history ?? true,
     concurrency: options.tasks?.concurrency ?? 4,
@@ -194,6 +209,7 @@ export const settingsOf = (options: Options): Settings => {
     cors: corsOptions(options.cors),
     openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi,
     agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi,
-    a2a: a2aSettings(options.a2a)
+    a2a: a2aSettings(options.a2a),
+    eventLog: options.eventLog === false ? false : options.eventLog === true || options.eventLog === undefined ? {} : options.eventLog
   }
 }

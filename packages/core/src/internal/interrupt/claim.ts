@@ -23,9 +23,11 @@ export interface ClaimOptions {
   /** How long the final state is kept. */
   readonly stateTtl: Duration.Duration
   /** What a run does when its session is busy: fail with `SessionBusy`, or stop the running one and take over. */
-  readonly onBusy: "reject" | "interrupt"
+  readonly onBusy: "reject" | "interrupt" | "enqueue"
   /** With `onBusy: "interrupt"`, how long to wait for the old run to let go. */
   readonly takeoverTimeout: Duration.Duration
+  /** With `onBusy: "enqueue"`, the most runs that wait per session. */
+  readonly maxQueue?: number | undefined
 }
 
 /**

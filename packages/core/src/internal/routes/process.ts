@@ -1,30 +1,97 @@
-/** `POST /process`: a run streamed as SSE, or its final response as JSON with `stream: false`. */
-import { Effect, type Scope } from "effect"
+/**
+ * `POST /process`: a run streamed as SSE, or its final response as JSON with
+ * `stream: false`; with `background: true` answered at once while the run
+ * goes on; with `on_disconnect: "continue"` a run that outlives its client;
+ * with `Last-Event-ID`, a resume of the run the body names (its `id`, else
+ * its session's latest run) rather than a new one.
+ */
+import { Effect, Exit, Option, Scope, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as Interrupt from "../../Interrupt.ts"
 import type { Lifecycle } from "../../Lifecycle.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Runner from "../../Runner.ts"
+import * as RunLog from "../../RunLog.ts"
 import { closeAfterResponse } from "../private.ts"
 import * as HttpError from "../http/httpError.ts"
 import type { KeepAlive } from "../http/keepAlive.ts"
 import { sseReply } from "../reply/sse.ts"
 import type { Runs } from "../run/start.ts"
+import { followReply, resumeFrom } from "./runEvents.ts"
+
+/** What a request asks of its run's life: the protocol's two fields, checked. */
+const lifeOf = (request: Protocol.AgentRequest) => {
+  const background = request.background ?? false
+  const onDisconnect = request.on_disconnect ?? "cancel"
+  return { background, continues: background || onDisconnect === "continue" }
+}
 
 export const processRoute = <E>(
   runs: Runs<E>,
-  services: { readonly lifecycle: Lifecycle["Service"]; readonly keepAlive: KeepAlive["Service"] },
+  services: {
+    readonly lifecycle: Lifecycle["Service"]
+    readonly keepAlive: KeepAlive["Service"]
+    readonly appScope: Scope.Scope
+  },
   maxBodySize: number
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope> => {
   const readJson = HttpError.readJson(maxBodySize)
   const decode = HttpError.decode(Protocol.AgentRequest, "request")
+  const log = runs.log
+
+  /** Starts a run that outlives the request: it holds its session in a scope of its own, closed when it ends. */
+  const startDetached = (request: Protocol.AgentRequest) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.fork(services.appScope)
+      const run = yield* Scope.provide(runs.start(request, undefined), scope).pipe(
+        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+      )
+      yield* Effect.forkIn(Effect.ensuring(Stream.runDrain(runs.events(run)), Scope.close(scope, Exit.void)), services.appScope)
+      return run
+    })
+
+  /** The run a resuming request names: its `id` if logged, else its session's latest. */
+  const resumed = (request: Protocol.AgentRequest, logged: RunLog.RunLog["Service"]) =>
+    Effect.gen(function*() {
+      if (request.id != null) return request.id
+      const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
+      const latest = yield* logged.latest(key)
+      if (Option.isSome(latest)) return latest.value
+      return yield* Effect.fail(RunLog.notFound(`of session ${request.session_id}`))
+    })
+
   return HttpError.respondOnError(Effect.gen(function*() {
+    const httpRequest = yield* HttpServerRequest.HttpServerRequest
+    if (log !== undefined && httpRequest.headers["last-event-id"] !== undefined) {
+      const after = yield* resumeFrom(httpRequest)
+      const request = runs.settleIds(yield* Effect.flatMap(readJson, decode))
+      return yield* followReply(log, services.keepAlive, yield* resumed(request, log), after)
+    }
     if (services.lifecycle.phase() === "draining") return HttpError.shuttingDown
     const request = runs.settleIds(yield* Effect.flatMap(readJson, decode))
-    const httpRequest = yield* HttpServerRequest.HttpServerRequest
-    const run = yield* runs.start(request, closeAfterResponse(httpRequest))
-    if (request.stream === false) {
-      return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(runs.events(run)))
+    const life = lifeOf(request)
+    if (!life.continues) {
+      const run = yield* runs.start(request, closeAfterResponse(httpRequest))
+      if (request.stream === false) {
+        return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(runs.events(run)))
+      }
+      return yield* sseReply(services.keepAlive, run, httpRequest)
     }
-    return yield* sseReply(services.keepAlive, run, httpRequest)
+    if (log === undefined && !life.background) {
+      return yield* Effect.fail(HttpError.invalidRequest("on_disconnect \"continue\" needs the event log, which this app turned off"))
+    }
+    const run = yield* startDetached(request)
+    const id = run.context.responseId
+    if (life.background) {
+      return HttpServerResponse.jsonUnsafe({ id, session_id: run.context.sessionId, status: "in_progress" })
+    }
+    if (request.stream === false) {
+      const frames = yield* log!.follow(id, -1)
+      const last = yield* Stream.runLast(Stream.orDie(frames))
+      const text = Option.getOrElse(last, () => "")
+      // frames end with a blank line, which JSON never holds: the last frame starts after the last one
+      return HttpServerResponse.jsonUnsafe(RunLog.eventOf(text.slice(text.lastIndexOf("\n\nid: ", text.length - 3) + 2)))
+    }
+    return yield* followReply(log!, services.keepAlive, id, -1)
   }))
 }

@@ -21,6 +21,12 @@ export interface RunOptions {
    * client sees the end of the run.
    */
   readonly onEnd?: ((response: Protocol.ResponseEvent) => Effect.Effect<void>) | undefined
+  /**
+   * Sees every chunk of events as it leaves, the terminal one included; and,
+   * when the consumer leaves before the end, the canceled ending that nobody
+   * else sees (the run log records it).
+   */
+  readonly onEvents?: ((events: Events) => void) | undefined
 }
 
 /** A chunk of events: never empty. */
@@ -60,9 +66,9 @@ export const open = <E, R>(
     // each pull runs with the services of the fiber that pulls (`Stream.toPull` would merge the
     // context of this moment into every pull)
     (scope) =>
-      Effect.map(
+      Effect.flatMap(
         Channel.toPullScoped(outputs.channel, scope),
-        (upstream): OpenRun<R> => new EventsPull(context, upstream, scope, options)
+        (upstream): Effect.Effect<OpenRun<R>> => withCut(new EventsPull(context, upstream, scope, options), scope)
       )
   )
 
@@ -75,7 +81,12 @@ export const eventsPull = <E, R>(
   pull: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>,
   scope: Scope.Scope,
   options: RunOptions | undefined
-): Pull.Pull<Events, never, void, R> => new EventsPull(context, pull, scope, options).pull
+): Effect.Effect<Pull.Pull<Events, never, void, R>> =>
+  Effect.map(withCut(new EventsPull(context, pull, scope, options), scope), (run) => run.pull)
+
+/** A run cut off before its end (its client left) ends canceled in what sees its events. */
+const withCut = <E, R>(run: EventsPull<E, R>, scope: Scope.Scope): Effect.Effect<EventsPull<E, R>> =>
+  run.seesEvents ? Effect.as(Scope.addFinalizer(scope, run.cut), run) : Effect.succeed(run)
 
 
 /** What a pull of the handler's outputs ends with: outputs, a failure, or `Cause.Done`. */
@@ -101,6 +112,7 @@ class EventsPull<E, R> implements OpenRun<R> {
   private readonly scope: Scope.Scope
   private readonly cancel: Deferred.Deferred<void> | undefined
   private readonly onEnd: RunOptions["onEnd"]
+  private readonly onEvents: RunOptions["onEvents"]
   private phase: "start" | "body" | "done" = "start"
   private pending: OutputsFiber<E> | undefined = undefined
   /** The fiber of `drain`, once it runs, and its next step. */
@@ -123,9 +135,16 @@ class EventsPull<E, R> implements OpenRun<R> {
     this.scope = scope
     this.cancel = options?.cancel
     this.onEnd = options?.onEnd
+    const onEvents = this.onEvents = options?.onEvents
+    this.pull = onEvents === undefined ? this.pullEvents : Effect.map(this.pullEvents, (events) => {
+      onEvents(events)
+      return events
+    })
   }
 
-  readonly pull: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
+  readonly pull: Effect.Effect<Events, Cause.Done, R>
+
+  private readonly pullEvents: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
     if (this.phase === "start") {
       this.phase = "body"
       // the opening events wait for the first outputs only if those are ready at once
@@ -134,6 +153,17 @@ class EventsPull<E, R> implements OpenRun<R> {
     if (this.phase === "done") return Cause.done()
     if (this.pending !== undefined) return this.awaitPending(this.pending, [])
     return this.gather([])
+  })
+
+  get seesEvents(): boolean {
+    return this.onEvents !== undefined
+  }
+
+  /** The canceled ending of a run cut off before its end, to `onEvents`. */
+  readonly cut = Effect.sync(() => {
+    this.run.cancel()
+    const ending = this.run.finish()
+    if (ending.length > 0) this.onEvents?.(ending as Events)
   })
 
   /** Called when the cancel signal comes: interrupts the pull in flight. */
@@ -186,7 +216,12 @@ class EventsPull<E, R> implements OpenRun<R> {
     return Effect.andThen(onDone(this.cancel, this.onCancel, this.scope), effect)
   }
 
-  drain(write: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
+  drain(writeEvents: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
+    const onEvents = this.onEvents
+    const write = onEvents === undefined ? writeEvents : (events: Events) => {
+      onEvents(events)
+      return writeEvents(events)
+    }
     return Effect.suspend(() => {
       if (this.phase === "done") return Effect.void
       const pending = this.pending

@@ -11,6 +11,7 @@ import type * as Protocol from "../../Protocol.ts"
 import * as Runner from "../../Runner.ts"
 import * as SessionStore from "../../SessionStore.ts"
 import type { QueryContext, QueryHandler } from "../query.ts"
+import type * as RunLog from "../../RunLog.ts"
 import type { Settings } from "../settings.ts"
 import { laterThisTurn } from "../util/laterThisTurn.ts"
 import { handlerServices, missingServices, provideContextCached } from "../util/provideContext.ts"
@@ -39,6 +40,8 @@ export interface Runs<E> {
   ) => Effect.Effect<Run<E>, Interrupt.SessionBusy | Interrupt.InterruptBackendError | SessionStore.SessionStoreError, Scope.Scope>
   /** The protocol events of a run. */
   readonly events: (run: Run<E>) => Stream.Stream<Protocol.Event>
+  /** Where runs log their events, unless the app turned the log off. */
+  readonly log: RunLog.RunLog["Service"] | undefined
 }
 
 /** A session's key: `user_id` defaults to the session id, as in the original. */
@@ -76,7 +79,8 @@ const compactMessage = (message: Protocol.Message): Protocol.Message =>
  */
 export const makeRuns = <E, R>(
   settings: Settings,
-  handler: QueryHandler<E, R>
+  handler: QueryHandler<E, R>,
+  log: RunLog.RunLog["Service"] | undefined
 ): Effect.Effect<
   Runs<E>,
   never,
@@ -110,9 +114,10 @@ export const makeRuns = <E, R>(
       const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
       const claim = yield* claims.claim(key, settings.claim)
       const history = settings.history ? yield* store.startTurn(key, request.input, turn) : []
+      const responseId = request.id ?? prefixedId("response")
       const context: QueryContext = {
         request,
-        responseId: request.id ?? prefixedId("response"),
+        responseId,
         sessionId: key.sessionId,
         userId: key.userId,
         key,
@@ -127,8 +132,15 @@ export const makeRuns = <E, R>(
       const outputs = missing === undefined
         ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
         : provideContextCached(handlerOutputs, missing)
+      const writer = log === undefined ? undefined : yield* log.open({
+        responseId,
+        sessionId: key.sessionId,
+        userId: key.userId,
+        runId: claim.runId
+      }).pipe(Effect.catchCause((cause) => Effect.as(Effect.logWarning("could not open the run's event log", cause), undefined)))
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
-      return { context, outputs, options: { cancel: claim.stopped, onEnd: record(key, claim, turn) } } satisfies Run<E>
+      const options = { cancel: claim.stopped, onEnd: record(key, claim, turn), onEvents: writer?.append }
+      return { context, outputs, options } satisfies Run<E>
     })
 
     return {
@@ -138,6 +150,7 @@ export const makeRuns = <E, R>(
         return { ...request, input, session_id: sessionId, user_id: request.user_id ?? sessionId }
       },
       start,
+      log,
       events: (run) => Runner.events(run.context, run.outputs, run.options)
     }
   })

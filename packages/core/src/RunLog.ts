@@ -1,0 +1,264 @@
+/**
+ * The event log of runs: every event a run emits, as the SSE frame
+ * `/process` sent, appended in order under its `response_id`, so that a
+ * client can join a run, or resume it after a dropped connection, from any
+ * node (`GET /process/{id}/events`). Kept for a retention after the run
+ * ends, and bounded per run (the oldest frames are dropped first) and, in
+ * memory, in runs. `@agentapp/redis` provides it on Redis Streams.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { HttpServerRespondable } from "effect/http"
+import { errorResponse, unavailable } from "./internal/http/httpError.ts"
+import { evictOldest } from "./internal/util/bounded.ts"
+import type { SessionKey } from "./Interrupt.ts"
+import { keyString } from "./Interrupt.ts"
+import type * as Protocol from "./Protocol.ts"
+import * as Sse from "./Sse.ts"
+
+/**
+ * Who a logged run belongs to.
+ *
+ * @since 0.1.0
+ */
+export interface RunInfo {
+  readonly responseId: string
+  readonly sessionId: string
+  readonly userId: string
+  /** The run's lease owner (`Interrupt.Claim.runId`): a follower checks it to find a run whose node died. */
+  readonly runId: string
+}
+
+/**
+ * Appends a run's events. `append` never fails and never waits: a backend
+ * that cannot write logs the error (the run goes on; a follower sees a gap).
+ *
+ * @since 0.1.0
+ */
+export interface Writer {
+  readonly append: (events: ReadonlyArray<Protocol.Event>) => void
+}
+
+/**
+ * A run's log as it is now: who it belongs to, its frames (from the oldest
+ * kept) and whether the terminal event is among them.
+ *
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly info: RunInfo
+  readonly frames: ReadonlyArray<string>
+  readonly ended: boolean
+}
+
+/**
+ * No log for this response id: never logged, or expired (HTTP 404 `not_found`).
+ *
+ * @since 0.1.0
+ */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", {
+  responseId: Schema.String,
+  message: Schema.String
+}) {
+  [HttpServerRespondable.symbol]() {
+    return Effect.succeed(errorResponse(404, "not_found", this.message))
+  }
+}
+
+/**
+ * The log's backend could not do what was asked (HTTP 503).
+ *
+ * @since 0.1.0
+ */
+export class RunLogError extends Schema.TaggedError<RunLogError>()("RunLogError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  [HttpServerRespondable.symbol]() {
+    return unavailable(this)
+  }
+}
+
+/**
+ * The run log service.
+ *
+ * @since 0.1.0
+ */
+export class RunLog extends Context.Service<RunLog, {
+  /** Starts the log of a run (and makes it its session's latest). */
+  readonly open: (info: RunInfo) => Effect.Effect<Writer, RunLogError>
+  /**
+   * The frames after sequence number `after` (-1 for all), then live ones
+   * until the terminal event, as chunks of SSE text.
+   */
+  readonly follow: (responseId: string, after: number) => Effect.Effect<Stream.Stream<string, RunLogError>, RunNotFound | RunLogError>
+  /** The log as it is now. */
+  readonly read: (responseId: string) => Effect.Effect<Snapshot, RunNotFound | RunLogError>
+  /** The response id of the session's latest logged run, if it is still kept. */
+  readonly latest: (key: SessionKey) => Effect.Effect<Option.Option<string>, RunLogError>
+}>()("@agentapp/core/RunLog") {}
+
+/**
+ * The bounds of a log.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** How long a run's log is kept after its end. Default 10 minutes. */
+  readonly retention?: Duration.Input | undefined
+  /** The most frames kept per run; the oldest are dropped first. Default 10,000. */
+  readonly maxEvents?: number | undefined
+  /** Memory only: the most runs kept, the oldest dropped first. Default 1,000. */
+  readonly maxRuns?: number | undefined
+}
+
+/** @internal */
+export const notFound = (responseId: string): RunNotFound =>
+  new RunNotFound({ responseId, message: `No run ${responseId.slice(0, 128)} (unknown, or its log has expired)` })
+
+/**
+ * Whether the last of `events` is the run's terminal event.
+ *
+ * @since 0.1.0
+ */
+export const endsRun = (events: ReadonlyArray<Protocol.Event>): boolean => {
+  const last = events[events.length - 1]
+  return last !== undefined && last.object === "response" &&
+    (last.status === "completed" || last.status === "failed" || last.status === "canceled")
+}
+
+/** The data of a frame, as the event it carries. */
+export const eventOf = (frame: string): Protocol.Event =>
+  JSON.parse(frame.slice(frame.indexOf("\ndata: ") + 7, frame.length - 2)) as Protocol.Event
+
+class Entry {
+  frames: Array<string> = []
+  /** The sequence number of `frames[0]`, and of the next frame to come. */
+  first = 0
+  next = 0
+  ended = false
+  endedAt = 0
+  waiting = new Set<() => void>()
+  readonly info: RunInfo
+  constructor(info: RunInfo) {
+    this.info = info
+  }
+
+  wake() {
+    if (this.waiting.size === 0) return
+    const waiting = this.waiting
+    this.waiting = new Set()
+    for (const resume of waiting) resume()
+  }
+}
+
+/**
+ * A log in this process's memory, within `options`' bounds.
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = (options?: Options): RunLog["Service"] => {
+  const retentionMs = Duration.toMillis(Duration.fromInputUnsafe(options?.retention ?? Duration.minutes(10)))
+  const maxEvents = Math.max(1, options?.maxEvents ?? 10_000)
+  const maxRuns = Math.max(1, options?.maxRuns ?? 1_000)
+  const runs = new Map<string, Entry>()
+  const latestOf = new Map<string, string>()
+
+  const expired = (entry: Entry, now: number) => entry.ended && now - entry.endedAt >= retentionMs
+  const drop = (id: string, entry: Entry) => {
+    runs.delete(id)
+    const key = keyString({ userId: entry.info.userId, sessionId: entry.info.sessionId })
+    if (latestOf.get(key) === id) latestOf.delete(key)
+  }
+  const prune = () => {
+    const now = Date.now()
+    // in start order: the oldest runs come first, and the scan stops at the first one still kept
+    for (const [id, entry] of runs) {
+      if (!expired(entry, now)) break
+      drop(id, entry)
+    }
+    // a session's latest that points to a dropped run is found missing when read
+    evictOldest(runs, maxRuns)
+    evictOldest(latestOf, maxRuns)
+  }
+  const find = (id: string): Entry | undefined => {
+    const entry = runs.get(id)
+    if (entry === undefined || !expired(entry, Date.now())) return entry
+    drop(id, entry)
+    return undefined
+  }
+  const found = (id: string) =>
+    Effect.suspend(() => {
+      const entry = find(id)
+      return entry === undefined ? Effect.fail(notFound(id)) : Effect.succeed(entry)
+    })
+
+  const append = (entry: Entry) => (events: ReadonlyArray<Protocol.Event>) => {
+    if (entry.ended) return
+    for (let i = 0; i < events.length; i++) entry.frames.push(Sse.eventFrame(events[i]))
+    entry.next = events[events.length - 1].sequence_number + 1
+    if (entry.frames.length > maxEvents) {
+      // a sixteenth at a time: one splice per frame would move the whole array on every append
+      const cut = entry.frames.length - (maxEvents - (maxEvents >> 4))
+      entry.frames.splice(0, cut)
+    }
+    entry.first = entry.next - entry.frames.length
+    if (endsRun(events)) {
+      entry.ended = true
+      entry.endedAt = Date.now()
+    }
+    entry.wake()
+  }
+
+  const follow = (entry: Entry, after: number): Stream.Stream<string> =>
+    Stream.fromPull(Effect.sync(() => {
+      let cursor = after + 1
+      const pull: Effect.Effect<readonly [string], Cause.Done> = Effect.suspend(() => {
+        if (cursor < entry.first) cursor = entry.first
+        if (cursor < entry.next) {
+          const text = entry.frames.slice(cursor - entry.first).join("")
+          cursor = entry.next
+          return Effect.succeed([text] as const)
+        }
+        if (entry.ended) return Cause.done()
+        return Effect.andThen(
+          Effect.callback<void>((resume) => {
+            const wake = () => resume(Effect.void)
+            entry.waiting.add(wake)
+            return Effect.sync(() => entry.waiting.delete(wake))
+          }),
+          pull
+        )
+      })
+      return pull
+    }))
+
+  return RunLog.of({
+    open: (info) =>
+      Effect.sync(() => {
+        prune()
+        const entry = new Entry(info)
+        runs.set(info.responseId, entry)
+        const key = keyString({ userId: info.userId, sessionId: info.sessionId })
+        latestOf.delete(key)
+        latestOf.set(key, info.responseId)
+        return { append: append(entry) }
+      }),
+    follow: (id, after) => Effect.map(found(id), (entry) => follow(entry, after)),
+    read: (id) =>
+      Effect.map(found(id), (entry) => ({ info: entry.info, frames: entry.frames.slice(), ended: entry.ended })),
+    latest: (key) =>
+      Effect.sync(() => {
+        const id = latestOf.get(keyString(key))
+        return id !== undefined && find(id) !== undefined ? Option.some(id) : Option.none()
+      })
+  })
+}
+
+/**
+ * The memory log as a Layer.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory = (options?: Options): Layer.Layer<RunLog> => Layer.sync(RunLog, () => makeMemory(options))
