@@ -11,6 +11,7 @@
 import { Cause, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { HttpServerRespondable } from "effect/http"
 import { errorResponse, unavailable } from "./internal/http/httpError.ts"
+import * as snapshot from "./internal/run/snapshot.ts"
 import { evictOldest } from "./internal/util/bounded.ts"
 import type { SessionKey } from "./Interrupt.ts"
 import { keyString } from "./Interrupt.ts"
@@ -128,9 +129,46 @@ export const endsRun = (events: ReadonlyArray<Protocol.Event>): boolean => {
     (last.status === "completed" || last.status === "failed" || last.status === "canceled")
 }
 
-/** The data of a frame, as the event it carries. */
-export const eventOf = (frame: string): Protocol.Event =>
-  JSON.parse(frame.slice(frame.indexOf("\ndata: ") + 7, frame.length - 2)) as Protocol.Event
+/**
+ * The data of a logged frame, as the event it carries.
+ *
+ * @since 0.1.0
+ */
+export const eventOf: (frame: string) => Protocol.Event = snapshot.eventOf
+
+/**
+ * Whether a logged frame carries its run's terminal event.
+ *
+ * @since 0.1.0
+ */
+export const isEndingFrame: (frame: string) => boolean = snapshot.isEndingFrame
+
+/**
+ * The response object of a run so far: its terminal response once it has
+ * ended, else the latest response event with the messages streamed until now.
+ *
+ * @since 0.1.0
+ */
+export const responseSoFar: (snapshot: Snapshot) => Protocol.ResponseEvent = snapshot.responseSoFar
+
+/**
+ * The terminal frame of a run whose node died before it ended: `response
+ * failed` (code `RUN_LOST`) with the output so far, numbered after the last
+ * logged frame.
+ *
+ * @since 0.1.0
+ */
+export const lostEnding = (logged: Snapshot): string => {
+  const last = logged.frames[logged.frames.length - 1]
+  const sequence = last === undefined ? 0 : eventOf(last).sequence_number + 1
+  return Sse.eventFrame({
+    ...responseSoFar(logged),
+    sequence_number: sequence,
+    status: "failed",
+    error: { code: "RUN_LOST", message: "The node that ran this run stopped before the run ended" },
+    completed_at: Math.floor(Date.now() / 1000)
+  })
+}
 
 class Entry {
   frames: Array<string> = []

@@ -1,6 +1,6 @@
 /**
  * The distributed backends in one layer (interrupts, sessions, the
- * BullMQ task queue and the A2A task store): the drop-in replacement for
+ * BullMQ task queue, the runs' event log and the A2A task store): the drop-in replacement for
  * `AgentApp.layerMemory` when an app runs on several nodes.
  *
  * @example
@@ -13,12 +13,13 @@
  *
  * @since 0.1.0
  */
-import type { A2a, Interrupt, SessionStore, TaskQueue } from "@agentapp/core"
+import type { A2a, Interrupt, RunLog, SessionStore, TaskQueue } from "@agentapp/core"
 import { Config, Effect, Layer } from "effect"
 import * as BullTaskQueue from "./BullTaskQueue.ts"
 import * as RedisA2aTaskStore from "./RedisA2aTaskStore.ts"
 import * as RedisConnection from "./RedisConnection.ts"
 import * as RedisInterrupt from "./RedisInterrupt.ts"
+import * as RedisRunLog from "./RedisRunLog.ts"
 import * as RedisSessionStore from "./RedisSessionStore.ts"
 
 /**
@@ -29,6 +30,8 @@ import * as RedisSessionStore from "./RedisSessionStore.ts"
 export interface Options extends RedisConnection.Options {
   readonly interrupts?: RedisInterrupt.Options | undefined
   readonly sessions?: RedisSessionStore.Options | undefined
+  /** The runs' event log (join and resume from any node); the app's `eventLog: false` leaves it unused. */
+  readonly eventLog?: RedisRunLog.Options | undefined
   /** The store of A2A tasks (used when the app serves A2A). */
   readonly a2aTasks?: RedisA2aTaskStore.Options | undefined
   /** BullMQ options of the task queue (the URL is shared; the prefix defaults to `<prefix>:bull`). */
@@ -43,11 +46,17 @@ export interface Options extends RedisConnection.Options {
 export const layer = (
   options: Options
 ): Layer.Layer<
-  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | A2a.TaskStore | RedisConnection.RedisConnection
+  | Interrupt.InterruptBackend
+  | SessionStore.SessionStore
+  | TaskQueue.TaskQueue
+  | RunLog.RunLog
+  | A2a.TaskStore
+  | RedisConnection.RedisConnection
 > =>
   Layer.mergeAll(
     RedisInterrupt.layer(options.interrupts),
     RedisSessionStore.layer(options.sessions),
+    RedisRunLog.layer(options.eventLog),
     RedisA2aTaskStore.layer(options.a2aTasks),
     BullTaskQueue.layer({ url: options.url, prefix: `${options.prefix ?? "agentapp"}:bull`, ...options.tasks })
   ).pipe(Layer.provideMerge(RedisConnection.layer(options)))
@@ -70,6 +79,11 @@ export const layer = (
 export const layerConfig = (
   options: Config.Wrap<Options>
 ): Layer.Layer<
-  Interrupt.InterruptBackend | SessionStore.SessionStore | TaskQueue.TaskQueue | A2a.TaskStore | RedisConnection.RedisConnection,
+  | Interrupt.InterruptBackend
+  | SessionStore.SessionStore
+  | TaskQueue.TaskQueue
+  | RunLog.RunLog
+  | A2a.TaskStore
+  | RedisConnection.RedisConnection,
   Config.ConfigError
 > => Layer.unwrap(Effect.map(Config.unwrap(options), layer))

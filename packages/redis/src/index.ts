@@ -16,6 +16,9 @@ export * as RedisInterrupt from "./RedisInterrupt.ts"
 /** `SessionStore` on Redis. @since 0.1.0 */
 export * as RedisSessionStore from "./RedisSessionStore.ts"
 
+/** `RunLog` on Redis Streams: join and resume a run from any node. @since 0.1.0 */
+export * as RedisRunLog from "./RedisRunLog.ts"
+
 /** `A2a.TaskStore` on Redis: A2A tasks that every node reads and cancels. @since 0.1.0 */
 export * as RedisA2aTaskStore from "./RedisA2aTaskStore.ts"
 

@@ -121,3 +121,70 @@ ${appendLua}
 return before`,
   reply: isStrings
 }
+
+// --- run logs: KEYS stream, meta, latest (open, append) or stream, meta, lease (markLost) ---
+
+/** ARGV: user, session, run id, lease key, response id, live TTL ms. Starts a run's log afresh. */
+export const openLog: Script<1> = {
+  keys: 3,
+  lua: `
+redis.call("DEL", KEYS[1], KEYS[2])
+redis.call("HSET", KEYS[2], "user", ARGV[1], "session", ARGV[2], "run", ARGV[3], "lease", ARGV[4], "ended", "0")
+redis.call("PEXPIRE", KEYS[2], ARGV[6])
+redis.call("SET", KEYS[3], ARGV[5], "PX", ARGV[6])
+return 1`,
+  reply: (reply): reply is 1 => reply === 1
+}
+
+// appends frames (ARGV[7..]: sequence number, frame, …) as entries `<seq>-1`, and publishes them
+const appendFrames = `
+for i = 7, #ARGV, 2 do
+  redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[2], ARGV[i] .. "-1", "f", ARGV[i + 1])
+end
+redis.call("PEXPIRE", KEYS[1], ARGV[3])
+redis.call("PEXPIRE", KEYS[2], ARGV[3])
+redis.call("PUBLISH", ARGV[1], ARGV[5])`
+
+/**
+ * ARGV: channel, max entries, TTL ms, ended (0/1), payload, response id,
+ * then frames. 0 when the log has ended (or expired) and takes no more.
+ */
+export const appendLog: Script<0 | 1> = {
+  keys: 3,
+  lua: `
+if redis.call("HGET", KEYS[2], "ended") ~= "0" then
+  return 0
+end${appendFrames}
+if ARGV[4] == "1" then
+  redis.call("HSET", KEYS[2], "ended", "1")
+  if redis.call("GET", KEYS[3]) == ARGV[6] then
+    redis.call("PEXPIRE", KEYS[3], ARGV[3])
+  end
+end
+return 1`,
+  reply: isZeroOrOne
+}
+
+/**
+ * The same ARGV as `appendLog` (one terminal frame), KEYS stream, meta, lease:
+ * ends the log of a run whose lease is gone (its node died). 1 when ended so,
+ * 0 when the run lives or the log has ended, 2 when frames came after the
+ * caller read (it reads again).
+ */
+export const markLost: Script<0 | 1 | 2> = {
+  keys: 3,
+  lua: `
+if redis.call("HGET", KEYS[2], "ended") ~= "0" then
+  return 0
+end
+if redis.call("GET", KEYS[3]) == redis.call("HGET", KEYS[2], "run") then
+  return 0
+end
+local last = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
+if #last > 0 and tonumber(string.match(last[1][1], "^(%d+)")) >= tonumber(ARGV[7]) then
+  return 2
+end${appendFrames}
+redis.call("HSET", KEYS[2], "ended", "1")
+return 1`,
+  reply: (reply): reply is 0 | 1 | 2 => reply === 0 || reply === 1 || reply === 2
+}

@@ -4,11 +4,26 @@
  * response event with the messages and parts streamed until now.
  */
 import type * as Protocol from "../../Protocol.ts"
-import { eventOf, type Snapshot } from "../../RunLog.ts"
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
-export const responseSoFar = (snapshot: Snapshot): Protocol.ResponseEvent => {
+/** What the fold reads of a run's log (`RunLog.Snapshot`). */
+interface Logged {
+  readonly info: { readonly responseId: string; readonly sessionId: string }
+  readonly frames: ReadonlyArray<string>
+  readonly ended: boolean
+}
+
+/** The data of an SSE frame, as the event it carries. */
+export const eventOf = (frame: string): Protocol.Event =>
+  JSON.parse(frame.slice(frame.indexOf("\ndata: ") + 7, frame.length - 2)) as Protocol.Event
+
+const endingPattern = /^id: \d+\ndata: \{"sequence_number":\d+,"object":"response","status":"(?:completed|failed|canceled)"/
+
+/** Whether a frame carries the run's terminal event (the Runner writes a response's keys in this order). */
+export const isEndingFrame = (frame: string): boolean => endingPattern.test(frame)
+
+export const responseSoFar = (snapshot: Logged): Protocol.ResponseEvent => {
   let response: Protocol.ResponseEvent | undefined
   const messages = new Map<string, Mutable<Protocol.MessageEvent>>()
   for (const frame of snapshot.frames) {
