@@ -2,7 +2,7 @@
  * The embedded backends keep a bounded amount of memory whatever the load:
  * beyond their limits the oldest entries go first.
  */
-import { Interrupt, SessionStore } from "@agentapp/core"
+import { Interrupt, type Protocol, RunLog, SessionStore } from "@agentapp/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
@@ -63,4 +63,35 @@ describe("memory backends stay bounded", () => {
       const histories = yield* Effect.forEach([0, 100, 101, 1_600], (n) => store.history(key(n)))
       expect(histories.map((history) => history.length)).toEqual([0, 0, 1, 1])
     }).pipe(Effect.scoped))
+
+  it.effect("run logs: at most maxRuns runs under 10,000, the oldest dropped first; each within maxEvents", () =>
+    Effect.gen(function*() {
+      const log = RunLog.makeMemory({ maxRuns: 500, maxEvents: 20 })
+      const event = (id: string, seq: number): Protocol.Event => ({
+        sequence_number: seq,
+        object: "response",
+        status: "in_progress",
+        error: null,
+        id,
+        created_at: 0,
+        completed_at: null,
+        output: [],
+        usage: null,
+        session_id: "s"
+      })
+      for (let n = 0; n < 10_000; n++) {
+        const id = `response_${n}`
+        const writer = yield* log.open({ responseId: id, sessionId: `s${n}`, userId: "u", runId: `r${n}` })
+        for (let seq = 0; seq < 30; seq++) writer.append([event(id, seq)])
+      }
+      const kept = yield* Effect.forEach(Array.from({ length: 10_000 }, (_, n) => n), (n) =>
+        Effect.map(Effect.option(log.read(`response_${n}`)), Option.map((snapshot) => snapshot.frames.length)))
+      const present = kept.flatMap((frames, n) => Option.isSome(frames) ? [n] : [])
+      expect(present.length).toBeGreaterThan(400)
+      expect(present.length).toBeLessThanOrEqual(500)
+      // the newest are those kept
+      expect(present[0]).toBeGreaterThanOrEqual(9_500)
+      expect(present[present.length - 1]).toBe(9_999)
+      for (const n of present) expect(Option.getOrThrow(kept[n])).toBeLessThanOrEqual(20)
+    }))
 })
