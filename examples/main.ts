@@ -105,7 +105,9 @@ export const Friday = AgentApp.make({
   },
   // a short lease lets a session held by a crashed node free up sooner (default 30 s)
   sessions: {
-    leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined)))
+    leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined))),
+    // ON_BUSY=enqueue: a message to a busy session waits its turn instead of getting 409
+    onBusy: setting(Config.Literals(["reject", "interrupt", "enqueue"] as const, "ON_BUSY").pipe(Config.withDefault(undefined)))
   }
 })
 

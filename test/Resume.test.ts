@@ -3,6 +3,7 @@
  * real Redis: a run that outlives its connection, joined and resumed from
  * its event log, from the same node or another, and a node killed mid-run.
  */
+import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
@@ -35,7 +36,7 @@ const readThenDrop = async (url: string, body: unknown, count: number) => {
 }
 
 /** GETs a run's events (with headers), resolving with the frames once the stream ends. */
-const join = async (url: string, id: string, headers?: Record<string, string>) => {
+const join = async (url: string, id: string, headers: Record<string, string> = {}) => {
   const reply = await fetch(`${url}/process/${id}/events`, { headers })
   expect(reply.status).toBe(200)
   expect(reply.headers.get("content-type")).toBe("text/event-stream")
@@ -86,7 +87,7 @@ describe("durable runs on one node (the memory log)", () => {
     const id = await within(10_000, "the first frame", started.promise)
     const live = fetch(`${friday.url}/process/${id}/events`).then((joined) => joined.text())
     await waitFor("the story to be under way", async () => {
-      const soFar = await (await fetch(`${friday.url}/process/${id}`)).json()
+      const soFar: any = await (await fetch(`${friday.url}/process/${id}`)).json()
       return soFar.status === "in_progress" && soFar.output.length > 0
     })
     const whole = await within(20_000, "the run to end", streamed)
@@ -99,7 +100,7 @@ describe("durable runs on one node (the memory log)", () => {
 
   it("100 followers of one run get the same ordered events", async () => {
     const reply = await postJson(`${friday.url}/process`, story({ session_id: `fan-${crypto.randomUUID()}`, background: true }))
-    const { id } = await reply.json()
+    const { id } = await reply.json() as { id: string }
     const texts = await within(30_000, "the followers to end", Promise.all(
       Array.from({ length: 100 }, () => fetch(`${friday.url}/process/${id}/events`).then((joined) => joined.text()))
     ))
@@ -111,10 +112,10 @@ describe("durable runs on one node (the memory log)", () => {
     const session = `bg-${crypto.randomUUID()}`
     const reply = await postJson(`${friday.url}/process`, story({ session_id: session, background: true }))
     expect(reply.status).toBe(200)
-    const body = await reply.json()
+    const body: any = await reply.json()
     expect(body).toEqual({ id: expect.stringMatching(/^response_/), session_id: session, status: "in_progress" })
     const following = join(friday.url, body.id)
-    await waitFor("the story to be under way", async () => (await (await fetch(`${friday.url}/process/${body.id}`)).json()).output.length > 0)
+    await waitFor("the story to be under way", async () => ((await (await fetch(`${friday.url}/process/${body.id}`)).json()) as any).output.length > 0)
     expect((await postJson(`${friday.url}/stop`, { session_id: session })).status).toBe(200)
     expect(checkRun(dataOf(await within(10_000, "the join to end", following))).status).toBe("canceled")
   })
@@ -143,7 +144,7 @@ describe("durable runs on one node (the memory log)", () => {
       headers: { "content-type": "application/json", "last-event-id": "4" }
     })
     expect(none.status).toBe(404)
-    expect((await none.json()).error.code).toBe("not_found")
+    expect(((await none.json()) as any).error.code).toBe("not_found")
   })
 
   it("bad input: unknown or malformed ids are 404, bad cursors and fields 400, each a JSON error", async () => {
@@ -160,7 +161,7 @@ describe("durable runs on one node (the memory log)", () => {
     for (const [path, init, status] of cases) {
       const reply = await fetch(`${friday.url}${path}`, init)
       expect(reply.status, path.slice(0, 80)).toBe(status)
-      expect((await reply.json()).error.code).toBe(status === 404 ? "not_found" : "invalid_request")
+      expect(((await reply.json()) as any).error.code).toBe(status === 404 ? "not_found" : "invalid_request")
     }
     expect((await fetch(`${friday.url}/health`)).status).toBe(200)
   })
@@ -212,6 +213,46 @@ describe("durable runs on two nodes, one Redis", () => {
       rest.forEach((event, i) => expect(event.sequence_number).toBe(3 + i))
     } finally {
       c.kill("SIGKILL")
+    }
+  })
+
+  it("sessions.onBusy enqueue: three runs sent to one session through two nodes run one after another, in order of arrival", async () => {
+    // two more nodes with the option on (the default rejects a busy session with 409)
+    const env = { REDIS_URL: redis.url, FRIDAY_DELAY_MS: "5", ON_BUSY: "enqueue" }
+    const [c, d] = await Promise.all([0, 1].map(() =>
+      startServer(nodeBin, ["--disable-warning=ExperimentalWarning", "examples/distributed.ts"], { env })
+    ))
+    const client = new Redis(redis.url)
+    try {
+      const ids = { session_id: `queue-${crypto.randomUUID()}`, user_id: "u" }
+      const queueLength = () => client.llen(`agentapp:queue:${ids.user_id.length}:${ids.user_id}:${ids.session_id}`)
+      const timed = (url: string, text: string) => {
+        const started = Promise.withResolvers<number>()
+        const done = postJson(`${url}/process`, userText(text, ids)).then(async (reply) => {
+          expect(reply.status).toBe(200)
+          const frames = await readStream(reply, () => started.resolve(Date.now()))
+          return { ended: Date.now(), events: dataOf(frames) }
+        })
+        return { started: started.promise, done }
+      }
+      const first = timed(c.url, "Tell me a long story")
+      await within(10_000, "the first run to stream", first.started)
+      const second = timed(d.url, "My name is Ada")
+      await waitFor("the second to wait", async () => (await queueLength()) === 1)
+      const third = timed(c.url, "Who am I?")
+      await waitFor("the third to wait", async () => (await queueLength()) === 2)
+      const runs = await within(30_000, "the three runs to end", Promise.all([first, second, third].map(async (run) => ({ ...(await run.done), started: await run.started }))))
+      for (const run of runs) expect(checkRun(run.events).status).toBe("completed")
+      // a run frees its session just before its terminal event leaves, so the next may start a moment
+      // before that event is read; overlapping runs would start seconds before (the story streams for ~4 s)
+      expect(runs[1].started).toBeGreaterThanOrEqual(runs[0].ended - 50)
+      expect(runs[2].started).toBeGreaterThanOrEqual(runs[1].ended - 50)
+      // the third ran after the second, in the same session: it knows the name the second gave
+      expect(JSON.stringify(runs[2].events.at(-1))).toContain("Your name is Ada")
+      expect(await queueLength()).toBe(0)
+    } finally {
+      client.disconnect()
+      for (const node of [c, d]) node.kill("SIGKILL")
     }
   })
 })

@@ -76,6 +76,11 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const startRun = script(Scripts.startRun)
   const endRun = script(Scripts.endRun)
   const signal = script(Scripts.signalStop)
+  const joinQueue = script(Scripts.joinQueue)
+  const queueTurn = script(Scripts.queueTurn)
+  const leaveQueue = script(Scripts.leaveQueue)
+  const queueKey = (key: Interrupt.SessionKey) => `${redis.prefix}:queue:${Interrupt.keyString(key)}`
+  const ticketPrefix = `${redis.prefix}:queued:`
   /** The keys and arguments of the scripts that take a lease and record `RUNNING`. */
   const takeArgs = (
     key: Interrupt.SessionKey,
@@ -174,6 +179,11 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   }
 
   return Interrupt.InterruptBackend.of({
+    joinQueue: (key, ticket, max, ttl) =>
+      Effect.map(joinQueue(queueKey(key), ticket, ticketPrefix, max, Math.max(1, Duration.toMillis(ttl))), (reply) => reply === 1),
+    queueTurn: (key, ticket, ttl) =>
+      Effect.map(queueTurn(queueKey(key), ticket, ticketPrefix, Math.max(1, Duration.toMillis(ttl))), (reply) => reply === 1),
+    leaveQueue: (key, ticket) => Effect.asVoid(leaveQueue(queueKey(key), ticket, ticketPrefix)),
     startRun: (key, record, leaseTtl, stateTtl) =>
       Effect.andThen(
         settling,

@@ -257,4 +257,61 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         expect(yield* b.renewLease(key, old.runId, ttl)).toBe(false)
         yield* Scope.close(scope, Exit.void)
       }))
+
+    it.effect("queues: tickets in order of arrival, at most max, leaving frees the turn, a ticket not renewed is dropped", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const key = fresh()
+        expect(yield* b.joinQueue(key, "t1", 2, ttl)).toBe(true)
+        expect(yield* b.joinQueue(key, "t2", 2, ttl)).toBe(true)
+        expect(yield* b.joinQueue(key, "t3", 2, ttl)).toBe(false)
+        expect(yield* b.joinQueue(fresh(), "t3", 2, ttl)).toBe(true)
+        expect(yield* b.queueTurn(key, "t2", ttl)).toBe(false)
+        expect(yield* b.queueTurn(key, "t1", ttl)).toBe(true)
+        yield* b.leaveQueue(key, "t1")
+        expect(yield* b.queueTurn(key, "t2", ttl)).toBe(true)
+        // a ticket whose node died (not renewed within its TTL) no longer holds the queue up
+        expect(yield* b.joinQueue(key, "t4", 3, ttl)).toBe(true)
+        const other = fresh()
+        expect(yield* b.joinQueue(other, "dead", 3, short)).toBe(true)
+        expect(yield* b.joinQueue(other, "alive", 3, ttl)).toBe(true)
+        expect(yield* b.queueTurn(other, "alive", ttl)).toBe(false)
+        yield* eventually(b.queueTurn(other, "alive", ttl))
+        expect(yield* b.queueTurn(other, "dead", ttl)).toBe(false)
+      }))
+
+    it.effect("claim with onBusy enqueue: waiting runs take the session one after another, in order; a full queue is SessionBusy", () =>
+      Effect.gen(function*() {
+        const key = fresh()
+        const options = { leaseTtl: ttl, stateTtl: ttl, takeoverTimeout: Duration.seconds(5), onBusy: "enqueue" as const, maxQueue: 2 }
+        const firstScope = yield* Scope.make()
+        yield* Scope.provide(Interrupt.claim(key, options), firstScope)
+        const order: Array<string> = []
+        // whether `n` runs wait: a probe finds the queue full at `n` (and leaves it when it is not)
+        const queued = (n: number) =>
+          Interrupt.InterruptBackend.use((b) =>
+            Effect.flatMap(b.joinQueue(key, "probe", n, ttl), (joined) => joined ? Effect.as(b.leaveQueue(key, "probe"), false) : Effect.succeed(true))
+          )
+        const waiting = yield* Effect.forEach(["second", "third"], (name, i) =>
+          Effect.gen(function*() {
+            const scope = yield* Scope.make()
+            const fiber = yield* Effect.forkChild(Effect.andThen(
+              Scope.provide(Interrupt.claim(key, options), scope),
+              Effect.sync(() => order.push(name))
+            ))
+            // the second is queued before the third is sent
+            yield* eventually(queued(i + 1))
+            return { fiber, scope }
+          }))
+        const full = yield* Effect.exit(Scope.provide(Interrupt.claim(key, options), yield* Scope.make()))
+        expect(Exit.isFailure(full) && full.cause.toString()).toContain("queue is full")
+        expect(order).toEqual([])
+        yield* Scope.close(firstScope, Exit.void)
+        yield* Fiber.join(waiting[0].fiber)
+        expect(order).toEqual(["second"])
+        yield* Scope.close(waiting[0].scope, Exit.void)
+        yield* Fiber.join(waiting[1].fiber)
+        expect(order).toEqual(["second", "third"])
+        yield* Scope.close(waiting[1].scope, Exit.void)
+      }))
   })

@@ -188,3 +188,57 @@ redis.call("HSET", KEYS[2], "ended", "1")
 return 1`,
   reply: (reply): reply is 0 | 1 | 2 => reply === 0 || reply === 1 || reply === 2
 }
+
+// --- queues of waiting runs: KEYS queue (a list of tickets); ARGV[1] ticket, then a ticket's live key is ARGV[2] .. ticket ---
+
+// drops the tickets at the head whose live key has expired (their node died)
+const dropDeadHeads = `
+local head = redis.call("LINDEX", KEYS[1], 0)
+while head and redis.call("EXISTS", ARGV[2] .. head) == 0 do
+  redis.call("LPOP", KEYS[1])
+  head = redis.call("LINDEX", KEYS[1], 0)
+end`
+
+/** ARGV: ticket, live key prefix, max, TTL ms. 1 when queued, 0 when the queue is full. */
+export const joinQueue: Script<0 | 1> = {
+  keys: 1,
+  lua: `
+for _, ticket in ipairs(redis.call("LRANGE", KEYS[1], 0, -1)) do
+  if redis.call("EXISTS", ARGV[2] .. ticket) == 0 then
+    redis.call("LREM", KEYS[1], 0, ticket)
+  end
+end
+if redis.call("LLEN", KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call("RPUSH", KEYS[1], ARGV[1])
+redis.call("SET", ARGV[2] .. ARGV[1], "1", "PX", ARGV[4])
+redis.call("PEXPIRE", KEYS[1], ARGV[4])
+return 1`,
+  reply: isZeroOrOne
+}
+
+/** ARGV: ticket, live key prefix, TTL ms. Renews the ticket; 1 when it is first. */
+export const queueTurn: Script<0 | 1> = {
+  keys: 1,
+  lua: `
+if redis.call("SET", ARGV[2] .. ARGV[1], "1", "PX", ARGV[3], "XX") == false then
+  return 0
+end
+redis.call("PEXPIRE", KEYS[1], ARGV[3])${dropDeadHeads}
+if head == ARGV[1] then
+  return 1
+end
+return 0`,
+  reply: isZeroOrOne
+}
+
+/** ARGV: ticket, live key prefix. */
+export const leaveQueue: Script<1> = {
+  keys: 1,
+  lua: `
+redis.call("LREM", KEYS[1], 0, ARGV[1])
+redis.call("DEL", ARGV[2] .. ARGV[1])
+return 1`,
+  reply: (reply): reply is 1 => reply === 1
+}

@@ -155,6 +155,16 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
     record: RunRecord,
     stateTtl: Duration.Duration
   ) => Effect.Effect<void, InterruptBackendError>
+  /**
+   * Puts `ticket` (a waiting run's id) at the end of the key's queue, unless
+   * `max` tickets already wait: `false` then. A ticket that is not renewed
+   * by {@link queueTurn} within `ttl` (its node died) is dropped.
+   */
+  readonly joinQueue: (key: SessionKey, ticket: string, max: number, ttl: Duration.Duration) => Effect.Effect<boolean, InterruptBackendError>
+  /** Renews `ticket` for `ttl` and says whether it is first in the queue (dead tickets ahead of it dropped). */
+  readonly queueTurn: (key: SessionKey, ticket: string, ttl: Duration.Duration) => Effect.Effect<boolean, InterruptBackendError>
+  /** Takes `ticket` out of the queue. */
+  readonly leaveQueue: (key: SessionKey, ticket: string) => Effect.Effect<void, InterruptBackendError>
   /** The recorded state, if it has not expired. */
   readonly getState: (key: SessionKey) => Effect.Effect<Option.Option<RunRecord>, InterruptBackendError>
   /**

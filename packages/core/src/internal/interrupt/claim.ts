@@ -121,11 +121,19 @@ const claimWith = Effect.fnUntraced(function*(
     const stopped = yield* takeOver(backend, key, running, claim, options)
     if (stopped !== undefined) claim.stopped = stopped
   }
+  let full = false
+  if (!claim.held && options.onBusy === "enqueue") {
+    const turn = yield* waitTurn(backend, key, running, claim, options)
+    if (turn === "full") full = true
+    else if (turn !== undefined) claim.stopped = turn
+  }
   if (!claim.held) {
     return yield* new SessionBusy({
       userId: key.userId,
       sessionId: key.sessionId,
-      message: `Session ${capId(key.sessionId)} already has a running run`
+      message: full
+        ? `Session ${capId(key.sessionId)} has a running run and ${options.maxQueue ?? defaultMaxQueue} waiting: its queue is full`
+        : `Session ${capId(key.sessionId)} already has a running run`
     })
   }
   renewals.add(claim)
@@ -233,6 +241,47 @@ const takeLease = (
   Effect.uninterruptible(Effect.map(backend.startRun(key, running, options.leaseTtl, options.stateTtl), (held) => {
     lease.held = held
   }))
+
+const defaultMaxQueue = 10
+
+/** How often a waiting run looks whether its turn has come (it takes the lease as soon as it is first and the lease is free). */
+const queuePoll = Duration.millis(20)
+
+/**
+ * `onBusy: "enqueue"`: waits in the session's queue, in order of arrival
+ * (across nodes with a shared backend), then takes the lease once it is
+ * free. It listens for stops only from then: a stop meant for the run ahead
+ * does not cancel it. `"full"` when `maxQueue` runs already wait.
+ */
+const waitTurn = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  running: RunRecord,
+  lease: { held: boolean },
+  options: ClaimOptions
+): Effect.Effect<Deferred.Deferred<void> | "full" | undefined, InterruptBackendError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const ticket = running.runId
+    // the ticket outlives a few missed polls, not a dead node
+    const ttl = Duration.max(Duration.seconds(2), Duration.times(queuePoll, 50))
+    if (!(yield* backend.joinQueue(key, ticket, options.maxQueue ?? defaultMaxQueue, ttl))) return "full"
+    yield* Effect.addFinalizer(() => Effect.ignore(backend.leaveQueue(key, ticket)))
+    const scope = yield* Effect.scope
+    const attempt = Effect.gen(function*() {
+      if (!(yield* backend.queueTurn(key, ticket, ttl))) return Option.none<Deferred.Deferred<void>>()
+      const listening = yield* Scope.fork(scope, "sequential")
+      const stopped = yield* Scope.provide(backend.listen(key), listening)
+      yield* takeLease(backend, key, { ...running, updatedAt: Date.now() }, options, lease).pipe(
+        Effect.onError(() => Scope.close(listening, Exit.void))
+      )
+      if (lease.held) return Option.some(stopped)
+      yield* Scope.close(listening, Exit.void)
+      return Option.none<Deferred.Deferred<void>>()
+    })
+    const taken = yield* Effect.repeat(attempt, { schedule: Schedule.spaced(queuePoll), until: Option.isSome })
+    yield* backend.leaveQueue(key, ticket)
+    return Option.getOrUndefined(taken)
+  })
 
 /** `onBusy: "interrupt"`: stops the running run, then retries the lease until it is free or time is up. */
 const takeOver = (

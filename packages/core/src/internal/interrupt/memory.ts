@@ -32,6 +32,17 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const leases = new Map<string, { owner: string; expiresAt: number }>()
   const states = new Map<string, { record: RunRecord; expiresAt: number; movedAt: number }>()
   const listeners = makeListenerRegistry()
+  // the runs that wait per session, in order of arrival, each with when it was last renewed
+  const queues = new Map<string, Array<{ ticket: string; expiresAt: number }>>()
+  const queueOf = (id: string, now: number) => {
+    const queue = queues.get(id)?.filter((entry) => entry.expiresAt > now)
+    if (queue === undefined || queue.length === 0) {
+      queues.delete(id)
+      return []
+    }
+    queues.set(id, queue)
+    return queue
+  }
   const withNow = withTimeOf(yield* Clock.Clock)
 
   const liveLease = (id: string, now: number) => {
@@ -60,6 +71,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   const sweep = withNow((now) => {
     for (const [id, lease] of leases) if (lease.expiresAt <= now) leases.delete(id)
     for (const [id, state] of states) if (state.expiresAt <= now) states.delete(id)
+    for (const id of queues.keys()) queueOf(id, now)
   })
   yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(options?.sweepInterval ?? Duration.minutes(1))))
 
@@ -96,6 +108,30 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
         const id = keyString(key)
         writeState(id, record, now, stateTtl)
         if (leases.get(id)?.owner === record.runId) leases.delete(id)
+      }),
+    joinQueue: (key, ticket, max, ttl) =>
+      withNow((now) => {
+        const id = keyString(key)
+        const queue = queueOf(id, now)
+        if (queue.length >= max) return false
+        queue.push({ ticket, expiresAt: now + Duration.toMillis(ttl) })
+        queues.set(id, queue)
+        return true
+      }),
+    queueTurn: (key, ticket, ttl) =>
+      withNow((now) => {
+        const queue = queueOf(keyString(key), now)
+        const entry = queue.find((waiting) => waiting.ticket === ticket)
+        if (entry === undefined) return false
+        entry.expiresAt = now + Duration.toMillis(ttl)
+        return queue[0] === entry
+      }),
+    leaveQueue: (key, ticket) =>
+      withNow((now) => {
+        const id = keyString(key)
+        const queue = queueOf(id, now).filter((waiting) => waiting.ticket !== ticket)
+        if (queue.length === 0) queues.delete(id)
+        else queues.set(id, queue)
       }),
     getState: (key) =>
       withNow((now) => {
