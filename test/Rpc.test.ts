@@ -7,6 +7,7 @@ import { AgentAppRedis } from "@agentapp/redis"
 import { Effect, Fiber, Option, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
+import { startProxy } from "./support/proxy.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
 import { nodeBin, type ServerProcess, startServer, waitFor } from "./support/server.ts"
 import { dataOf, parseFrames, postJson, userText } from "./support/sse.ts"
@@ -110,6 +111,59 @@ describe("AgentClient", () => {
       yield* Fiber.interrupt(fiber)
     }))
     await waitFor("the run to be STOPPED", async () => (await stateOf(key)) === "STOPPED", 2_000)
+  })
+
+  it("process resumes through a cut connection, on another node: every event once, in order, to the end", async () => {
+    const proxy = await startProxy(a.url)
+    try {
+      const ids = { session_id: `cut-${crypto.randomUUID()}`, user_id: "u" }
+      let cuts = 0
+      const events = await Effect.runPromise(Effect.gen(function*() {
+        const client = yield* AgentClient.AgentClient
+        return Array.from(yield* client.process(request(story, ids)).pipe(
+          Stream.tap((event) =>
+            Effect.sync(() => {
+              // cut twice mid-run: after the 5th event, and after the 40th with the rest coming from B
+              if (event.sequence_number === 4) cuts += proxy.cut()
+              if (event.sequence_number === 39) {
+                proxy.retarget(b.url)
+                cuts += proxy.cut()
+              }
+            })
+          ),
+          Stream.runCollect
+        ))
+      }).pipe(Effect.provide(AgentClient.layer({ url: proxy.url }))))
+      expect(cuts).toBeGreaterThanOrEqual(2)
+      events.forEach((event, i) => expect(event.sequence_number).toBe(i))
+      expect(checkRun(events).status).toBe("completed")
+      const whole = await withClient(b, Effect.gen(function*() {
+        const client = yield* AgentClient.AgentClient
+        return Array.from(yield* Stream.runCollect(client.process(request(story, { session_id: `whole-${crypto.randomUUID()}` }))))
+      }))
+      expect(normalize(events)).toEqual(normalize(whole))
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it("join follows a run by its id from another node, and getRun gives its response; an unknown id is NotFound", async () => {
+    const ids = { session_id: `join-${crypto.randomUUID()}`, user_id: "u" }
+    const started = await postJson(`${a.url}/process`, { ...userText(story, ids), background: true })
+    const { id } = await started.json() as { id: string }
+    const joined = await withClient(b, Effect.gen(function*() {
+      const client = yield* AgentClient.AgentClient
+      const events = Array.from(yield* Stream.runCollect(client.join(id, 9)))
+      const response = yield* client.getRun(id)
+      const missing = yield* Effect.flip(client.getRun("response_nope"))
+      const missingJoin = yield* Effect.flip(Stream.runDrain(client.join("response_nope")))
+      return { events, response, missing, missingJoin }
+    }))
+    joined.events.forEach((event, i) => expect(event.sequence_number).toBe(10 + i))
+    expect(joined.events.at(-1)).toEqual(joined.response)
+    expect(joined.response.status).toBe("completed")
+    expect(joined.missing._tag).toBe("NotFound")
+    expect(joined.missingJoin._tag).toBe("NotFound")
   })
 
   it("each typed error arrives as its own tag", async () => {

@@ -2,7 +2,11 @@
  * The typed client of an app, for Effect services that consume an agent:
  * `process` gives a `Stream` of protocol events, and interrupting that
  * stream (`Stream.take`, a fiber interrupt, a closing scope) stops the run on
- * the server. It speaks the app's `AgentRpcs` group (ndjson over HTTP).
+ * the server. A dropped connection does not: the run goes on
+ * (`on_disconnect: "continue"` unless the request says otherwise) and
+ * `process` resumes it from the last event it saw, from any replica.
+ * `join` follows a run by its response id. It speaks the app's `AgentRpcs`
+ * group (ndjson over HTTP).
  *
  * @example
  * ```ts
@@ -16,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { RpcClient, RpcClientError, RpcSerialization } from "effect/rpc"
 import {
@@ -29,6 +33,8 @@ import {
   type TaskStatus,
   type Unavailable
 } from "./AgentRpc.ts"
+import { resuming } from "./internal/client/resume.ts"
+import { prefixedId, randomUuid } from "./internal/util/ids.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /**
@@ -79,10 +85,25 @@ const toClientError = (url: string) => (error: RpcClientError.RpcClientError): C
  * @since 0.1.0
  */
 export class AgentClient extends Context.Service<AgentClient, {
-  /** Runs a request; the stream ends with the run's terminal response event. */
+  /**
+   * Runs a request; the stream ends with the run's terminal response event.
+   * Through a dropped connection it resumes (see {@link Options.resume}).
+   */
   readonly process: (
     request: Protocol.AgentRequest
-  ) => Stream.Stream<Protocol.Event, typeof RunError.Type | ClientError>
+  ) => Stream.Stream<Protocol.Event, typeof RunError.Type | NotFound | ClientError>
+  /**
+   * Follows a run by its response id, wherever it runs: its events after
+   * sequence number `after` (all by default), then live ones to its end.
+   */
+  readonly join: (
+    responseId: string,
+    after?: number | undefined
+  ) => Stream.Stream<Protocol.Event, NotFound | InvalidRequest | Unavailable | ClientError>
+  /** A run's response object so far (status, output, usage). */
+  readonly getRun: (
+    responseId: string
+  ) => Effect.Effect<Protocol.ResponseEvent, NotFound | InvalidRequest | Unavailable | ClientError>
   /** Stops the run of a session, wherever it runs. */
   readonly stop: (
     sessionId: string,
@@ -101,26 +122,67 @@ export class AgentClient extends Context.Service<AgentClient, {
 
 
 /**
+ * Options of {@link layer}.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The app's base URL (`http://127.0.0.1:8090`). */
+  readonly url: string
+  /** Its RPC route. Default `/rpc`. */
+  readonly path?: string | undefined
+  /**
+   * How `process` resumes after a dropped connection: tries in a row (reset
+   * by every event received) and the delay before the first, doubled for
+   * each next one. Default 5 tries from 100 ms (3.1 s in all); `false` turns
+   * resuming off (and the run then ends when its connection does).
+   */
+  readonly resume?: false | { readonly retries?: number | undefined; readonly delay?: Duration.Input | undefined } | undefined
+}
+
+/**
  * Builds a client on the RPC protocol in context.
  *
  * @since 0.1.0
  */
-export const make = (url: string) =>
+export const make = (url: string, options?: Pick<Options, "resume">) =>
   Effect.gen(function*() {
     const client = yield* RpcClient.make(AgentRpcs)
     const wire = toClientError(url)
     const mapError = <A, E>(effect: Effect.Effect<A, E | RpcClientError.RpcClientError>) =>
       Effect.mapError(effect, (error) => isRpcClientError(error) ? wire(error) : error as Exclude<E, RpcClientError.RpcClientError>)
+    const streamError = <E>(error: E | RpcClientError.RpcClientError) => isRpcClientError(error) ? wire(error) : error as E
+    const resume = options?.resume === false ? undefined : {
+      retries: options?.resume?.retries ?? 5,
+      delay: Duration.fromInputUnsafe(options?.resume?.delay ?? Duration.millis(100))
+    }
+    const join = (responseId: string, after?: number) =>
+      Stream.mapError(client.Join(after === undefined ? { response_id: responseId } : { response_id: responseId, after }), streamError)
+    const stop = (sessionId: string, userId?: string) =>
+      Effect.asVoid(mapError(client.Stop(userId === undefined ? { session_id: sessionId } : { session_id: sessionId, user_id: userId })))
     return AgentClient.of({
-      process: (request) =>
-        Stream.mapError(
-          client.Process({ request }),
-          (error) => isRpcClientError(error) ? wire(error) : error
-        ),
-      stop: (sessionId, userId) =>
-        Effect.asVoid(
-          mapError(client.Stop(userId === undefined ? { session_id: sessionId } : { session_id: sessionId, user_id: userId }))
-        ),
+      process: (request) => {
+        if (resume === undefined) return Stream.mapError(client.Process({ request }), streamError)
+        // the ids are named here, so that a client that leaves before the first event can still find its run
+        const sessionId = request.session_id ?? randomUuid()
+        const responseId = request.id ?? prefixedId("response")
+        const sent = { on_disconnect: "continue" as const, ...request, session_id: sessionId, id: responseId }
+        const stopRun = Effect.ignore(Effect.timeout(stop(sessionId, request.user_id ?? undefined), Duration.seconds(5)))
+        // a run seen started is stopped; one not seen yet, if the server has it (not if the session was busy with another)
+        const onLeave = (seen: boolean) =>
+          seen ? stopRun : Effect.ignore(Effect.flatMap(mapError(client.GetRun({ response_id: responseId })), (response) =>
+            response.status === "created" || response.status === "in_progress" ? stopRun : Effect.void))
+        return resuming(
+          Stream.mapError(client.Process({ request: sent }), streamError),
+          join,
+          (error) => error instanceof ClientError,
+          resume,
+          request.on_disconnect === undefined && request.background !== true ? onLeave : () => Effect.void
+        )
+      },
+      join,
+      getRun: (responseId) => mapError(client.GetRun({ response_id: responseId })),
+      stop,
       submitTask: (request) => mapError(client.SubmitTask({ request })),
       getTask: (taskId) => mapError(client.GetTask({ task_id: taskId })),
       health: mapError(client.Health())
@@ -132,9 +194,9 @@ export const make = (url: string) =>
  *
  * @since 0.1.0
  */
-export const layer = (options: { readonly url: string; readonly path?: string | undefined }): Layer.Layer<AgentClient> => {
+export const layer = (options: Options): Layer.Layer<AgentClient> => {
   const url = `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}`
-  return Layer.effect(AgentClient, make(url)).pipe(
+  return Layer.effect(AgentClient, make(url, options)).pipe(
     Layer.provide(RpcClient.layerProtocolHttp({ url })),
     Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
   )

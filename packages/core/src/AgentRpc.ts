@@ -106,6 +106,24 @@ export const StopPayload = Schema.Struct({
 export const GetTaskPayload = Schema.Struct({ task_id: Schema.String })
 
 /**
+ * The payload of `Join`: a run's response id and the sequence number after
+ * which to start (-1, the default, for all its events).
+ *
+ * @since 0.1.0
+ */
+export const JoinPayload = Schema.Struct({
+  response_id: Schema.String,
+  after: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(-1)))
+})
+
+/**
+ * The payload of `GetRun`.
+ *
+ * @since 0.1.0
+ */
+export const GetRunPayload = Schema.Struct({ response_id: Schema.String })
+
+/**
  * The payload of `Process` and `SubmitTask`: `{ request }`, an `AgentRequest`.
  *
  * @since 0.1.0
@@ -114,7 +132,8 @@ export const RunPayload = Schema.Struct({ request: Schema.Unknown })
 
 /**
  * The procedures. Their payloads are validated by the server (see
- * `StopPayload`, `GetTaskPayload`, `RunPayload` and `Protocol.AgentRequest`),
+ * `StopPayload`, `GetTaskPayload`, `JoinPayload`, `GetRunPayload`, `RunPayload`
+ * and `Protocol.AgentRequest`),
  * so that a bad one comes back as the typed `InvalidRequest` with its
  * issues, never as a defect; `AgentClient` gives them their types.
  *
@@ -140,6 +159,17 @@ export class AgentRpcs extends RpcGroup.make(
   Rpc.make("GetTask", {
     payload: Schema.Unknown,
     success: TaskStatus,
+    error: Schema.Union([NotFound, InvalidRequest, Unavailable])
+  }),
+  Rpc.make("Join", {
+    payload: Schema.Unknown,
+    success: Protocol.Event,
+    error: Schema.Union([NotFound, InvalidRequest, Unavailable]),
+    stream: true
+  }),
+  Rpc.make("GetRun", {
+    payload: Schema.Unknown,
+    success: Protocol.ResponseEvent,
     error: Schema.Union([NotFound, InvalidRequest, Unavailable])
   }),
   Rpc.make("Health", {

@@ -68,6 +68,26 @@ export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound"
 }
 
 /**
+ * A request named the response id of a run that is still going, or of
+ * another session's run (HTTP 409 `conflict`): a client-chosen `id` never
+ * takes over another run's log.
+ *
+ * @since 0.1.0
+ */
+export class DuplicateRun extends Schema.TaggedError<DuplicateRun>()("DuplicateRun", {
+  responseId: Schema.String,
+  message: Schema.String
+}) {
+  [HttpServerRespondable.symbol]() {
+    return Effect.succeed(errorResponse(409, "conflict", this.message))
+  }
+}
+
+/** @internal */
+export const duplicate = (responseId: string): DuplicateRun =>
+  new DuplicateRun({ responseId, message: `Response id ${responseId.slice(0, 128)} belongs to another run: send another id, or none` })
+
+/**
  * The log's backend could not do what was asked (HTTP 503).
  *
  * @since 0.1.0
@@ -87,8 +107,12 @@ export class RunLogError extends Schema.TaggedError<RunLogError>()("RunLogError"
  * @since 0.1.0
  */
 export class RunLog extends Context.Service<RunLog, {
-  /** Starts the log of a run (and makes it its session's latest). */
-  readonly open: (info: RunInfo) => Effect.Effect<Writer, RunLogError>
+  /**
+   * Starts the log of a run (and makes it its session's latest). A log kept
+   * under the same id is replaced only if it has ended and is the same
+   * session's (a retried job); else `DuplicateRun`.
+   */
+  readonly open: (info: RunInfo) => Effect.Effect<Writer, DuplicateRun | RunLogError>
   /**
    * The frames after sequence number `after` (-1 for all), then live ones
    * until the terminal event, as chunks of SSE text.
@@ -274,14 +298,18 @@ export const makeMemory = (options?: Options): RunLog["Service"] => {
 
   return RunLog.of({
     open: (info) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         prune()
+        const known = find(info.responseId)
+        if (known !== undefined && (!known.ended || known.info.userId !== info.userId || known.info.sessionId !== info.sessionId)) {
+          return Effect.fail(duplicate(info.responseId))
+        }
         const entry = new Entry(info)
         runs.set(info.responseId, entry)
         const key = keyString({ userId: info.userId, sessionId: info.sessionId })
         latestOf.delete(key)
         latestOf.set(key, info.responseId)
-        return { append: append(entry) }
+        return Effect.succeed({ append: append(entry) })
       }),
     follow: (id, after) => Effect.map(found(id), (entry) => follow(entry, after)),
     read: (id) =>

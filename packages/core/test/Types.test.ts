@@ -103,12 +103,21 @@ describe("AgentApp types", () => {
 })
 
 describe("AgentClient types", () => {
-  it("process streams protocol events; stop, submitTask, getTask and health carry their typed errors", () => {
+  it("process streams protocol events (NotFound when a resumed run's log is gone); join, getRun, stop, submitTask, getTask and health carry their typed errors", () => {
     const program = Effect.gen(function*() {
       const agent = yield* AgentClient.AgentClient
       const events = agent.process({ input: [] })
       expectTypeOf(events).toEqualTypeOf<
-        Stream.Stream<Protocol.Event, typeof AgentRpc.RunError.Type | AgentClient.ClientError>
+        Stream.Stream<Protocol.Event, typeof AgentRpc.RunError.Type | AgentRpc.NotFound | AgentClient.ClientError>
+      >()
+      expectTypeOf(agent.join("response_1", 4)).toEqualTypeOf<
+        Stream.Stream<Protocol.Event, AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentClient.ClientError>
+      >()
+      expectTypeOf(agent.getRun("response_1")).toEqualTypeOf<
+        Effect.Effect<
+          Protocol.ResponseEvent,
+          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentClient.ClientError
+        >
       >()
       expectTypeOf(agent.stop("s")).toEqualTypeOf<
         Effect.Effect<
@@ -128,7 +137,7 @@ describe("AgentClient types", () => {
     expectTypeOf(program).toEqualTypeOf<
       Effect.Effect<
         import("effect").Option.Option<Protocol.Event>,
-        typeof AgentRpc.RunError.Type | AgentClient.ClientError,
+        typeof AgentRpc.RunError.Type | AgentRpc.NotFound | AgentClient.ClientError,
         AgentClient.AgentClient
       >
     >()

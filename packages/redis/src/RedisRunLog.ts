@@ -193,9 +193,9 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
 
   return RunLog.RunLog.of({
     open: (info) =>
-      Effect.as(
+      Effect.flatMap(
         open(streamKey(info.responseId), metaKey(info.responseId), latestKey(info), info.userId, info.sessionId, info.runId, leaseKey(info), info.responseId, liveTtlMs),
-        writer(info)
+        (opened) => opened === 1 ? Effect.succeed(writer(info)) : Effect.fail(RunLog.duplicate(info.responseId))
       ),
     follow: (id, after) => Effect.map(meta(id), (fields) => follow(id, after, fields)),
     read: (id) => Effect.flatMap(meta(id), (fields) => snapshotOf(id, fields)),

@@ -64,7 +64,7 @@ export const queryRoutes = <R>(
         HttpRouter.add("POST", settings.stopPath, stopRoute(backend, settings.maxBodySize)),
         Health.register("stop", settings.stopPath)
       ),
-      settings.rpcPath === false ? Layer.empty : rpcRoutes(settings.rpcPath, runs, { lifecycle, backend, tasks }, settings),
+      settings.rpcPath === false ? Layer.empty : rpcRoutes(settings.rpcPath, runs, { lifecycle, backend, tasks, appScope }, settings),
       processTaskRoutes(runs, tasks, settings),
       settings.openAiPath === false ? Layer.empty : openAiRoutes(settings.openAiPath, runs, backend, settings),
       settings.agUiPath === false ? Layer.empty : agUiRoute(settings.agUiPath, runs, settings),

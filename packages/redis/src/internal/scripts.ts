@@ -124,16 +124,23 @@ return before`,
 
 // --- run logs: KEYS stream, meta, latest (open, append) or stream, meta, lease (markLost) ---
 
-/** ARGV: user, session, run id, lease key, response id, live TTL ms. Starts a run's log afresh. */
-export const openLog: Script<1> = {
+/**
+ * ARGV: user, session, run id, lease key, response id, live TTL ms. Starts a
+ * run's log afresh; 0 when a log under the id is live or another session's.
+ */
+export const openLog: Script<0 | 1> = {
   keys: 3,
   lua: `
+local known = redis.call("HMGET", KEYS[2], "ended", "user", "session")
+if known[1] and (known[1] ~= "1" or known[2] ~= ARGV[1] or known[3] ~= ARGV[2]) then
+  return 0
+end
 redis.call("DEL", KEYS[1], KEYS[2])
 redis.call("HSET", KEYS[2], "user", ARGV[1], "session", ARGV[2], "run", ARGV[3], "lease", ARGV[4], "ended", "0")
 redis.call("PEXPIRE", KEYS[2], ARGV[6])
 redis.call("SET", KEYS[3], ARGV[5], "PX", ARGV[6])
 return 1`,
-  reply: (reply): reply is 1 => reply === 1
+  reply: isZeroOrOne
 }
 
 // appends frames (ARGV[7..]: sequence number, frame, …) as entries `<seq>-1`, and publishes them

@@ -254,12 +254,15 @@ export const refusalOf = (error: unknown): { readonly status: number; readonly m
       return { status: tagged.status ?? 400, message, code: tagged.code ?? "invalid_request" }
     case "SessionBusy":
       return { status: 409, message, code: "session_busy" }
+    case "DuplicateRun":
+      return { status: 409, message, code: "conflict" }
     case "NoActiveRun":
       return { status: 404, message, code: "not_found" }
     case "InterruptBackendError":
     case "SessionStoreError":
     case "TaskQueueError":
     case "TaskStoreError":
+    case "RunLogError":
       return { status: 503, message, code: "backend_unavailable" }
     default:
       return { status: 500, message: "An unexpected error occurred", code: "internal_error" }

@@ -5,7 +5,7 @@
  * with `Last-Event-ID`, a resume of the run the body names (its `id`, else
  * its session's latest run) rather than a new one.
  */
-import { Effect, Exit, Option, Scope, Stream } from "effect"
+import { Effect, Option, type Scope, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Interrupt from "../../Interrupt.ts"
 import type { Lifecycle } from "../../Lifecycle.ts"
@@ -16,15 +16,9 @@ import { closeAfterResponse } from "../private.ts"
 import * as HttpError from "../http/httpError.ts"
 import type { KeepAlive } from "../http/keepAlive.ts"
 import { sseReply } from "../reply/sse.ts"
+import { outlivesClient, startDetached } from "../run/detached.ts"
 import type { Runs } from "../run/start.ts"
 import { followReply, resumeFrom } from "./runEvents.ts"
-
-/** What a request asks of its run's life: the protocol's two fields, checked. */
-const lifeOf = (request: Protocol.AgentRequest) => {
-  const background = request.background ?? false
-  const onDisconnect = request.on_disconnect ?? "cancel"
-  return { background, continues: background || onDisconnect === "continue" }
-}
 
 export const processRoute = <E>(
   runs: Runs<E>,
@@ -38,17 +32,6 @@ export const processRoute = <E>(
   const readJson = HttpError.readJson(maxBodySize)
   const decode = HttpError.decode(Protocol.AgentRequest, "request")
   const log = runs.log
-
-  /** Starts a run that outlives the request: it holds its session in a scope of its own, closed when it ends. */
-  const startDetached = (request: Protocol.AgentRequest) =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.fork(services.appScope)
-      const run = yield* Scope.provide(runs.start(request, undefined), scope).pipe(
-        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-      )
-      yield* Effect.forkIn(Effect.ensuring(Stream.runDrain(runs.events(run)), Scope.close(scope, Exit.void)), services.appScope)
-      return run
-    })
 
   /** The run a resuming request names: its `id` if logged, else its session's latest. */
   const resumed = (request: Protocol.AgentRequest, logged: RunLog.RunLog["Service"]) =>
@@ -69,20 +52,19 @@ export const processRoute = <E>(
     }
     if (services.lifecycle.phase() === "draining") return HttpError.shuttingDown
     const request = runs.settleIds(yield* Effect.flatMap(readJson, decode))
-    const life = lifeOf(request)
-    if (!life.continues) {
+    if (!outlivesClient(request)) {
       const run = yield* runs.start(request, closeAfterResponse(httpRequest))
       if (request.stream === false) {
         return HttpServerResponse.jsonUnsafe(yield* Runner.finalResponse(runs.events(run)))
       }
       return yield* sseReply(services.keepAlive, run, httpRequest)
     }
-    if (log === undefined && !life.background) {
+    if (log === undefined && request.background !== true) {
       return yield* Effect.fail(HttpError.invalidRequest("on_disconnect \"continue\" needs the event log, which this app turned off"))
     }
-    const run = yield* startDetached(request)
+    const run = yield* startDetached(runs, services.appScope, request)
     const id = run.context.responseId
-    if (life.background) {
+    if (request.background === true) {
       return HttpServerResponse.jsonUnsafe({ id, session_id: run.context.sessionId, status: "in_progress" })
     }
     if (request.stream === false) {

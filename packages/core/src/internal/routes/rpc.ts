@@ -1,13 +1,15 @@
 /** `/rpc`: the handlers of `AgentRpcs`, on the same runs as the REST routes. */
-import { Effect, Layer, Option, Stream } from "effect"
+import { Effect, Layer, Option, type Scope, Stream } from "effect"
 import type { HttpRouter } from "effect/http"
 import * as AgentRpc from "../../AgentRpc.ts"
 import * as Interrupt from "../../Interrupt.ts"
 import type { Lifecycle } from "../../Lifecycle.ts"
 import * as Protocol from "../../Protocol.ts"
+import * as RunLog from "../../RunLog.ts"
 import type * as TaskQueue from "../../TaskQueue.ts"
 import * as HttpError from "../http/httpError.ts"
 import { register } from "../../Health.ts"
+import { eventsOfFrames, outlivesClient, startDetached } from "../run/detached.ts"
 import { sessionKey, type Runs } from "../run/start.ts"
 import type { Settings } from "../settings.ts"
 import { submittedReply } from "../tasks.ts"
@@ -30,6 +32,14 @@ const decodeRun = HttpError.decode(AgentRpc.RunPayload, "payload")
 const decodeStop = HttpError.decode(AgentRpc.StopPayload, "payload")
 const decodeGetTask = HttpError.decode(AgentRpc.GetTaskPayload, "payload")
 const decodeRequest = HttpError.decode(Protocol.AgentRequest, "request")
+const decodeJoin = HttpError.decode(AgentRpc.JoinPayload, "payload")
+const decodeGetRun = HttpError.decode(AgentRpc.GetRunPayload, "payload")
+
+/** The run log's errors as the RPC group's. */
+const logErrors = {
+  RunNotFound: (error: RunLog.RunNotFound) => Effect.fail(new AgentRpc.NotFound({ message: error.message })),
+  RunLogError: (error: RunLog.RunLogError) => Effect.fail(toUnavailable(error))
+}
 
 export const rpcRoutes = <E>(
   path: HttpRouter.PathInput,
@@ -38,10 +48,18 @@ export const rpcRoutes = <E>(
     readonly lifecycle: Lifecycle["Service"]
     readonly backend: Interrupt.InterruptBackend["Service"]
     readonly tasks: TaskQueue.TaskQueue["Service"]
+    readonly appScope: Scope.Scope
   },
   settings: Settings
 ) => {
-  const { backend, lifecycle, tasks } = services
+  const { appScope, backend, lifecycle, tasks } = services
+  const log = runs.log
+  const noLog = Effect.fail(new AgentRpc.NotFound({ message: "This app keeps no event log (its eventLog option is off)" }))
+  const follow = (responseId: string, after: number): Stream.Stream<Protocol.Event, AgentRpc.NotFound | AgentRpc.Unavailable> =>
+    log === undefined ? Stream.unwrap(noLog) : Stream.unwrap(log.follow(responseId, after).pipe(
+      Effect.map((frames) => Stream.flattenIterable(Stream.map(Stream.mapError(frames, toUnavailable), eventsOfFrames))),
+      Effect.catchTags(logErrors)
+    ))
   const submit = submitProcessTask(tasks, settings)(runs)
   const refusedWhileDraining = Effect.suspend(() =>
     lifecycle.phase() === "draining"
@@ -56,8 +74,18 @@ export const rpcRoutes = <E>(
       Stream.unwrap(Effect.gen(function*() {
         yield* refusedWhileDraining
         const request = runs.settleIds(yield* requestOf(payload))
+        // a run that outlives its client: the stream follows its log, and leaving it leaves the run going
+        if (log !== undefined && outlivesClient(request)) {
+          const run = yield* startDetached(runs, appScope, request)
+          // a log dropped before it was read (a memory log over its bounds): the run is out of reach
+          return Stream.catchTag(follow(run.context.responseId, -1), "NotFound", (error) => Stream.fail(toUnavailable(error)))
+        }
         return runs.events(yield* runs.start(request, undefined))
-      }).pipe(Effect.catchTags({ InterruptBackendError: unavailable.InterruptBackendError, SessionStoreError: unavailable.SessionStoreError }))),
+      }).pipe(Effect.catchTags({
+        InterruptBackendError: unavailable.InterruptBackendError,
+        SessionStoreError: unavailable.SessionStoreError,
+        DuplicateRun: (error) => Effect.fail(new AgentRpc.InvalidRequest({ message: error.message, issues: [] }))
+      }))),
     Stop: (payload) =>
       Effect.mapError(decodeStop(payload), toInvalid).pipe(
         Effect.flatMap(({ session_id, user_id }) => Interrupt.stop(sessionKey(session_id, user_id))),
@@ -84,6 +112,17 @@ export const rpcRoutes = <E>(
               onSome: Effect.succeed
             }))
           )
+        )
+      ),
+    Join: (payload) =>
+      Stream.unwrap(Effect.map(
+        Effect.mapError(decodeJoin(payload), toInvalid),
+        ({ after, response_id }) => follow(response_id, after ?? -1)
+      )),
+    GetRun: (payload) =>
+      Effect.mapError(decodeGetRun(payload), toInvalid).pipe(
+        Effect.flatMap(({ response_id }) =>
+          log === undefined ? noLog : Effect.map(log.read(response_id), RunLog.responseSoFar).pipe(Effect.catchTags(logErrors))
         )
       ),
     Health: () =>

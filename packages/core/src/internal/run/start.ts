@@ -37,7 +37,11 @@ export interface Runs<E> {
     request: Protocol.AgentRequest,
     onDrain: (() => void) | undefined,
     turn?: string | undefined
-  ) => Effect.Effect<Run<E>, Interrupt.SessionBusy | Interrupt.InterruptBackendError | SessionStore.SessionStoreError, Scope.Scope>
+  ) => Effect.Effect<
+    Run<E>,
+    Interrupt.SessionBusy | Interrupt.InterruptBackendError | SessionStore.SessionStoreError | RunLog.DuplicateRun,
+    Scope.Scope
+  >
   /** The protocol events of a run. */
   readonly events: (run: Run<E>) => Stream.Stream<Protocol.Event>
   /** Where runs log their events, unless the app turned the log off. */
@@ -137,7 +141,7 @@ export const makeRuns = <E, R>(
         sessionId: key.sessionId,
         userId: key.userId,
         runId: claim.runId
-      }).pipe(Effect.catchCause((cause) => Effect.as(Effect.logWarning("could not open the run's event log", cause), undefined)))
+      }).pipe(Effect.catchTag("RunLogError", (error) => Effect.as(Effect.logWarning("could not open the run's event log", error), undefined)))
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       const options = { cancel: claim.stopped, onEnd: record(key, claim, turn), onEvents: writer?.append }
       return { context, outputs, options } satisfies Run<E>
