@@ -31,6 +31,7 @@ import {
 import { longSession, rejectedBodies } from "./hardening.ts"
 import { llmTokens } from "./llm.ts"
 import { deployBench } from "./deploy.ts"
+import { eventLogBench } from "./eventLog.ts"
 import { protocols } from "./protocols.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
 
@@ -249,6 +250,8 @@ async function main() {
   if (want(9)) log("9. an agent on a model against a plain handler, CPU per streamed token", await llmTokens(startUnderTest, quick))
   if (want(10)) log("10. the protocol adapters against /process, CPU per request", await protocols(startUnderTest, quick))
   if (want(11)) log("11. the agentapp CLI: deploy local against the bundle's own start; --help CPU", await deployBench(quick))
+
+  if (want(12)) log("12. the event log: /process CPU with it on and off (memory, Redis); one run to 1,000 followers", await eventLogBench(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")

@@ -103,6 +103,8 @@ export const Friday = AgentApp.make({
       examples: ["Hello Friday", "Tell me a long story"]
     }]
   },
+  // EVENT_LOG=false turns off the runs' event log (join and resume; on by default)
+  eventLog: setting(Config.Boolean("EVENT_LOG").pipe(Config.withDefault(true))),
   // a short lease lets a session held by a crashed node free up sooner (default 30 s)
   sessions: {
     leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined))),

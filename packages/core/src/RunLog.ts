@@ -12,9 +12,10 @@ import { Cause, Context, Duration, Effect, Layer, Option, Schema, Stream } from 
 import { HttpServerRespondable } from "effect/http"
 import { errorResponse, unavailable } from "./internal/http/httpError.ts"
 import * as snapshot from "./internal/run/snapshot.ts"
+import { chunkText } from "./internal/reply/chunkText.ts"
+import { ByteRing } from "./internal/util/byteRing.ts"
 import { evictOldest } from "./internal/util/bounded.ts"
 import type { SessionKey } from "./Interrupt.ts"
-import { keyString } from "./Interrupt.ts"
 import type * as Protocol from "./Protocol.ts"
 import * as Sse from "./Sse.ts"
 
@@ -110,9 +111,11 @@ export class RunLog extends Context.Service<RunLog, {
   /**
    * Starts the log of a run (and makes it its session's latest). A log kept
    * under the same id is replaced only if it has ended and is the same
-   * session's (a retried job); else `DuplicateRun`.
+   * session's (a retried job); else `DuplicateRun`. With `fresh` (the id was
+   * just made, not a client's: no log can have it) a backend may skip that
+   * check and write the log's start with its first events.
    */
-  readonly open: (info: RunInfo) => Effect.Effect<Writer, DuplicateRun | RunLogError>
+  readonly open: (info: RunInfo, options?: { readonly fresh?: boolean | undefined }) => Effect.Effect<Writer, DuplicateRun | RunLogError>
   /**
    * The frames after sequence number `after` (-1 for all), then live ones
    * until the terminal event, as chunks of SSE text.
@@ -136,6 +139,11 @@ export interface Options {
   readonly maxEvents?: number | undefined
   /** Memory only: the most runs kept, the oldest dropped first. Default 1,000. */
   readonly maxRuns?: number | undefined
+  /**
+   * Memory only: the bytes of frames kept in all, in one ring allocated on
+   * first use; the oldest frames are written over first. Default 32 MiB.
+   */
+  readonly maxBytes?: number | undefined
 }
 
 /** @internal */
@@ -152,6 +160,32 @@ export const endsRun = (events: ReadonlyArray<Protocol.Event>): boolean => {
   return last !== undefined && last.object === "response" &&
     (last.status === "completed" || last.status === "failed" || last.status === "canceled")
 }
+
+/**
+ * The SSE text of a chunk of a run's events: the frames `/process` sends,
+ * framed once for the reply and the log.
+ *
+ * @since 0.1.0
+ */
+export const chunkFrames: (events: ReadonlyArray<Protocol.Event>) => string = chunkText
+
+/**
+ * The frames of a chunk's text from sequence number `from` on (`first` is
+ * the chunk's first).
+ *
+ * @since 0.1.0
+ */
+export const framesFrom = (text: string, first: number, from: number): string =>
+  from <= first ? text : text.slice(text.indexOf(`\n\nid: ${from}\n`) + 2)
+
+/**
+ * The frames of a chunk's text, one string each.
+ *
+ * @since 0.1.0
+ */
+export const splitFrames = (text: string): Array<string> => text.split(frameEnds)
+
+const frameEnds = /(?<=\n\n)(?=.)/s
 
 /**
  * The data of a logged frame, as the event it carries.
@@ -194,23 +228,79 @@ export const lostEnding = (logged: Snapshot): string => {
   })
 }
 
+/**
+ * A run's log in memory: each chunk of events as the reply sent it (framed
+ * once for both) in the log's ring of bytes (a chunk too large for it as a
+ * string), with the sequence number of its first frame.
+ */
 class Entry {
-  frames: Array<string> = []
-  /** The sequence number of `frames[0]`, and of the next frame to come. */
-  first = 0
+  /** A chunk's position in the ring, or its text. */
+  chunks: Array<number | string> = []
+  lengths: Array<number> = []
+  firsts: Array<number> = []
+  /** How many frames the chunks hold, and the sequence number of the next frame to come. */
+  count = 0
   next = 0
   ended = false
   endedAt = 0
-  waiting = new Set<() => void>()
+  waiting: Set<() => void> | undefined = undefined
   readonly info: RunInfo
-  constructor(info: RunInfo) {
+  readonly ring: ByteRing
+  constructor(info: RunInfo, ring: ByteRing) {
     this.info = info
+    this.ring = ring
+  }
+
+  push(text: string, first: number, frames: number) {
+    const position = this.ring.write(text)
+    this.chunks.push(position < 0 ? text : position)
+    this.lengths.push(position < 0 ? 0 : this.ring.lastLength)
+    this.firsts.push(first)
+    this.count += frames
+  }
+
+  /** Drops the oldest chunk. */
+  shift() {
+    this.count -= (this.firsts.length > 1 ? this.firsts[1] : this.next) - this.firsts[0]
+    this.chunks.shift()
+    this.lengths.shift()
+    this.firsts.shift()
+  }
+
+  /** Drops the oldest chunks the ring has written over. */
+  trim() {
+    while (this.chunks.length > 0 && typeof this.chunks[0] === "number" && !this.ring.holds(this.chunks[0])) this.shift()
+  }
+
+  get first(): number {
+    this.trim()
+    return this.firsts.length === 0 ? this.next : this.firsts[0]
+  }
+
+  private text(i: number): string {
+    const chunk = this.chunks[i]
+    return typeof chunk === "string" ? chunk : this.ring.read(chunk, this.lengths[i]) ?? ""
+  }
+
+  /** The frames from sequence number `from` on, as one text. */
+  textFrom(from: number): string {
+    this.trim()
+    let i = this.firsts.length - 1
+    while (i > 0 && this.firsts[i] > from) i--
+    let text = framesFrom(this.text(i), this.firsts[i], from)
+    for (let j = i + 1; j < this.chunks.length; j++) text += this.text(j)
+    return text
+  }
+
+  frames(): Array<string> {
+    this.trim()
+    return this.chunks.flatMap((_, i) => splitFrames(this.text(i)))
   }
 
   wake() {
-    if (this.waiting.size === 0) return
     const waiting = this.waiting
-    this.waiting = new Set()
+    if (waiting === undefined) return
+    this.waiting = undefined
     for (const resume of waiting) resume()
   }
 }
@@ -224,30 +314,33 @@ export const makeMemory = (options?: Options): RunLog["Service"] => {
   const retentionMs = Duration.toMillis(Duration.fromInputUnsafe(options?.retention ?? Duration.minutes(10)))
   const maxEvents = Math.max(1, options?.maxEvents ?? 10_000)
   const maxRuns = Math.max(1, options?.maxRuns ?? 1_000)
+  const ring = new ByteRing(Math.max(64 * 1024, options?.maxBytes ?? 32 * 1024 * 1024))
   const runs = new Map<string, Entry>()
-  const latestOf = new Map<string, string>()
 
   const expired = (entry: Entry, now: number) => entry.ended && now - entry.endedAt >= retentionMs
-  const drop = (id: string, entry: Entry) => {
+  const drop = (id: string) => {
     runs.delete(id)
-    const key = keyString({ userId: entry.info.userId, sessionId: entry.info.sessionId })
-    if (latestOf.get(key) === id) latestOf.delete(key)
   }
+  let prunedAt = 0
   const prune = () => {
     const now = Date.now()
-    // in start order: the oldest runs come first, and the scan stops at the first one still kept
-    for (const [id, entry] of runs) {
-      if (!expired(entry, now)) break
-      drop(id, entry)
+    // expired runs are looked for at most once a second (each lookup finds its own expiry)
+    if (now - prunedAt >= 1_000) {
+      prunedAt = now
+      // in start order: the oldest runs come first, and the scan stops at the first one still kept
+      for (const [id, entry] of runs) {
+        if (!expired(entry, now)) break
+        drop(id)
+      }
     }
-    // a session's latest that points to a dropped run is found missing when read
     evictOldest(runs, maxRuns)
-    evictOldest(latestOf, maxRuns)
   }
   const find = (id: string): Entry | undefined => {
     const entry = runs.get(id)
-    if (entry === undefined || !expired(entry, Date.now())) return entry
-    drop(id, entry)
+    if (entry === undefined) return undefined
+    // expired, or every frame it had written over in the ring: gone
+    if (!expired(entry, Date.now()) && (entry.first < entry.next || entry.next === 0)) return entry
+    drop(id)
     return undefined
   }
   const found = (id: string) =>
@@ -257,15 +350,11 @@ export const makeMemory = (options?: Options): RunLog["Service"] => {
     })
 
   const append = (entry: Entry) => (events: ReadonlyArray<Protocol.Event>) => {
-    if (entry.ended) return
-    for (let i = 0; i < events.length; i++) entry.frames.push(Sse.eventFrame(events[i]))
+    if (entry.ended || events.length === 0) return
+    entry.push(chunkText(events), events[0].sequence_number, events.length)
     entry.next = events[events.length - 1].sequence_number + 1
-    if (entry.frames.length > maxEvents) {
-      // a sixteenth at a time: one splice per frame would move the whole array on every append
-      const cut = entry.frames.length - (maxEvents - (maxEvents >> 4))
-      entry.frames.splice(0, cut)
-    }
-    entry.first = entry.next - entry.frames.length
+    // the oldest chunks go first (a chunk holds at most 512 frames)
+    while (entry.count > maxEvents && entry.chunks.length > 1) entry.shift()
     if (endsRun(events)) {
       entry.ended = true
       entry.endedAt = Date.now()
@@ -279,7 +368,7 @@ export const makeMemory = (options?: Options): RunLog["Service"] => {
       const pull: Effect.Effect<readonly [string], Cause.Done> = Effect.suspend(() => {
         if (cursor < entry.first) cursor = entry.first
         if (cursor < entry.next) {
-          const text = entry.frames.slice(cursor - entry.first).join("")
+          const text = entry.textFrom(cursor)
           cursor = entry.next
           return Effect.succeed([text] as const)
         }
@@ -287,8 +376,8 @@ export const makeMemory = (options?: Options): RunLog["Service"] => {
         return Effect.andThen(
           Effect.callback<void>((resume) => {
             const wake = () => resume(Effect.void)
-            entry.waiting.add(wake)
-            return Effect.sync(() => entry.waiting.delete(wake))
+            ;(entry.waiting ??= new Set()).add(wake)
+            return Effect.sync(() => entry.waiting?.delete(wake))
           }),
           pull
         )
@@ -297,27 +386,35 @@ export const makeMemory = (options?: Options): RunLog["Service"] => {
     }))
 
   return RunLog.of({
-    open: (info) =>
+    open: (info, options) =>
       Effect.suspend(() => {
         prune()
-        const known = find(info.responseId)
-        if (known !== undefined && (!known.ended || known.info.userId !== info.userId || known.info.sessionId !== info.sessionId)) {
-          return Effect.fail(duplicate(info.responseId))
+        // a fresh id is no other run's
+        if (options?.fresh !== true) {
+          const known = find(info.responseId)
+          if (known !== undefined && (!known.ended || known.info.userId !== info.userId || known.info.sessionId !== info.sessionId)) {
+            return Effect.fail(duplicate(info.responseId))
+          }
+          runs.delete(info.responseId)
         }
-        const entry = new Entry(info)
+        const entry = new Entry(info, ring)
         runs.set(info.responseId, entry)
-        const key = keyString({ userId: info.userId, sessionId: info.sessionId })
-        latestOf.delete(key)
-        latestOf.set(key, info.responseId)
         return Effect.succeed({ append: append(entry) })
       }),
     follow: (id, after) => Effect.map(found(id), (entry) => follow(entry, after)),
     read: (id) =>
-      Effect.map(found(id), (entry) => ({ info: entry.info, frames: entry.frames.slice(), ended: entry.ended })),
+      Effect.map(found(id), (entry) => ({ info: entry.info, frames: entry.frames(), ended: entry.ended })),
+    // the newest first, in the order runs started (resuming without an id is rare: no index is kept for it)
     latest: (key) =>
       Effect.sync(() => {
-        const id = latestOf.get(keyString(key))
-        return id !== undefined && find(id) !== undefined ? Option.some(id) : Option.none()
+        const ids = [...runs.keys()]
+        for (let i = ids.length - 1; i >= 0; i--) {
+          const entry = runs.get(ids[i])!
+          if (entry.info.userId === key.userId && entry.info.sessionId === key.sessionId) {
+            return find(ids[i]) === undefined ? Option.none() : Option.some(ids[i])
+          }
+        }
+        return Option.none()
       })
   })
 }

@@ -94,4 +94,33 @@ describe("memory backends stay bounded", () => {
       expect(present[present.length - 1]).toBe(9_999)
       for (const n of present) expect(Option.getOrThrow(kept[n])).toBeLessThanOrEqual(20)
     }))
+
+  it.effect("run logs: at most maxBytes of frames in all, the oldest written over first; a run with none left is gone", () =>
+    Effect.gen(function*() {
+      const log = RunLog.makeMemory({ maxBytes: 64 * 1024 })
+      const frame = "x".repeat(1_000)
+      const event = (id: string, seq: number, status: "in_progress" | "completed"): Protocol.Event => ({
+        sequence_number: seq,
+        object: "response",
+        status,
+        error: null,
+        id,
+        created_at: 0,
+        completed_at: null,
+        output: [],
+        usage: { note: frame },
+        session_id: "s"
+      })
+      // 200 runs of 10 frames of about 1 KB: 2 MB through a ring of 64 KiB
+      for (let n = 0; n < 200; n++) {
+        const id = `response_${n}`
+        const writer = yield* log.open({ responseId: id, sessionId: `s${n}`, userId: "u", runId: `r${n}` })
+        for (let seq = 0; seq < 10; seq++) writer.append([event(id, seq, seq === 9 ? "completed" : "in_progress")])
+      }
+      expect(Option.isNone(yield* Effect.option(log.read("response_0")))).toBe(true)
+      const last = yield* log.read("response_199")
+      expect(last.frames).toHaveLength(10)
+      expect(last.ended).toBe(true)
+      expect(RunLog.responseSoFar(last).status).toBe("completed")
+    }))
 })

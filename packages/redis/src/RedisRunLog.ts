@@ -1,11 +1,13 @@
 /**
  * `RunLog` on Redis, so that any node serves any run's events:
  *
- * - A run's frames are a Redis Stream (`XADD` with a cap, entry ids
- *   `<sequence number>-1`), beside a hash of who it belongs to, its lease and
- *   whether it has ended; each append is one script call that also publishes
- *   the frames on the run's channel. The keys expire `retention` after the
- *   end (`liveTtl` while the run goes on, renewed by each append).
+ * - A run's frames are a Redis Stream, an entry per chunk the reply wrote
+ *   (its frames as one text, id `<last sequence number>-1`, the entries all
+ *   older than `maxEvents` dropped), beside a hash of who it belongs to, its
+ *   lease and whether it has ended; each append is one script call that also
+ *   publishes the chunk on the run's channel (and, for a fresh id, starts the
+ *   hash). The keys expire `retention` after the end (`liveTtl` while the run
+ *   goes on, renewed by each append).
  * - A follower subscribes to the channel (once per node and run), then reads
  *   the stream after its cursor: a frame is either read or published after
  *   the subscription, so none is missed, and numbering drops the repeats.
@@ -15,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Interrupt, RunLog, Sse } from "@agentapp/core"
+import { Interrupt, RunLog } from "@agentapp/core"
 import type { Protocol } from "@agentapp/core"
 import { Duration, Effect, Layer, Option, Queue, Stream } from "effect"
 import * as Scripts from "./internal/scripts.ts"
@@ -87,42 +89,51 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         })
     )
 
-  const framesOf = (entries: Entries) => entries.map(([id, fields]) => ({ seq: Number.parseInt(id, 10), text: fields[1] }))
+  /** A logged chunk: its first and last sequence numbers, its frames, whether it ends the run. */
+  interface Chunk {
+    readonly first: number
+    readonly last: number
+    readonly text: string
+  }
+  const chunksOf = (entries: Entries): Array<Chunk> =>
+    entries.map(([id, fields]) => ({ first: Number(fields[1]), last: Number.parseInt(id, 10), text: fields[3] }))
   const range = (id: string, after: number) =>
-    Effect.map(use((client) => client.xrange(streamKey(id), after < 0 ? "-" : `(${after}-1`, "+")), framesOf)
+    Effect.map(use((client) => client.xrange(streamKey(id), after < 0 ? "-" : `(${after}-1`, "+")), chunksOf)
   const meta = (id: string) =>
     Effect.flatMap(use((client) => client.hgetall(metaKey(id))), (fields) =>
       fields.run === undefined ? Effect.fail(RunLog.notFound(id)) : Effect.succeed(fields))
   const snapshotOf = (id: string, fields: Record<string, string>): Effect.Effect<RunLog.Snapshot, RunLog.RunLogError> =>
-    Effect.map(range(id, -1), (frames) => ({
+    Effect.map(range(id, -1), (chunks) => ({
       info: { responseId: id, sessionId: fields.session!, userId: fields.user!, runId: fields.run! },
-      frames: frames.map((frame) => frame.text),
+      frames: chunks.flatMap((chunk) => RunLog.splitFrames(chunk.text)),
       ended: fields.ended === "1"
     }))
+  const endsRun = (chunk: Chunk) => RunLog.isEndingFrame(chunk.text.slice(chunk.text.lastIndexOf("\n\nid: ") + 2))
 
-  /** The payload of a publish: the first sequence number, then the frames. */
-  const payloadOf = (first: number, frames: ReadonlyArray<string>) => `${first}\n${frames.join("")}`
-  const parsePayload = (payload: string) => {
+  /** The payload of a publish (the script builds it): the chunk's first and last sequence numbers, then its frames. */
+  const parsePayload = (payload: string): Chunk => {
+    const space = payload.indexOf(" ")
     const newline = payload.indexOf("\n")
-    const first = Number(payload.slice(0, newline))
-    const frames = payload.slice(newline + 1).split(/(?<=\n\n)/)
-    return frames.map((text, i) => ({ seq: first + i, text }))
+    return { first: Number(payload.slice(0, space)), last: Number(payload.slice(space + 1, newline)), text: payload.slice(newline + 1) }
   }
+  /** The arguments of `appendLog` and `markLost` for a chunk. */
+  const chunkArgs = (id: string, first: number, last: number, text: string, ended: boolean) =>
+    [channelOf(id), Math.max(0, last + 1 - maxEvents), ended ? retentionMs : liveTtlMs, ended ? 1 : 0, "", id, last, first, text] as const
 
-  const writer = (info: RunLog.RunInfo): RunLog.Writer => {
+  const writer = (info: RunLog.RunInfo, fresh: boolean): RunLog.Writer => {
     const keys = [streamKey(info.responseId), metaKey(info.responseId), latestKey(info)] as const
-    const channel = channelOf(info.responseId)
+    // a fresh log starts with its first chunk, in the same call
+    let opening = fresh
     return {
       append: (events: ReadonlyArray<Protocol.Event>) => {
-        const frames = events.map(Sse.eventFrame)
-        const ended = RunLog.endsRun(events)
-        const args: Array<string | number> = []
-        for (let i = 0; i < events.length; i++) args.push(events[i].sequence_number, frames[i])
-        const first = events[0].sequence_number
+        if (events.length === 0) return
+        const args = chunkArgs(info.responseId, events[0].sequence_number, events[events.length - 1].sequence_number, RunLog.chunkFrames(events), RunLog.endsRun(events))
+        const call = opening
+          ? appendLog(...keys, ...args, info.userId, info.sessionId, info.runId, leaseKey(info))
+          : appendLog(...keys, ...args)
+        opening = false
         // commands leave in order on the one connection: the appends of a run stay in order
-        runFork(appendLog(...keys, channel, maxEvents, ended ? retentionMs : liveTtlMs, ended ? 1 : 0, payloadOf(first, frames), info.responseId, ...args).pipe(
-          Effect.catchCause((cause) => Effect.logWarning("could not append to a run's event log", cause))
-        ))
+        runFork(call.pipe(Effect.catchCause((cause) => Effect.logWarning("could not append to a run's event log", cause))))
       }
     }
   }
@@ -138,13 +149,13 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         })
         let cursor = after
         let ended = false
-        const emit = (frames: ReadonlyArray<{ readonly seq: number; readonly text: string }>) => {
+        const emit = (chunks: ReadonlyArray<Chunk>) => {
           let text = ""
-          for (const frame of frames) {
-            if (frame.seq <= cursor || ended) continue
-            text += frame.text
-            cursor = frame.seq
-            if (RunLog.isEndingFrame(frame.text)) ended = true
+          for (const chunk of chunks) {
+            if (chunk.last <= cursor || ended) continue
+            text += RunLog.framesFrom(chunk.text, chunk.first, cursor + 1)
+            cursor = chunk.last
+            if (endsRun(chunk)) ended = true
           }
           if (text !== "") Queue.offerUnsafe(queue, text)
         }
@@ -156,7 +167,7 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
           if (logged.ended) return
           const ending = RunLog.lostEnding(logged)
           const seq = RunLog.eventOf(ending).sequence_number
-          yield* markLost(streamKey(id), metaKey(id), leaseKey(key), channelOf(id), maxEvents, retentionMs, 1, payloadOf(seq, [ending]), id, seq, ending)
+          yield* markLost(streamKey(id), metaKey(id), leaseKey(key), ...chunkArgs(id, seq, seq, ending, true))
         })
         const quiet = Effect.callback<void>((resume) => {
           wake = () => resume(Effect.void)
@@ -180,22 +191,21 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
               continue
             }
           }
-          const payloads = inbox.splice(0)
-          for (const payload of payloads) {
-            const frames = parsePayload(payload)
+          for (const payload of inbox.splice(0)) {
+            const chunk = parsePayload(payload)
             // a publish missed while Redis was away leaves a gap: read it from the stream first
-            if (frames.length > 0 && frames[0].seq > cursor + 1) yield* catchUp
-            emit(frames)
+            if (chunk.first > cursor + 1) yield* catchUp
+            emit([chunk])
           }
         }
         yield* Queue.end(queue)
       }))
 
   return RunLog.RunLog.of({
-    open: (info) =>
-      Effect.flatMap(
+    open: (info, options) =>
+      options?.fresh === true ? Effect.succeed(writer(info, true)) : Effect.flatMap(
         open(streamKey(info.responseId), metaKey(info.responseId), latestKey(info), info.userId, info.sessionId, info.runId, leaseKey(info), info.responseId, liveTtlMs),
-        (opened) => opened === 1 ? Effect.succeed(writer(info)) : Effect.fail(RunLog.duplicate(info.responseId))
+        (opened) => opened === 1 ? Effect.succeed(writer(info, false)) : Effect.fail(RunLog.duplicate(info.responseId))
       ),
     follow: (id, after) => Effect.map(meta(id), (fields) => follow(id, after, fields)),
     read: (id) => Effect.flatMap(meta(id), (fields) => snapshotOf(id, fields)),

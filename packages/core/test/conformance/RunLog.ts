@@ -15,11 +15,11 @@ const info = (): RunLog.RunInfo => ({
 })
 
 /** A real run's events: what the Runner makes of `words` text deltas. */
-const runEvents = (run: RunLog.RunInfo, words: number) =>
+const runEvents = (run: RunLog.RunInfo, words: number, word = (i: number) => `w${i} `) =>
   Effect.map(
     Stream.runCollect(Runner.events(
       { request: { input: [] }, responseId: run.responseId, sessionId: run.sessionId, userId: run.userId },
-      Stream.fromIterable(Array.from({ length: words }, (_, i) => Output.text(`w${i} `)))
+      Stream.fromIterable(Array.from({ length: words }, (_, i) => Output.text(word(i))))
     )),
     (events) => events as Array<Protocol.Event>
   )
@@ -61,6 +61,18 @@ export const runLogSuite = <E>(
         // the log takes nothing after the terminal event
         writer.append(events.slice(0, 1))
         expect((yield* RunLog.RunLog.use((log) => log.read(run.responseId))).frames.length).toBe(events.length)
+      }))
+
+    it.effect("a large chunk (a long reply at once) with text beyond ASCII reads back byte for byte, from any cursor", () =>
+      Effect.gen(function*() {
+        const run = info()
+        const events = yield* runEvents(run, 300, (i) => `mot${i} é🙂 `)
+        const writer = yield* RunLog.RunLog.use((log) => log.open(run))
+        writer.append(events)
+        yield* Effect.eventually(Effect.filterOrFail(RunLog.RunLog.use((log) => log.read(run.responseId)), (s) => s.ended))
+        expect(yield* followAll(run.responseId, -1)).toBe(framesOf(events))
+        expect(yield* followAll(run.responseId, 150)).toBe(framesOf(events.slice(151)))
+        expect((yield* RunLog.RunLog.use((log) => log.read(run.responseId))).frames).toEqual(events.map(Sse.eventFrame))
       }))
 
     it.effect("followers get the frames after their cursor, then live ones, and end with the terminal event", () =>

@@ -143,25 +143,29 @@ return 1`,
   reply: isZeroOrOne
 }
 
-// appends frames (ARGV[7..]: sequence number, frame, …) as entries `<seq>-1`, and publishes them
-const appendFrames = `
-for i = 7, #ARGV, 2 do
-  redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[2], ARGV[i] .. "-1", "f", ARGV[i + 1])
-end
+// appends a chunk (ARGV: 7 its last sequence number, 8 its first, 9 its frames) as the entry
+// `<last>-1`, drops the entries all older than ARGV[2], and publishes the chunk
+const appendChunk = `
+redis.call("XADD", KEYS[1], "MINID", "~", ARGV[2], ARGV[7] .. "-1", "s", ARGV[8], "f", ARGV[9])
 redis.call("PEXPIRE", KEYS[1], ARGV[3])
 redis.call("PEXPIRE", KEYS[2], ARGV[3])
-redis.call("PUBLISH", ARGV[1], ARGV[5])`
+redis.call("PUBLISH", ARGV[1], ARGV[8] .. " " .. ARGV[7] .. "\\n" .. ARGV[9])`
 
 /**
- * ARGV: channel, max entries, TTL ms, ended (0/1), payload, response id,
- * then frames. 0 when the log has ended (or expired) and takes no more.
+ * ARGV: channel, oldest sequence number kept, TTL ms, ended (0/1), (unused),
+ * response id, the chunk (last, first, frames), and, for a log that starts
+ * with this chunk (a fresh id, never checked), user, session, run id, lease
+ * key. 0 when the log has ended (or expired) and takes no more.
  */
 export const appendLog: Script<0 | 1> = {
   keys: 3,
   lua: `
-if redis.call("HGET", KEYS[2], "ended") ~= "0" then
+if #ARGV > 9 then
+  redis.call("HSET", KEYS[2], "user", ARGV[10], "session", ARGV[11], "run", ARGV[12], "lease", ARGV[13], "ended", "0")
+  redis.call("SET", KEYS[3], ARGV[6], "PX", ARGV[3])
+elseif redis.call("HGET", KEYS[2], "ended") ~= "0" then
   return 0
-end${appendFrames}
+end${appendChunk}
 if ARGV[4] == "1" then
   redis.call("HSET", KEYS[2], "ended", "1")
   if redis.call("GET", KEYS[3]) == ARGV[6] then
@@ -173,10 +177,10 @@ return 1`,
 }
 
 /**
- * The same ARGV as `appendLog` (one terminal frame), KEYS stream, meta, lease:
- * ends the log of a run whose lease is gone (its node died). 1 when ended so,
- * 0 when the run lives or the log has ended, 2 when frames came after the
- * caller read (it reads again).
+ * The same ARGV as `appendLog` (a chunk of one terminal frame), KEYS stream,
+ * meta, lease: ends the log of a run whose lease is gone (its node died). 1
+ * when ended so, 0 when the run lives or the log has ended, 2 when frames
+ * came after the caller read (it reads again).
  */
 export const markLost: Script<0 | 1 | 2> = {
   keys: 3,
@@ -188,9 +192,9 @@ if redis.call("GET", KEYS[3]) == redis.call("HGET", KEYS[2], "run") then
   return 0
 end
 local last = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
-if #last > 0 and tonumber(string.match(last[1][1], "^(%d+)")) >= tonumber(ARGV[7]) then
+if #last > 0 and tonumber(string.match(last[1][1], "^(%d+)")) >= tonumber(ARGV[8]) then
   return 2
-end${appendFrames}
+end${appendChunk}
 redis.call("HSET", KEYS[2], "ended", "1")
 return 1`,
   reply: (reply): reply is 0 | 1 | 2 => reply === 0 || reply === 1 || reply === 2

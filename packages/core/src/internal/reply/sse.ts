@@ -5,15 +5,15 @@
  */
 import type * as Arr from "effect/Array"
 import { Cause, Effect, type Pull, type Scope, Stream } from "effect"
-import type { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Runner from "../../Runner.ts"
 import * as Sse from "../../Sse.ts"
 import { StreamWriter } from "../http/connection.ts"
 import type { KeepAlive } from "../http/keepAlive.ts"
 import { type Events, open } from "../run/eventsPull.ts"
 import type { Run } from "../run/start.ts"
+import { chunkBytes, chunkText } from "./chunkText.ts"
 
-const chunkBytes = (events: Events): Uint8Array => Buffer.from(Sse.chunkText(events, Sse.eventFrame))
 
 export const sseReply = Effect.fnUntraced(function*<E>(
   keepAlive: KeepAlive["Service"],
@@ -24,7 +24,9 @@ export const sseReply = Effect.fnUntraced(function*<E>(
   const pull = opened.pull
   // the first pull always gives the opening events: it never ends the pull
   const first = yield* Effect.orDie(pull)
-  if (Runner.isComplete(first)) return Sse.whole(first, Sse.eventFrame)
+  if (Runner.isComplete(first)) {
+    return HttpServerResponse.setHeaders(HttpServerResponse.uint8Array(chunkBytes(first), { contentType: "text/event-stream" }), Sse.headers)
+  }
   const writer = StreamWriter.of(httpRequest)
   const watch = yield* keepAlive.watch(writer)
   let head: Events | undefined = first
@@ -33,7 +35,7 @@ export const sseReply = Effect.fnUntraced(function*<E>(
     // run straight to the socket from the fiber that pulls the handler: one fiber resumed per chunk
     const write = (events: Events) => {
       watch.touch()
-      return writer.write(Sse.chunkText(events, Sse.eventFrame))
+      return writer.write(chunkText(events))
     }
     let drained = false
     const chunks = Effect.suspend((): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, never, void> => {

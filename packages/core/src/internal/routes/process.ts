@@ -16,7 +16,7 @@ import { closeAfterResponse } from "../private.ts"
 import * as HttpError from "../http/httpError.ts"
 import type { KeepAlive } from "../http/keepAlive.ts"
 import { sseReply } from "../reply/sse.ts"
-import { outlivesClient, startDetached } from "../run/detached.ts"
+import { eventsOfFrames, outlivesClient, startDetached } from "../run/detached.ts"
 import type { Runs } from "../run/start.ts"
 import { followReply, resumeFrom } from "./runEvents.ts"
 
@@ -70,9 +70,7 @@ export const processRoute = <E>(
     if (request.stream === false) {
       const frames = yield* log!.follow(id, -1)
       const last = yield* Stream.runLast(Stream.orDie(frames))
-      const text = Option.getOrElse(last, () => "")
-      // frames end with a blank line, which JSON never holds: the last frame starts after the last one
-      return HttpServerResponse.jsonUnsafe(RunLog.eventOf(text.slice(text.lastIndexOf("\n\nid: ", text.length - 3) + 2)))
+      return HttpServerResponse.jsonUnsafe(eventsOfFrames(Option.getOrElse(last, () => "")).at(-1))
     }
     return yield* followReply(log!, services.keepAlive, id, -1)
   }))

@@ -66,9 +66,9 @@ export const open = <E, R>(
     // each pull runs with the services of the fiber that pulls (`Stream.toPull` would merge the
     // context of this moment into every pull)
     (scope) =>
-      Effect.flatMap(
+      Effect.map(
         Channel.toPullScoped(outputs.channel, scope),
-        (upstream): Effect.Effect<OpenRun<R>> => withCut(new EventsPull(context, upstream, scope, options), scope)
+        (upstream): OpenRun<R> => new EventsPull(context, upstream, scope, options)
       )
   )
 
@@ -82,11 +82,7 @@ export const eventsPull = <E, R>(
   scope: Scope.Scope,
   options: RunOptions | undefined
 ): Effect.Effect<Pull.Pull<Events, never, void, R>> =>
-  Effect.map(withCut(new EventsPull(context, pull, scope, options), scope), (run) => run.pull)
-
-/** A run cut off before its end (its client left) ends canceled in what sees its events. */
-const withCut = <E, R>(run: EventsPull<E, R>, scope: Scope.Scope): Effect.Effect<EventsPull<E, R>> =>
-  run.seesEvents ? Effect.as(Scope.addFinalizer(scope, run.cut), run) : Effect.succeed(run)
+  Effect.succeed(new EventsPull(context, pull, scope, options).pull)
 
 
 /** What a pull of the handler's outputs ends with: outputs, a failure, or `Cause.Done`. */
@@ -135,16 +131,10 @@ class EventsPull<E, R> implements OpenRun<R> {
     this.scope = scope
     this.cancel = options?.cancel
     this.onEnd = options?.onEnd
-    const onEvents = this.onEvents = options?.onEvents
-    this.pull = onEvents === undefined ? this.pullEvents : Effect.map(this.pullEvents, (events) => {
-      onEvents(events)
-      return events
-    })
+    this.onEvents = options?.onEvents
   }
 
-  readonly pull: Effect.Effect<Events, Cause.Done, R>
-
-  private readonly pullEvents: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
+  readonly pull: Effect.Effect<Events, Cause.Done, R> = Effect.suspend(() => {
     if (this.phase === "start") {
       this.phase = "body"
       // the opening events wait for the first outputs only if those are ready at once
@@ -155,16 +145,13 @@ class EventsPull<E, R> implements OpenRun<R> {
     return this.gather([])
   })
 
-  get seesEvents(): boolean {
-    return this.onEvents !== undefined
-  }
-
-  /** The canceled ending of a run cut off before its end, to `onEvents`. */
-  readonly cut = Effect.sync(() => {
+  /** A run cut off before its end (its client left) ends canceled in what sees its events. */
+  private cut(): void {
+    if (this.onEvents === undefined) return
     this.run.cancel()
     const ending = this.run.finish()
-    if (ending.length > 0) this.onEvents?.(ending as Events)
-  })
+    if (ending.length > 0) this.onEvents(ending as Events)
+  }
 
   /** Called when the cancel signal comes: interrupts the pull in flight. */
   private readonly onCancel = () => {
@@ -205,7 +192,8 @@ class EventsPull<E, R> implements OpenRun<R> {
     return Scope.addFinalizerExit(this.scope, () =>
       Effect.suspend(() => {
         const running = [this.pending, this.draining].filter((fiber) => fiber !== undefined)
-        return running.length === 0 ? Effect.void : Fiber.interruptAll(running)
+        const stopped = running.length === 0 ? Effect.void : Fiber.interruptAll(running)
+        return this.onEvents === undefined ? stopped : Effect.andThen(stopped, Effect.sync(() => this.cut()))
       }))
   }
 
@@ -216,12 +204,7 @@ class EventsPull<E, R> implements OpenRun<R> {
     return Effect.andThen(onDone(this.cancel, this.onCancel, this.scope), effect)
   }
 
-  drain(writeEvents: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
-    const onEvents = this.onEvents
-    const write = onEvents === undefined ? writeEvents : (events: Events) => {
-      onEvents(events)
-      return writeEvents(events)
-    }
+  drain(write: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
     return Effect.suspend(() => {
       if (this.phase === "done") return Effect.void
       const pending = this.pending
@@ -255,7 +238,9 @@ class EventsPull<E, R> implements OpenRun<R> {
   private drained(exit: OutputsExit<E>, write: (events: Events) => Effect.Effect<void>): Effect.Effect<void, never, R> {
     if (exit._tag === "Success") {
       const events = this.run.push(exit.value)
-      return events.length === 0 ? this.drainStep! : Effect.andThen(write(events as Events), this.drainStep!)
+      if (events.length === 0) return this.drainStep!
+      this.onEvents?.(events as Events)
+      return Effect.andThen(write(events as Events), this.drainStep!)
     }
     if (this.run.isCanceled && Cause.hasInterruptsOnly(exit.cause)) return this.closeTo(write, endOfBody)
     return this.closeTo(write, exit.cause)
@@ -275,13 +260,13 @@ class EventsPull<E, R> implements OpenRun<R> {
   /** Pulls on while pulls complete at once, then gives what is ready. */
   private gather(events: Array<Protocol.Event>): Effect.Effect<Events, Cause.Done, R> {
     if (this.isCanceled()) return this.close(events, endOfBody)
-    if (events.length >= maxChunkEvents) return Effect.succeed(events as Events)
+    if (events.length >= maxChunkEvents) return this.emit(events as Events)
     return Effect.flatMap(this.fork(this.upstream), (fiber) => {
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) return this.settle(exit, events)
       if (events.length > 0) {
         this.pending = fiber
-        return Effect.succeed(events as Events)
+        return this.emit(events as Events)
       }
       return this.awaitPending(fiber, events)
     })
@@ -298,12 +283,19 @@ class EventsPull<E, R> implements OpenRun<R> {
     return this.close(events, exit.cause)
   }
 
+  /** A chunk that leaves: `onEvents` sees it first (in `drain`, `drained` and `end` are where chunks leave). */
+  private emit(events: Events): Effect.Effect<Events> {
+    if (this.onEvents === undefined) return Effect.succeed(events)
+    this.onEvents(events)
+    // a run that goes on after this chunk may be cut off: its scope's finalizer ends it in the log
+    return this.owning || this.phase === "done" ? Effect.succeed(events) : Effect.as(this.own(), events)
+  }
+
   // the terminal events go out once `onEnd` has recorded them
   private end(events: Array<Protocol.Event>, terminal: Array<Protocol.Event>): Effect.Effect<Events> {
     for (let i = 0; i < terminal.length; i++) events.push(terminal[i])
-    return this.onEnd === undefined
-      ? Effect.succeed(events as Events)
-      : Effect.as(this.onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), events as Events)
+    if (this.onEnd === undefined) return this.emit(events as Events)
+    return Effect.flatMap(this.onEnd(terminal[terminal.length - 1] as Protocol.ResponseEvent), () => this.emit(events as Events))
   }
 
   private close(events: Array<Protocol.Event>, cause: Cause.Cause<E | Cause.Done<unknown>>): Effect.Effect<Events, Cause.Done, R> {

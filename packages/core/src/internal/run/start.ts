@@ -141,6 +141,9 @@ export const makeRuns = <E, R>(
         sessionId: key.sessionId,
         userId: key.userId,
         runId: claim.runId
+      }, {
+        // a fresh id needs no check; but a run that outlives its client is followed at once, from its log
+        fresh: request.id == null && request.background !== true && request.on_disconnect !== "continue"
       }).pipe(Effect.catchTag("RunLogError", (error) => Effect.as(Effect.logWarning("could not open the run's event log", error), undefined)))
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       const options = { cancel: claim.stopped, onEnd: record(key, claim, turn), onEvents: writer?.append }
