@@ -242,6 +242,28 @@ const takeLease = (
     lease.held = held
   }))
 
+/**
+ * One try at the lease with a listener of its own (in a scope under `scope`,
+ * closed unless the lease is taken): the stop signal of a run that takes the
+ * session after waiting.
+ */
+const listenAndTake = (
+  backend: InterruptBackend["Service"],
+  key: SessionKey,
+  running: RunRecord,
+  options: ClaimOptions,
+  lease: { held: boolean },
+  scope: Scope.Scope
+): Effect.Effect<Option.Option<Deferred.Deferred<void>>, InterruptBackendError> =>
+  Effect.gen(function*() {
+    const listening = yield* Scope.fork(scope, "sequential")
+    const stopped = yield* Scope.provide(backend.listen(key), listening)
+    yield* takeLease(backend, key, running, options, lease).pipe(Effect.onError(() => Scope.close(listening, Exit.void)))
+    if (lease.held) return Option.some(stopped)
+    yield* Scope.close(listening, Exit.void)
+    return Option.none<Deferred.Deferred<void>>()
+  })
+
 const defaultMaxQueue = 10
 
 /** How often a waiting run looks whether its turn has come (it takes the lease as soon as it is first and the lease is free). */
@@ -267,17 +289,10 @@ const waitTurn = (
     if (!(yield* backend.joinQueue(key, ticket, options.maxQueue ?? defaultMaxQueue, ttl))) return "full"
     yield* Effect.addFinalizer(() => Effect.ignore(backend.leaveQueue(key, ticket)))
     const scope = yield* Effect.scope
-    const attempt = Effect.gen(function*() {
-      if (!(yield* backend.queueTurn(key, ticket, ttl))) return Option.none<Deferred.Deferred<void>>()
-      const listening = yield* Scope.fork(scope, "sequential")
-      const stopped = yield* Scope.provide(backend.listen(key), listening)
-      yield* takeLease(backend, key, { ...running, updatedAt: Date.now() }, options, lease).pipe(
-        Effect.onError(() => Scope.close(listening, Exit.void))
-      )
-      if (lease.held) return Option.some(stopped)
-      yield* Scope.close(listening, Exit.void)
-      return Option.none<Deferred.Deferred<void>>()
-    })
+    const attempt = Effect.flatMap(backend.queueTurn(key, ticket, ttl), (first) =>
+      first
+        ? listenAndTake(backend, key, { ...running, updatedAt: Date.now() }, options, lease, scope)
+        : Effect.succeed(Option.none<Deferred.Deferred<void>>()))
     const taken = yield* Effect.repeat(attempt, { schedule: Schedule.spaced(queuePoll), until: Option.isSome })
     yield* backend.leaveQueue(key, ticket)
     return Option.getOrUndefined(taken)
@@ -292,15 +307,7 @@ const takeOver = (
   options: ClaimOptions
 ): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError, Scope.Scope> =>
   Effect.gen(function*() {
-    const scope = yield* Effect.scope
-    const attempt = Effect.gen(function*() {
-      const listening = yield* Scope.fork(scope, "sequential")
-      const stopped = yield* Scope.provide(backend.listen(key), listening)
-      yield* takeLease(backend, key, running, options, lease).pipe(Effect.onError(() => Scope.close(listening, Exit.void)))
-      if (lease.held) return Option.some(stopped)
-      yield* Scope.close(listening, Exit.void)
-      return Option.none<Deferred.Deferred<void>>()
-    })
+    const attempt = listenAndTake(backend, key, running, options, lease, yield* Effect.scope)
     yield* backend.signalStop(key)
     const taken = yield* attempt.pipe(
       Effect.repeat({ schedule: Schedule.spaced(Duration.millis(10)), until: Option.isSome }),
