@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkRun } from "./support/protocol.ts"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
 import { nodeBin, type ServerProcess, startServer, useFriday, waitFor, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell } from "./support/shell.ts"
 import { dataOf, parseFrames, postJson, readStream, userText } from "./support/sse.ts"
 
 const friday = useFriday()
@@ -145,6 +146,19 @@ describe("durable runs on one node (the memory log)", () => {
     })
     expect(none.status).toBe(404)
     expect(((await none.json()) as any).error.code).toBe("not_found")
+  })
+
+  it("the README's resume commands work as written: the story's events after 12, from its response id", async () => {
+    const block = readmeShellBlocks().find((text) => text.includes("Last-Event-ID: 12"))
+    expect(block, "the README has the resume commands").toBeDefined()
+    const port = new URL(friday.url).port
+    const [start, resume] = block!.replaceAll("127.0.0.1:8090", `127.0.0.1:${port}`).split("\n")
+    // the session id of the README's command, made unique so that a second run of this file is not busy
+    const started = await runShell(start.replace("resume-1", `resume-${crypto.randomUUID()}`))
+    const id = JSON.parse(parseFrames(started)[0].data!).id as string
+    const frames = parseFrames(await runShell(resume.replace("RESPONSE_ID", id)))
+    checkNumbered(frames, 13)
+    expect(frames.map((frame) => `id: ${frame.id}\ndata: ${frame.data}\n\n`).join("")).toBe(started.slice(started.indexOf("id: 13\n")))
   })
 
   it("bad input: unknown or malformed ids are 404, bad cursors and fields 400, each a JSON error", async () => {

@@ -150,17 +150,6 @@ export const notFound = (responseId: string): RunNotFound =>
   new RunNotFound({ responseId, message: `No run ${responseId.slice(0, 128)} (unknown, or its log has expired)` })
 
 /**
- * Whether the last of `events` is the run's terminal event.
- *
- * @since 0.1.0
- */
-export const endsRun = (events: ReadonlyArray<Protocol.Event>): boolean => {
-  const last = events[events.length - 1]
-  return last !== undefined && last.object === "response" &&
-    (last.status === "completed" || last.status === "failed" || last.status === "canceled")
-}
-
-/**
  * The SSE text of a chunk of a run's events: the frames `/process` sends,
  * framed once for the reply and the log.
  *
@@ -234,7 +223,7 @@ export const lostEnding = (logged: Snapshot): string => {
  * @since 0.1.0
  */
 export const makeMemory = (options?: Options): RunLog["Service"] =>
-  memoryLog(options, { duplicate, endsRun, framesFrom, notFound, splitFrames, of: RunLog.of })
+  memoryLog(options, { duplicate, framesFrom, notFound, splitFrames, of: RunLog.of })
 
 /**
  * The memory log as a Layer.

@@ -28,7 +28,7 @@ export const events = <E, R>(
   options?: RunOptions
 ): Stream.Stream<Protocol.Event, never, R> =>
   Stream.suspend(() =>
-    Stream.transformPull(outputs, (pull, scope) => eventsPull(context, pull, scope, options))
+    Stream.transformPull(outputs, (pull, scope) => Effect.succeed(eventsPull(context, pull, scope, options)))
   )
 
 /**

@@ -60,6 +60,9 @@ layer(serverOn(makeApp().Main), { excludeTestServices: true })("the event log, o
       const again = await postJson(`${url}/process`, { ...userText("x"), id, session_id: "other" })
       expect(again.status).toBe(409)
       expect((await json(again)).error.code).toBe("conflict")
+      // the refused request started no turn: the session's history is still empty
+      const history = dataOf(parseFrames(await (await postJson(`${url}/process`, { ...userText("y"), session_id: "other", mode: "history" })).text()))
+      expect(checkRun(history).output[0].content[0].text).toBe("[]")
       await waitFor("the run to end", async () => (await json(await fetch(`${url}/process/${id}`))).status === "completed")
       expect((await postJson(`${url}/process`, { ...userText("x"), id, session_id: "other" })).status).toBe(409)
       const reused = await postJson(`${url}/process`, { ...userText("x"), id, session_id: "own" })

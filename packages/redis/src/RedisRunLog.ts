@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Interrupt, RunLog } from "@agentapp/core"
+import { Interrupt, Runner, RunLog } from "@agentapp/core"
 import type { Protocol } from "@agentapp/core"
 import { Duration, Effect, Layer, Option, Queue, Stream } from "effect"
 import * as Scripts from "./internal/scripts.ts"
@@ -127,7 +127,7 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
     return {
       append: (events: ReadonlyArray<Protocol.Event>) => {
         if (events.length === 0) return
-        const args = chunkArgs(info.responseId, events[0].sequence_number, events[events.length - 1].sequence_number, RunLog.chunkFrames(events), RunLog.endsRun(events))
+        const args = chunkArgs(info.responseId, events[0].sequence_number, events[events.length - 1].sequence_number, RunLog.chunkFrames(events), Runner.isComplete(events))
         const call = opening
           ? appendLog(...keys, ...args, info.userId, info.sessionId, info.runId, leaseKey(info))
           : appendLog(...keys, ...args)
@@ -163,6 +163,8 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         const key = { userId: fields.user!, sessionId: fields.session! }
         // the run's node is alive, or the log ends with RUN_LOST; then the frames since are read
         const check = Effect.gen(function*() {
+          // the lease read first: the whole log is read only for a run found lost
+          if ((yield* use((client) => client.get(leaseKey(key)))) === fields.run) return
           const logged = yield* snapshotOf(id, fields)
           if (logged.ended) return
           const ending = RunLog.lostEnding(logged)

@@ -5,7 +5,7 @@
  * delay between tries (reset by every event that arrives).
  */
 import { Cause, Duration, Effect, Stream } from "effect"
-import type * as Protocol from "../../Protocol.ts"
+import * as Protocol from "../../Protocol.ts"
 
 /** How a client resumes: how many tries in a row, and the delay before the first (doubled each time). */
 export interface ResumeOptions {
@@ -35,7 +35,7 @@ export const resuming = <E, E2>(
         last = event.sequence_number
         if (event.object === "response") {
           responseId = event.id
-          ended = event.status === "completed" || event.status === "failed" || event.status === "canceled"
+          ended = Protocol.isTerminalStatus(event.status)
         }
       })
     const go = (stream: Stream.Stream<Protocol.Event, E | E2>): Stream.Stream<Protocol.Event, E | E2> =>

@@ -269,6 +269,9 @@ const defaultMaxQueue = 10
 /** How often a waiting run looks whether its turn has come (it takes the lease as soon as it is first and the lease is free). */
 const queuePoll = Duration.millis(20)
 
+/** How long a waiting run's ticket lives without a look (a hundred missed polls: its node died). */
+const ticketTtl = Duration.seconds(2)
+
 /**
  * `onBusy: "enqueue"`: waits in the session's queue, in order of arrival
  * (across nodes with a shared backend), then takes the lease once it is
@@ -284,12 +287,10 @@ const waitTurn = (
 ): Effect.Effect<Deferred.Deferred<void> | "full" | undefined, InterruptBackendError, Scope.Scope> =>
   Effect.gen(function*() {
     const ticket = running.runId
-    // the ticket outlives a few missed polls, not a dead node
-    const ttl = Duration.max(Duration.seconds(2), Duration.times(queuePoll, 50))
-    if (!(yield* backend.joinQueue(key, ticket, options.maxQueue ?? defaultMaxQueue, ttl))) return "full"
+    if (!(yield* backend.joinQueue(key, ticket, options.maxQueue ?? defaultMaxQueue, ticketTtl))) return "full"
     yield* Effect.addFinalizer(() => Effect.ignore(backend.leaveQueue(key, ticket)))
     const scope = yield* Effect.scope
-    const attempt = Effect.flatMap(backend.queueTurn(key, ticket, ttl), (first) =>
+    const attempt = Effect.flatMap(backend.queueTurn(key, ticket, ticketTtl), (first) =>
       first
         ? listenAndTake(backend, key, { ...running, updatedAt: Date.now() }, options, lease, scope)
         : Effect.succeed(Option.none<Deferred.Deferred<void>>()))

@@ -16,8 +16,8 @@ import { closeAfterResponse } from "../private.ts"
 import * as HttpError from "../http/httpError.ts"
 import type { KeepAlive } from "../http/keepAlive.ts"
 import { sseReply } from "../reply/sse.ts"
-import { eventsOfFrames, outlivesClient, startDetached } from "../run/detached.ts"
-import type { Runs } from "../run/start.ts"
+import { startDetached } from "../run/detached.ts"
+import { outlivesClient, type Runs } from "../run/start.ts"
 import { followReply, resumeFrom } from "./runEvents.ts"
 
 export const processRoute = <E>(
@@ -68,9 +68,9 @@ export const processRoute = <E>(
       return HttpServerResponse.jsonUnsafe({ id, session_id: run.context.sessionId, status: "in_progress" })
     }
     if (request.stream === false) {
-      const frames = yield* log!.follow(id, -1)
-      const last = yield* Stream.runLast(Stream.orDie(frames))
-      return HttpServerResponse.jsonUnsafe(eventsOfFrames(Option.getOrElse(last, () => "")).at(-1))
+      // the run's end, once its log has it
+      yield* Stream.runDrain(Stream.orDie(yield* log!.follow(id, -1)))
+      return HttpServerResponse.jsonUnsafe(RunLog.responseSoFar(yield* log!.read(id)))
     }
     return yield* followReply(log!, services.keepAlive, id, -1)
   }))

@@ -9,8 +9,8 @@ import * as RunLog from "../../RunLog.ts"
 import type * as TaskQueue from "../../TaskQueue.ts"
 import * as HttpError from "../http/httpError.ts"
 import { register } from "../../Health.ts"
-import { eventsOfFrames, outlivesClient, startDetached } from "../run/detached.ts"
-import { sessionKey, type Runs } from "../run/start.ts"
+import { startDetached } from "../run/detached.ts"
+import { outlivesClient, sessionKey, type Runs } from "../run/start.ts"
 import type { Settings } from "../settings.ts"
 import { submittedReply } from "../tasks.ts"
 import { PROCESS_TASK, submitProcessTask } from "./processTask.ts"
@@ -57,7 +57,7 @@ export const rpcRoutes = <E>(
   const noLog = Effect.fail(new AgentRpc.NotFound({ message: "This app keeps no event log (its eventLog option is off)" }))
   const follow = (responseId: string, after: number): Stream.Stream<Protocol.Event, AgentRpc.NotFound | AgentRpc.Unavailable> =>
     log === undefined ? Stream.unwrap(noLog) : Stream.unwrap(log.follow(responseId, after).pipe(
-      Effect.map((frames) => Stream.flattenIterable(Stream.map(Stream.mapError(frames, toUnavailable), eventsOfFrames))),
+      Effect.map((frames) => Stream.flattenIterable(Stream.map(Stream.mapError(frames, toUnavailable), (text) => RunLog.splitFrames(text).map(RunLog.eventOf)))),
       Effect.catchTags(logErrors)
     ))
   const submit = submitProcessTask(tasks, settings)(runs)

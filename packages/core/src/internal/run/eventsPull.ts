@@ -81,8 +81,7 @@ export const eventsPull = <E, R>(
   pull: Pull.Pull<ReadonlyArray<Output.AgentOutput>, E, unknown, R>,
   scope: Scope.Scope,
   options: RunOptions | undefined
-): Effect.Effect<Pull.Pull<Events, never, void, R>> =>
-  Effect.succeed(new EventsPull(context, pull, scope, options).pull)
+): Pull.Pull<Events, never, void, R> => new EventsPull(context, pull, scope, options).pull
 
 
 /** What a pull of the handler's outputs ends with: outputs, a failure, or `Cause.Done`. */

@@ -48,6 +48,10 @@ export interface Runs<E> {
   readonly log: RunLog.RunLog["Service"] | undefined
 }
 
+/** Whether a request's run goes on without its client (`background`, `on_disconnect: "continue"`). */
+export const outlivesClient = (request: Protocol.AgentRequest): boolean =>
+  request.background === true || request.on_disconnect === "continue"
+
 /** A session's key: `user_id` defaults to the session id, as in the original. */
 export const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey =>
   Interrupt.makeSessionKey(userId ?? sessionId, sessionId)
@@ -117,8 +121,18 @@ export const makeRuns = <E, R>(
       yield* laterThisTurn
       const key = Interrupt.makeSessionKey(request.user_id!, request.session_id!)
       const claim = yield* claims.claim(key, settings.claim)
-      const history = settings.history ? yield* store.startTurn(key, request.input, turn) : []
       const responseId = request.id ?? prefixedId("response")
+      // before the turn starts: a client's id that another run holds is refused with no turn in the history
+      const writer = log === undefined ? undefined : yield* log.open({
+        responseId,
+        sessionId: key.sessionId,
+        userId: key.userId,
+        runId: claim.runId
+      }, {
+        // a fresh id needs no check; but a run that outlives its client is followed at once, from its log
+        fresh: request.id == null && !outlivesClient(request)
+      }).pipe(Effect.catchTag("RunLogError", (error) => Effect.as(Effect.logWarning("could not open the run's event log", error), undefined)))
+      const history = settings.history ? yield* store.startTurn(key, request.input, turn) : []
       const context: QueryContext = {
         request,
         responseId,
@@ -136,15 +150,6 @@ export const makeRuns = <E, R>(
       const outputs = missing === undefined
         ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
         : provideContextCached(handlerOutputs, missing)
-      const writer = log === undefined ? undefined : yield* log.open({
-        responseId,
-        sessionId: key.sessionId,
-        userId: key.userId,
-        runId: claim.runId
-      }, {
-        // a fresh id needs no check; but a run that outlives its client is followed at once, from its log
-        fresh: request.id == null && request.background !== true && request.on_disconnect !== "continue"
-      }).pipe(Effect.catchTag("RunLogError", (error) => Effect.as(Effect.logWarning("could not open the run's event log", error), undefined)))
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       const options = { cancel: claim.stopped, onEnd: record(key, claim, turn), onEvents: writer?.append }
       return { context, outputs, options } satisfies Run<E>

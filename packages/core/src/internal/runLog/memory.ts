@@ -1,6 +1,7 @@
 /** The memory run log (`RunLog.makeMemory`): an entry per run, its frames in one ring of bytes. */
 import { Cause, Duration, Effect, Option, Stream } from "effect"
 import type * as Protocol from "../../Protocol.ts"
+import * as Runner from "../../Runner.ts"
 /** The shapes of `RunLog` this module uses (declared here: `RunLog` imports this module). */
 declare namespace Log {
   interface RunInfo {
@@ -109,7 +110,6 @@ type Framing = Pick<Parts<unknown, unknown, unknown>, "framesFrom" | "splitFrame
 
 interface Parts<S, Dup, Missing> {
   readonly duplicate: (responseId: string) => Dup
-  readonly endsRun: (events: ReadonlyArray<Protocol.Event>) => boolean
   readonly framesFrom: (text: string, first: number, from: number) => string
   readonly notFound: (responseId: string) => Missing
   readonly splitFrames: (text: string) => Array<string>
@@ -122,7 +122,7 @@ interface Parts<S, Dup, Missing> {
 }
 
 export const memoryLog = <S, Dup, Missing>(options: Log.Options | undefined, parts: Parts<S, Dup, Missing>): S => {
-  const { duplicate, endsRun, notFound } = parts
+  const { duplicate, notFound } = parts
   const retentionMs = Duration.toMillis(Duration.fromInputUnsafe(options?.retention ?? Duration.minutes(10)))
   const maxEvents = Math.max(1, options?.maxEvents ?? 10_000)
   const maxRuns = Math.max(1, options?.maxRuns ?? 1_000)
@@ -167,7 +167,7 @@ export const memoryLog = <S, Dup, Missing>(options: Log.Options | undefined, par
     entry.next = events[events.length - 1].sequence_number + 1
     // the oldest chunks go first (a chunk holds at most 512 frames)
     while (entry.count > maxEvents && entry.chunks.length > 1) entry.shift()
-    if (endsRun(events)) {
+    if (Runner.isComplete(events)) {
       entry.ended = true
       entry.endedAt = Date.now()
     }

@@ -4,12 +4,13 @@
  * message starts a task (a run in the session its `contextId` names), a
  * stream sends its events as SSE, a cancel stops its run wherever it runs.
  */
-import { Deferred, Duration, Effect, Exit, Layer, Option, Result, Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, Layer, Option, Result, Stream } from "effect"
 import * as NetAddress from "effect/net/NetAddress"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as A2a from "../../../A2a.ts"
 import { register } from "../../../Health.ts"
 import * as Interrupt from "../../../Interrupt.ts"
+import { detach } from "../../run/detached.ts"
 import { closeAfterResponse } from "../../private.ts"
 import { sseOf } from "../../reply/frames.ts"
 import { type Runs, sessionKey } from "../../run/start.ts"
@@ -132,11 +133,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
         }
         if (send.returnImmediately) {
           // the task outlives the request: its run holds the session in a scope of its own, closed when it ends
-          const scope = yield* Scope.fork(appScope)
-          const { responses, task } = yield* Scope.provide(tasks.start(send, undefined), scope).pipe(
-            Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-          )
-          yield* Effect.forkIn(Effect.ensuring(Stream.runDrain(responses), Scope.close(scope, Exit.void)), appScope)
+          const { task } = yield* detach(appScope, tasks.start(send, undefined), ({ responses }) => responses)
           return resultReply(request.id, sendResult(task.events.task(), request.dialect))
         }
         const { responses, task } = yield* tasks.start(send, closeAfterResponse(httpRequest))
