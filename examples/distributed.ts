@@ -9,7 +9,7 @@
  */
 import { AgentApp } from "@agentapp/core"
 import { Config, Layer } from "effect"
-import { Friday, listen, Routes, setting, Toolbox } from "./main.ts"
+import { Friday, FridayAuth, listen, Routes, setting, Toolbox } from "./main.ts"
 import { Redis } from "./redis.ts"
 
 /** `ROLE=api` leaves the tasks to separate workers (examples/worker.ts); the default runs both. */
@@ -18,6 +18,7 @@ const role = setting(Config.Literals(["api", "both"] as const, "ROLE").pipe(Conf
 export const Main = Friday.serve(Routes, { role }).pipe(
   Layer.provide(listen(8090)),
   Layer.provide(Redis), // REDIS_URL, REDIS_PREFIX
+  Layer.provide(FridayAuth), // API_KEYS
   Layer.provide(Toolbox.layer)
 )
 

@@ -9,9 +9,9 @@
  *
  * examples/distributed.ts serves the same app on Redis.
  */
-import { AgentApp, Protocol } from "@agentapp/core"
+import { AgentApp, Auth, Protocol } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Config, Context, Duration, Effect, Layer, Schema, Stream } from "effect"
+import { Cause, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { createServer } from "node:http"
 
 /**
@@ -110,8 +110,23 @@ export const Friday = AgentApp.make({
     leaseTtl: setting(Config.Number("LEASE_TTL_MS").pipe(Config.map(Duration.millis), Config.withDefault(undefined))),
     // ON_BUSY=enqueue: a message to a busy session waits its turn instead of getting 409
     onBusy: setting(Config.Literals(["reject", "interrupt", "enqueue"] as const, "ON_BUSY").pipe(Config.withDefault(undefined)))
+  },
+  // RUNS_PER_USER=2 REQUESTS_PER_MINUTE=60: what one user may do (429 beyond; the rate needs API_KEYS)
+  limits: {
+    runsPerUser: setting(Config.Int("RUNS_PER_USER").pipe(Config.withDefault(undefined))),
+    requestsPerMinute: setting(Config.Int("REQUESTS_PER_MINUTE").pipe(Config.withDefault(undefined)))
   }
 })
+
+/**
+ * API_KEYS="key-a=alice,key-b=bob": every route but the health probes wants
+ * `Authorization: Bearer <key>`, and a key's user owns the runs it starts.
+ * Without it Friday is open, as the original is.
+ */
+export const FridayAuth = Layer.unwrap(Effect.map(
+  Config.option(Config.Redacted("API_KEYS")),
+  Option.match({ onNone: () => Layer.empty, onSome: () => Auth.layerApiKeysConfig(Config.Redacted("API_KEYS")) })
+))
 
 /**
  * The agent: reasoning, a tool call and its result, then the answer. It
@@ -217,6 +232,7 @@ export const Routes = Layer.mergeAll(Query, Hello, Count, WordStats)
 export const Main = Friday.serve(Routes).pipe(
   Layer.provide(listen(8090)),
   Layer.provide(AgentApp.layerMemory), // embedded interrupts and sessions; no Redis needed
+  Layer.provide(FridayAuth),
   Layer.provide(Toolbox.layer)
 )
 

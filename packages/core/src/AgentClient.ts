@@ -25,13 +25,12 @@ import { FetchHttpClient } from "effect/http"
 import { RpcClient, RpcClientError, RpcSerialization } from "effect/rpc"
 import {
   AgentRpcs,
+  type CallError,
   type HealthStatus,
-  type InvalidRequest,
   type NotFound,
   type RunError,
   type Submitted,
-  type TaskStatus,
-  type Unavailable
+  type TaskStatus
 } from "./AgentRpc.ts"
 import { resuming } from "./internal/client/resume.ts"
 import { prefixedId, randomUuid } from "./internal/util/ids.ts"
@@ -99,16 +98,16 @@ export class AgentClient extends Context.Service<AgentClient, {
   readonly join: (
     responseId: string,
     after?: number | undefined
-  ) => Stream.Stream<Protocol.Event, NotFound | InvalidRequest | Unavailable | ClientError>
+  ) => Stream.Stream<Protocol.Event, typeof CallError.Type | ClientError>
   /** A run's response object so far (status, output, usage). */
   readonly getRun: (
     responseId: string
-  ) => Effect.Effect<Protocol.ResponseEvent, NotFound | InvalidRequest | Unavailable | ClientError>
+  ) => Effect.Effect<Protocol.ResponseEvent, typeof CallError.Type | ClientError>
   /** Stops the run of a session, wherever it runs. */
   readonly stop: (
     sessionId: string,
     userId?: string | undefined
-  ) => Effect.Effect<void, NotFound | InvalidRequest | Unavailable | ClientError>
+  ) => Effect.Effect<void, typeof CallError.Type | ClientError>
   /** Runs a request in the background (`/process/task`). */
   readonly submitTask: (
     request: Protocol.AgentRequest
@@ -116,7 +115,7 @@ export class AgentClient extends Context.Service<AgentClient, {
   /** The status of a background run; its result is the final response. */
   readonly getTask: (
     taskId: string
-  ) => Effect.Effect<typeof TaskStatus.Type, NotFound | InvalidRequest | Unavailable | ClientError>
+  ) => Effect.Effect<typeof TaskStatus.Type, typeof CallError.Type | ClientError>
   readonly health: Effect.Effect<typeof HealthStatus.Type, ClientError>
 }>()("@agentapp/core/AgentClient") {}
 

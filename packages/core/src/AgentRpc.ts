@@ -41,11 +41,38 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable"
 }) {}
 
 /**
+ * A payload that names another user than the caller's credentials (HTTP 403).
+ *
+ * @since 0.1.0
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  message: Schema.String
+}) {}
+
+/**
+ * The caller's user has as many runs going as the app allows (HTTP 429);
+ * `retry_after_ms` is a hint.
+ *
+ * @since 0.1.0
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  message: Schema.String,
+  retry_after_ms: Schema.Number
+}) {}
+
+/**
  * The errors of `Process` and `SubmitTask`.
  *
  * @since 0.1.0
  */
-export const RunError = Schema.Union([SessionBusy, InvalidRequest, Unavailable])
+export const RunError = Schema.Union([SessionBusy, InvalidRequest, Unavailable, Forbidden, RateLimited])
+
+/**
+ * The errors of the procedures that read or stop a run or task.
+ *
+ * @since 0.1.0
+ */
+export const CallError = Schema.Union([NotFound, InvalidRequest, Unavailable, Forbidden])
 
 /**
  * The status of a background task.
@@ -149,7 +176,7 @@ export class AgentRpcs extends RpcGroup.make(
   Rpc.make("Stop", {
     payload: Schema.Unknown,
     success: Schema.Struct({ status: Schema.Literal("success"), message: Schema.String }),
-    error: Schema.Union([NotFound, InvalidRequest, Unavailable])
+    error: CallError
   }),
   Rpc.make("SubmitTask", {
     payload: Schema.Unknown,
@@ -159,18 +186,18 @@ export class AgentRpcs extends RpcGroup.make(
   Rpc.make("GetTask", {
     payload: Schema.Unknown,
     success: TaskStatus,
-    error: Schema.Union([NotFound, InvalidRequest, Unavailable])
+    error: CallError
   }),
   Rpc.make("Join", {
     payload: Schema.Unknown,
     success: Protocol.Event,
-    error: Schema.Union([NotFound, InvalidRequest, Unavailable]),
+    error: CallError,
     stream: true
   }),
   Rpc.make("GetRun", {
     payload: Schema.Unknown,
     success: Protocol.ResponseEvent,
-    error: Schema.Union([NotFound, InvalidRequest, Unavailable])
+    error: CallError
   }),
   Rpc.make("Health", {
     success: HealthStatus

@@ -19,6 +19,8 @@ export class AppInfo extends Context.Service<AppInfo, {
   readonly description: string
   readonly version: string
   readonly endpoints: Map<string, string>
+  /** Every route the app serves, as `METHOD /path` (listed by `GET /`). */
+  readonly routes: Array<string>
   /** Dependencies `/readiness` checks: name → an Effect that fails when it is unavailable. */
   readonly checks: Map<string, Effect.Effect<void, unknown>>
 }>()("@agentapp/core/AppInfo") {}

@@ -21,7 +21,8 @@ export {
   RunState,
   SessionBusy,
   type SessionKey,
-  type StopSignal
+  type StopSignal,
+  TooManyRuns
 } from "./internal/interrupt/backend.ts"
 export { type Claim, claim, type ClaimOptions, Claims } from "./internal/interrupt/claim.ts"
 export { type ListenerRegistry, makeListenerRegistry } from "./internal/interrupt/listeners.ts"

@@ -102,6 +102,16 @@ export class RunLogError extends Schema.TaggedError<RunLogError>()("RunLogError"
 }
 
 /**
+ * How a log is read: with `owner`, another user's run is `RunNotFound`, so
+ * that a caller learns nothing of runs that are not theirs.
+ *
+ * @since 0.1.0
+ */
+export interface ReadOptions {
+  readonly owner?: string | undefined
+}
+
+/**
  * The run log service.
  *
  * @since 0.1.0
@@ -119,9 +129,13 @@ export class RunLog extends Context.Service<RunLog, {
    * The frames after sequence number `after` (-1 for all), then live ones
    * until the terminal event, as chunks of SSE text.
    */
-  readonly follow: (responseId: string, after: number) => Effect.Effect<Stream.Stream<string, RunLogError>, RunNotFound | RunLogError>
+  readonly follow: (
+    responseId: string,
+    after: number,
+    options?: ReadOptions
+  ) => Effect.Effect<Stream.Stream<string, RunLogError>, RunNotFound | RunLogError>
   /** The log as it is now. */
-  readonly read: (responseId: string) => Effect.Effect<Snapshot, RunNotFound | RunLogError>
+  readonly read: (responseId: string, options?: ReadOptions) => Effect.Effect<Snapshot, RunNotFound | RunLogError>
   /** The response id of the session's latest logged run, if it is still kept. */
   readonly latest: (key: SessionKey) => Effect.Effect<Option.Option<string>, RunLogError>
 }>()("@agentapp/core/RunLog") {}

@@ -51,6 +51,8 @@ export interface JobOptions {
   readonly backoff: Duration.Duration
   /** How long the result (or error) is kept after the job ends. */
   readonly retention: Duration.Duration
+  /** The user who submitted it (with `Auth`): only they read its status. */
+  readonly owner?: string | undefined
 }
 
 /**
@@ -118,12 +120,13 @@ export class TaskQueue extends Context.Service<TaskQueue, {
   ) => Effect.Effect<string, TaskQueueError>
   /**
    * The status of a job, `None` when it is unknown or its retention has
-   * passed, or when `options.task` is given and the job is another task's.
+   * passed, or when `options.task` is given and the job is another task's,
+   * or `options.owner` and the job is another user's.
    */
   readonly status: (
     queue: string,
     id: string,
-    options?: { readonly task?: string | undefined }
+    options?: { readonly task?: string | undefined; readonly owner?: string | undefined }
   ) => Effect.Effect<Option.Option<TaskStatus>, TaskQueueError>
   /**
    * Runs the jobs of `queue` while the scope is open, `concurrency` at a
@@ -295,6 +298,7 @@ export const makeMemory = Effect.fnUntraced(function*(options?: {
         const job = jobs.get(id)
         if (job === undefined || job.queue !== queue) return Option.none()
         if (statusOptions?.task !== undefined && job.task !== statusOptions.task) return Option.none()
+        if (statusOptions?.owner !== undefined && job.options.owner !== statusOptions.owner) return Option.none()
         if (job.expiresAt !== undefined && job.expiresAt <= now) {
           jobs.delete(id)
           return Option.none()

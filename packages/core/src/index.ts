@@ -8,6 +8,9 @@
 /** A2A: the `a2a` option's shapes, the task store and the card's registries. @since 0.1.0 */
 export * as A2a from "./A2a.ts"
 
+/** Who is calling: API keys, JWTs or a custom check; the principal that owns runs. @since 0.1.0 */
+export * as Auth from "./Auth.ts"
+
 /** The public builder: make, query, endpoint, serve, runMain. @since 0.1.0 */
 export * as AgentApp from "./AgentApp.ts"
 

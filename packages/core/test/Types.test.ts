@@ -111,24 +111,24 @@ describe("AgentClient types", () => {
         Stream.Stream<Protocol.Event, typeof AgentRpc.RunError.Type | AgentRpc.NotFound | AgentClient.ClientError>
       >()
       expectTypeOf(agent.join("response_1", 4)).toEqualTypeOf<
-        Stream.Stream<Protocol.Event, AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentClient.ClientError>
+        Stream.Stream<Protocol.Event, AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentRpc.Forbidden | AgentClient.ClientError>
       >()
       expectTypeOf(agent.getRun("response_1")).toEqualTypeOf<
         Effect.Effect<
           Protocol.ResponseEvent,
-          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentClient.ClientError
+          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentRpc.Forbidden | AgentClient.ClientError
         >
       >()
       expectTypeOf(agent.stop("s")).toEqualTypeOf<
         Effect.Effect<
           void,
-          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentClient.ClientError
+          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentRpc.Forbidden | AgentClient.ClientError
         >
       >()
       expectTypeOf(agent.getTask("t")).toEqualTypeOf<
         Effect.Effect<
           typeof AgentRpc.TaskStatus.Type,
-          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentClient.ClientError
+          AgentRpc.NotFound | AgentRpc.InvalidRequest | AgentRpc.Unavailable | AgentRpc.Forbidden | AgentClient.ClientError
         >
       >()
       expectTypeOf(agent.health).toEqualTypeOf<Effect.Effect<typeof AgentRpc.HealthStatus.Type, AgentClient.ClientError>>()

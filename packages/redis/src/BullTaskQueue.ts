@@ -36,6 +36,7 @@ export interface Options {
 interface JobData {
   readonly payload: unknown
   readonly retentionMs: number
+  readonly owner?: string | undefined
 }
 
 const millis = (input: Duration.Input | undefined, fallback: Duration.Duration) =>
@@ -139,7 +140,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       use("could not enqueue the task", async () => {
         const retentionMs = Duration.toMillis(job.retention)
         const keep = { age: Math.max(1, Math.ceil(retentionMs / 1000)) }
-        const added = await queueOf(queue).add(task, { payload, retentionMs } satisfies JobData, {
+        const added = await queueOf(queue).add(task, { payload, retentionMs, ...(job.owner === undefined ? {} : { owner: job.owner }) } satisfies JobData, {
           // BullMQ numbers jobs by default: ids that anyone could guess, and so read
           jobId: randomUuid(),
           attempts: job.attempts,
@@ -158,6 +159,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         if (job === undefined) return Option.none()
         if (statusOptions?.task !== undefined && job.name !== statusOptions.task) return Option.none()
         const data = job.data as JobData
+        if (statusOptions?.owner !== undefined && data.owner !== statusOptions.owner) return Option.none()
+        if (statusOptions?.owner !== undefined && data.owner !== statusOptions.owner) return Option.none()
         if ((state === "finished" || state === "error") && job.finishedOn !== undefined) {
           if (job.finishedOn + data.retentionMs <= Date.now()) {
             await job.remove().catch(() => undefined)

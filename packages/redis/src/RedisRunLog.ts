@@ -99,9 +99,11 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
     entries.map(([id, fields]) => ({ first: Number(fields[1]), last: Number.parseInt(id, 10), text: fields[3] }))
   const range = (id: string, after: number) =>
     Effect.map(use((client) => client.xrange(streamKey(id), after < 0 ? "-" : `(${after}-1`, "+")), chunksOf)
-  const meta = (id: string) =>
+  const meta = (id: string, options: RunLog.ReadOptions | undefined) =>
     Effect.flatMap(use((client) => client.hgetall(metaKey(id))), (fields) =>
-      fields.run === undefined ? Effect.fail(RunLog.notFound(id)) : Effect.succeed(fields))
+      fields.run === undefined || (options?.owner !== undefined && fields.user !== options.owner)
+        ? Effect.fail(RunLog.notFound(id))
+        : Effect.succeed(fields))
   const snapshotOf = (id: string, fields: Record<string, string>): Effect.Effect<RunLog.Snapshot, RunLog.RunLogError> =>
     Effect.map(range(id, -1), (chunks) => ({
       info: { responseId: id, sessionId: fields.session!, userId: fields.user!, runId: fields.run! },
@@ -209,8 +211,8 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
         open(streamKey(info.responseId), metaKey(info.responseId), latestKey(info), info.userId, info.sessionId, info.runId, leaseKey(info), info.responseId, liveTtlMs),
         (opened) => opened === 1 ? Effect.succeed(writer(info, false)) : Effect.fail(RunLog.duplicate(info.responseId))
       ),
-    follow: (id, after) => Effect.map(meta(id), (fields) => follow(id, after, fields)),
-    read: (id) => Effect.flatMap(meta(id), (fields) => snapshotOf(id, fields)),
+    follow: (id, after, options) => Effect.map(meta(id, options), (fields) => follow(id, after, fields)),
+    read: (id, options) => Effect.flatMap(meta(id, options), (fields) => snapshotOf(id, fields)),
     latest: (key) => Effect.map(use((client) => client.get(latestKey(key))), Option.fromNullishOr)
   })
 })

@@ -6,6 +6,7 @@
 import { Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import * as A2a from "../A2a.ts"
+import * as Auth from "../Auth.ts"
 import * as Health from "../Health.ts"
 import * as Interrupt from "../Interrupt.ts"
 import * as RunLog from "../RunLog.ts"
@@ -50,6 +51,7 @@ export const queryRoutes = <R>(
     const store = yield* SessionStore.SessionStore
     const tasks = yield* TaskQueue.TaskQueue
     const appScope = yield* Effect.scope
+    const auth = Option.getOrUndefined(yield* Effect.serviceOption(Auth.Auth))
     // the runs' log: the one provided (Redis shares it between nodes), else this node's memory
     const log = settings.eventLog === false ? undefined : Option.getOrElse(
       yield* Effect.serviceOption(RunLog.RunLog),
@@ -64,7 +66,7 @@ export const queryRoutes = <R>(
         HttpRouter.add("POST", settings.stopPath, stopRoute(backend, settings.maxBodySize)),
         Health.register("stop", settings.stopPath)
       ),
-      settings.rpcPath === false ? Layer.empty : rpcRoutes(settings.rpcPath, runs, { lifecycle, backend, tasks, appScope }, settings),
+      settings.rpcPath === false ? Layer.empty : rpcRoutes(settings.rpcPath, runs, { lifecycle, backend, tasks, appScope, auth }, settings),
       processTaskRoutes(runs, tasks, settings),
       settings.openAiPath === false ? Layer.empty : openAiRoutes(settings.openAiPath, runs, backend, settings),
       settings.agUiPath === false ? Layer.empty : agUiRoute(settings.agUiPath, runs, settings),

@@ -1,4 +1,7 @@
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { RateLimiter } from "effect/persistence"
+import * as Auth from "../Auth.ts"
+import { guard, type RateLimit } from "./auth/guard.ts"
 import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Health from "../Health.ts"
 import { Lifecycle } from "../Lifecycle.ts"
@@ -23,6 +26,7 @@ export const serveRoutes = <A, E, R>(
     description: settings.description,
     version: settings.version,
     endpoints: new Map<string, string>(),
+    routes: [],
     checks: new Map<string, Effect.Effect<void, unknown>>()
   }))
   const registry = Layer.sync(Tasks.TaskRegistry, () => ({
@@ -42,7 +46,7 @@ export const serveRoutes = <A, E, R>(
     // (the routes also need, per request, what the app's routes require: the server's context has it)
     let routes: RoutesEffect<R> | undefined
     const starting = HttpServerRequest.HttpServerRequest.useSync(startingResponse(lifecycle))
-    const routed = Effect.suspend(() => routes ?? starting)
+    const routed = yield* protect(settings, Effect.suspend(() => routes ?? starting))
     const handler = settings.cors === undefined ? routed : HttpMiddleware.cors({
       allowedOrigins: settings.cors.origins,
       allowedMethods: settings.cors.methods,
@@ -59,7 +63,11 @@ export const serveRoutes = <A, E, R>(
     const healthPaths = new Set<string>(Object.values(paths))
     const worker = options?.role === "worker"
     const accept = worker ? (path: string) => healthPaths.has(path) : () => true
-    routes = yield* Scope.provide(toHttpEffect(Layer.mergeAll(app, healthRoutes), accept), appScope)
+    const { routes: listed } = yield* Health.AppInfo
+    routes = yield* Scope.provide(
+      toHttpEffect(Layer.mergeAll(app, healthRoutes), accept, (method, path) => listed.push(`${method} ${path}`)),
+      appScope
+    )
     if (worker) {
       const { endpoints } = yield* Health.AppInfo
       for (const [name, path] of endpoints) if (!healthPaths.has(path)) endpoints.delete(name)
@@ -74,6 +82,28 @@ export const serveRoutes = <A, E, R>(
     Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry, KeepAlive.layer(settings.keepAlive)))
   )
 }
+
+/** The paths open without credentials: the health probes, and the A2A card that tells clients how to authenticate. */
+const openPaths: ReadonlySet<string> = new Set([paths.health, paths.liveness, paths.readiness, "/.well-known/agent-card.json"])
+
+/** `handler` behind the app's `Auth`, if it has one, and its users' request rate. */
+const protect = <E, R>(settings: Settings, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function*() {
+    const auth = yield* Effect.serviceOption(Auth.Auth)
+    const perMinute = settings.requestsPerMinute
+    if (Option.isNone(auth)) {
+      if (perMinute !== undefined) yield* Effect.logWarning("limits.requestsPerMinute needs an Auth layer: requests are not limited")
+      return handler
+    }
+    const store = Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiterStore))
+    const rate: RateLimit | undefined = perMinute === undefined ? undefined : {
+      requestsPerMinute: perMinute,
+      limiter: yield* (store === undefined
+        ? Effect.provide(RateLimiter.make, RateLimiter.layerStoreMemory)
+        : Effect.provideService(RateLimiter.make, RateLimiter.RateLimiterStore, store))
+    }
+    return guard(auth.value, rate, openPaths)(handler)
+  })
 
 /** The answers given while the app is still being built. */
 const startingResponse = (lifecycle: Lifecycle["Service"]) => (request: HttpServerRequest.HttpServerRequest) => {

@@ -85,6 +85,17 @@ export interface Options {
     /** Append each turn's input and completed output to the session history. Default `true`. */
     readonly history?: boolean | undefined
   } | undefined
+  /** What one user may do; over a limit, 429 with `Retry-After`. Default: no limit. */
+  readonly limits?: {
+    /** Runs one user may have going at once, across sessions and nodes (by the run's `user_id`). */
+    readonly runsPerUser?: number | undefined
+    /**
+     * Requests one authenticated user may make a minute (needs an `Auth`:
+     * without it a request's user is whatever its body says). Counted in the
+     * `RateLimiterStore` provided (Redis with `@agentapp/redis`), else in memory.
+     */
+    readonly requestsPerMinute?: number | undefined
+  } | undefined
 }
 
 /**
@@ -146,6 +157,7 @@ export interface Settings {
   readonly agUiPath: HttpRouter.PathInput | false
   readonly a2a: A2aSettings | false
   readonly eventLog: RunLog.Options | false
+  readonly requestsPerMinute: number | undefined
 }
 
 /**
@@ -200,7 +212,8 @@ export const settingsOf = (options: Options): Settings => {
       leaseTtl: Duration.fromInputUnsafe(options.sessions?.leaseTtl ?? Duration.seconds(30)),
       stateTtl: Duration.fromInputUnsafe(options.sessions?.stateTtl ?? Duration.seconds(600)),
       takeoverTimeout: Duration.seconds(10),
-      maxQueue: options.sessions?.maxQueue ?? 10
+      maxQueue: options.sessions?.maxQueue ?? 10,
+      runsPerUser: options.limits?.runsPerUser
     },
     history: options.sessions?.history ?? true,
     concurrency: options.tasks?.concurrency ?? 4,
@@ -210,6 +223,7 @@ export const settingsOf = (options: Options): Settings => {
     openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi,
     agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi,
     a2a: a2aSettings(options.a2a),
-    eventLog: options.eventLog === false ? false : options.eventLog === true || options.eventLog === undefined ? {} : options.eventLog
+    eventLog: options.eventLog === false ? false : options.eventLog === true || options.eventLog === undefined ? {} : options.eventLog,
+    requestsPerMinute: options.limits?.requestsPerMinute
   }
 }

@@ -7,6 +7,8 @@ import * as TaskQueue from "../TaskQueue.ts"
 import { jobOptions, type Options, type Role } from "../Tasks.ts"
 import * as HttpError from "./http/httpError.ts"
 import { handlerServices } from "./util/provideContext.ts"
+import { callerId } from "./auth/owner.ts"
+import type * as Auth from "../Auth.ts"
 
 /**
  * A task as workers run it: a JSON payload in, a JSON result out.
@@ -80,7 +82,7 @@ export const taskRoutes = (
   queue: string,
   submit: (body: unknown) => Effect.Effect<
     Record<string, unknown> & { readonly task_id: string },
-    HttpError.RequestError | TaskQueue.TaskQueueError
+    HttpError.RequestError | TaskQueue.TaskQueueError | Auth.Forbidden
   >,
   options: {
     readonly maxBodySize: number
@@ -102,7 +104,7 @@ export const taskRoutes = (
 
     const get = HttpError.respondOnError(Effect.gen(function*() {
       const id = (yield* HttpRouter.params).task_id ?? ""
-      const status = yield* tasks.status(queue, id, { task: options.task })
+      const status = yield* tasks.status(queue, id, { task: options.task, owner: yield* callerId })
       return Option.match(status, {
         onNone: () => notFound(id),
         onSome: (status) => HttpServerResponse.jsonUnsafe(status)
@@ -175,7 +177,7 @@ export const make = <P, I, A, E, R>(
         Effect.flatMap((payload) =>
           Effect.mapError(encode(payload), (error) => HttpError.invalidRequest(error.message))
         ),
-        Effect.flatMap((json) => tasks.submit(queue, name, json, job)),
+        Effect.flatMap((json) => Effect.flatMap(callerId, (owner) => tasks.submit(queue, name, json, owner === undefined ? job : { ...job, owner }))),
         Effect.map((task_id) => ({ task_id }))
       )
     return Layer.mergeAll(

@@ -60,7 +60,7 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         const b = yield* Interrupt.InterruptBackend
         const key = fresh()
         expect(yield* b.startRun(key, running("dead"), short, ttl)).toBe(true)
-        yield* eventually(b.startRun(key, running("alive"), ttl, ttl))
+        yield* eventually(Effect.map(b.startRun(key, running("alive"), ttl, ttl), (started) => started === true))
         expect(yield* b.renewLease(key, "dead", ttl)).toBe(false)
         yield* b.endRun(key, { ...running("alive"), state: "FINISHED" }, ttl)
       }))

@@ -258,6 +258,10 @@ export const refusalOf = (error: unknown): { readonly status: number; readonly m
       return { status: 409, message, code: "conflict" }
     case "NoActiveRun":
       return { status: 404, message, code: "not_found" }
+    case "Forbidden":
+      return { status: 403, message, code: "forbidden" }
+    case "TooManyRuns":
+      return { status: 429, message, code: "rate_limited" }
     case "InterruptBackendError":
     case "SessionStoreError":
     case "TaskQueueError":

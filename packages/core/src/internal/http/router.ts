@@ -13,7 +13,7 @@ const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const
  * `Allow` when the path exists for other methods, 400 for a path that is not
  * valid percent-encoding, else 404. `HEAD` is answered by a `GET` route.
  */
-const makeRouter = Effect.fnUntraced(function*(accept: (path: string) => boolean) {
+const makeRouter = Effect.fnUntraced(function*(accept: (path: string) => boolean, onRoute: (method: string, path: string) => void) {
   const config = yield* HttpRouter.RouterConfig
   const routerConfig = { maxParamLength, ...config }
   const router = yield* Effect.provideService(HttpRouter.make, HttpRouter.RouterConfig, routerConfig)
@@ -22,6 +22,7 @@ const makeRouter = Effect.fnUntraced(function*(accept: (path: string) => boolean
     if (method === "*" || path === "*") return
     if (index.has(method, path)) return
     index.on(method, path, true)
+    onRoute(method, path)
     if (path.endsWith("/*")) index.on(method, path.slice(0, -2) as HttpRouter.PathInput, true)
   }
 
@@ -84,7 +85,8 @@ export type RoutesEffect<R> = Effect.Effect<
 
 export const toHttpEffect = <A, E, R>(
   appLayer: Layer.Layer<A, E, R>,
-  accept: (path: string) => boolean
+  accept: (path: string) => boolean,
+  onRoute: (method: string, path: string) => void = () => {}
 ): Effect.Effect<
   RoutesEffect<R>,
   HttpRouter.Request.Without<E>,
@@ -95,7 +97,7 @@ export const toHttpEffect = <A, E, R>(
   Effect.contextWith((context: Context.Context<Scope.Scope>) => {
     const scope = Context.get(context, Scope.Scope)
     const memoMap = Layer.CurrentMemoMap.forkOrCreate(context)
-    const routerLayer = Layer.effect(HttpRouter.HttpRouter, makeRouter(accept))
+    const routerLayer = Layer.effect(HttpRouter.HttpRouter, makeRouter(accept, onRoute))
     return Effect.map(
       Layer.buildWithMemoMap(Layer.provideMerge(appLayer, routerLayer), memoMap, scope),
       (built) => Context.get(built, HttpRouter.HttpRouter).asHttpEffect() as RoutesEffect<R>

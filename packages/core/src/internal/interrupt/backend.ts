@@ -1,6 +1,6 @@
 /** The interrupt backend's service, its records, errors and session keys (re-exported by `Interrupt`). */
-import { Context, type Deferred, type Duration, Effect, type Option, Schema, type Scope } from "effect"
-import { HttpServerRespondable } from "effect/http"
+import { Context, type Deferred, Duration, Effect, type Option, Schema, type Scope } from "effect"
+import { HttpServerRespondable, HttpServerResponse } from "effect/http"
 import { capText, errorResponse, unavailable } from "../http/httpError.ts"
 
 
@@ -62,6 +62,23 @@ export class SessionBusy extends Schema.TaggedError<SessionBusy>()("SessionBusy"
  *
  * @since 0.1.0
  */
+/**
+ * The user has as many runs going as the app allows (`limits.runsPerUser`):
+ * 429 `rate_limited`, with `Retry-After`.
+ */
+export class TooManyRuns extends Schema.TaggedError<TooManyRuns>()("TooManyRuns", {
+  userId: Schema.String,
+  message: Schema.String
+}) {
+  /** A hint: runs end at any time, and the next start may find room. */
+  get retryAfter(): Duration.Duration {
+    return Duration.seconds(1)
+  }
+  [HttpServerRespondable.symbol]() {
+    return Effect.succeed(HttpServerResponse.setHeader(errorResponse(429, "rate_limited", this.message), "retry-after", "1"))
+  }
+}
+
 export class NoActiveRun extends Schema.TaggedError<NoActiveRun>()("NoActiveRun", {
   userId: Schema.String,
   sessionId: Schema.String,
@@ -119,14 +136,16 @@ export class InterruptBackend extends Context.Service<InterruptBackend, {
   /**
    * Starts a run in one step: takes the lease for `record.runId` if nobody
    * holds it and, when taken, records `record` (its `RUNNING` state), kept
-   * for `stateTtl`. `true` when taken.
+   * for `stateTtl`. `true` when taken. With `perUser`, it is also refused
+   * (`"limited"`) while the user's runs holding live leases are as many.
    */
   readonly startRun: (
     key: SessionKey,
     record: RunRecord,
     leaseTtl: Duration.Duration,
-    stateTtl: Duration.Duration
-  ) => Effect.Effect<boolean, InterruptBackendError>
+    stateTtl: Duration.Duration,
+    perUser?: number | undefined
+  ) => Effect.Effect<boolean | "limited", InterruptBackendError>
   /** Extends the lease if `owner` (a run id) still holds it: `false` when it was lost. */
   readonly renewLease: (
     key: SessionKey,

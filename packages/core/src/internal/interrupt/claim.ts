@@ -8,7 +8,8 @@ import {
   type RunRecord,
   type RunState,
   SessionBusy,
-  type SessionKey
+  type SessionKey,
+  TooManyRuns
 } from "./backend.ts"
 import { makeRenewals, type Renewal, type Renewals } from "./renewals.ts"
 
@@ -28,6 +29,8 @@ export interface ClaimOptions {
   readonly takeoverTimeout: Duration.Duration
   /** With `onBusy: "enqueue"`, the most runs that wait per session. */
   readonly maxQueue?: number | undefined
+  /** The most runs one user may have going at once, across sessions (and nodes, on a shared backend). */
+  readonly runsPerUser?: number | undefined
 }
 
 /**
@@ -62,7 +65,7 @@ export class Claims extends Context.Service<Claims, {
   readonly claim: (
     key: SessionKey,
     options: ClaimOptions
-  ) => Effect.Effect<Claim, SessionBusy | InterruptBackendError, Scope.Scope>
+  ) => Effect.Effect<Claim, SessionBusy | TooManyRuns | InterruptBackendError, Scope.Scope>
 }>()("@agentapp/core/Claims") {
   /**
    * Claims on the backend in context; the lease renewals run until the
@@ -95,7 +98,7 @@ export class Claims extends Context.Service<Claims, {
 export const claim = (
   key: SessionKey,
   options: ClaimOptions
-): Effect.Effect<Claim, SessionBusy | InterruptBackendError, Claims | Scope.Scope> =>
+): Effect.Effect<Claim, SessionBusy | TooManyRuns | InterruptBackendError, Claims | Scope.Scope> =>
   Claims.use((claims) => claims.claim(key, options))
 
 const claimWith = Effect.fnUntraced(function*(
@@ -237,9 +240,12 @@ const takeLease = (
   running: RunRecord,
   options: ClaimOptions,
   lease: { held: boolean }
-): Effect.Effect<void, InterruptBackendError> =>
-  Effect.uninterruptible(Effect.map(backend.startRun(key, running, options.leaseTtl, options.stateTtl), (held) => {
-    lease.held = held
+): Effect.Effect<void, InterruptBackendError | TooManyRuns> =>
+  Effect.uninterruptible(Effect.flatMap(backend.startRun(key, running, options.leaseTtl, options.stateTtl, options.runsPerUser), (held) => {
+    lease.held = held === true
+    return held === "limited"
+      ? Effect.fail(new TooManyRuns({ userId: key.userId, message: `User ${capId(key.userId)} has ${options.runsPerUser} runs going, as many as allowed` }))
+      : Effect.void
   }))
 
 /**
@@ -254,7 +260,7 @@ const listenAndTake = (
   options: ClaimOptions,
   lease: { held: boolean },
   scope: Scope.Scope
-): Effect.Effect<Option.Option<Deferred.Deferred<void>>, InterruptBackendError> =>
+): Effect.Effect<Option.Option<Deferred.Deferred<void>>, InterruptBackendError | TooManyRuns> =>
   Effect.gen(function*() {
     const listening = yield* Scope.fork(scope, "sequential")
     const stopped = yield* Scope.provide(backend.listen(key), listening)
@@ -284,7 +290,7 @@ const waitTurn = (
   running: RunRecord,
   lease: { held: boolean },
   options: ClaimOptions
-): Effect.Effect<Deferred.Deferred<void> | "full" | undefined, InterruptBackendError, Scope.Scope> =>
+): Effect.Effect<Deferred.Deferred<void> | "full" | undefined, InterruptBackendError | TooManyRuns, Scope.Scope> =>
   Effect.gen(function*() {
     const ticket = running.runId
     if (!(yield* backend.joinQueue(key, ticket, options.maxQueue ?? defaultMaxQueue, ticketTtl))) return "full"
@@ -306,7 +312,7 @@ const takeOver = (
   running: RunRecord,
   lease: { held: boolean },
   options: ClaimOptions
-): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError, Scope.Scope> =>
+): Effect.Effect<Deferred.Deferred<void> | undefined, InterruptBackendError | TooManyRuns, Scope.Scope> =>
   Effect.gen(function*() {
     const attempt = listenAndTake(backend, key, running, options, lease, yield* Effect.scope)
     yield* backend.signalStop(key)

@@ -68,8 +68,15 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
     evictOldest(states, maxStates)
   }
 
+  // the sessions of each user whose runs may hold leases (kept only with a per-user limit)
+  const userLeases = new Map<string, Set<string>>()
+
   const sweep = withNow((now) => {
     for (const [id, lease] of leases) if (lease.expiresAt <= now) leases.delete(id)
+    for (const [user, sessions] of userLeases) {
+      for (const id of sessions) if (!leases.has(id)) sessions.delete(id)
+      if (sessions.size === 0) userLeases.delete(user)
+    }
     for (const [id, state] of states) if (state.expiresAt <= now) states.delete(id)
     for (const id of queues.keys()) queueOf(id, now)
   })
@@ -81,10 +88,17 @@ export const makeMemory = Effect.fnUntraced(function*(options?: MemoryOptions) {
   }
 
   return InterruptBackend.of({
-    startRun: (key, record, leaseTtl, stateTtl) =>
+    startRun: (key, record, leaseTtl, stateTtl, perUser) =>
       withNow((now) => {
         const id = keyString(key)
         if (liveLease(id, now) !== undefined) return false
+        if (perUser !== undefined) {
+          let sessions = userLeases.get(key.userId)
+          if (sessions === undefined) userLeases.set(key.userId, sessions = new Set())
+          for (const each of sessions) if (liveLease(each, now) === undefined) sessions.delete(each)
+          if (sessions.size >= perUser) return "limited"
+          sessions.add(id)
+        }
         takeLease(id, record, now, leaseTtl, stateTtl)
         return true
       }),

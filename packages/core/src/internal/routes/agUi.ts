@@ -128,7 +128,7 @@ export const agUiRoute = <E>(path: HttpRouter.PathInput, runs: Runs<E>, settings
       const input = yield* Effect.flatMap(readJson, decode)
       const turn = turnOf(input.messages)
       if (turn.length === 0) return runError(400, "The input ends with no user message to answer", "invalid_request")
-      const request: Protocol.AgentRequest = { input: turn, session_id: input.threadId, user_id: input.threadId }
+      const request = yield* runs.settle({ input: turn, session_id: input.threadId, user_id: null })
       const httpRequest = yield* HttpServerRequest.HttpServerRequest
       const run = yield* runs.start(request, closeAfterResponse(httpRequest))
       const toAgUi = makeAgUiEvents(input.threadId, input.runId)

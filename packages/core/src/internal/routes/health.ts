@@ -34,7 +34,8 @@ export const healthRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter | App
         name: info.name,
         description: info.description,
         version: info.version,
-        endpoints: Object.fromEntries(info.endpoints)
+        endpoints: Object.fromEntries(info.endpoints),
+        routes: info.routes
       })
     )
     const health = Effect.sync(() =>

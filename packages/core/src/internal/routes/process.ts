@@ -47,11 +47,11 @@ export const processRoute = <E>(
     const httpRequest = yield* HttpServerRequest.HttpServerRequest
     if (log !== undefined && httpRequest.headers["last-event-id"] !== undefined) {
       const after = yield* resumeFrom(httpRequest)
-      const request = runs.settleIds(yield* Effect.flatMap(readJson, decode))
+      const request = yield* runs.settle(yield* Effect.flatMap(readJson, decode))
       return yield* followReply(log, services.keepAlive, yield* resumed(request, log), after)
     }
     if (services.lifecycle.phase() === "draining") return HttpError.shuttingDown
-    const request = runs.settleIds(yield* Effect.flatMap(readJson, decode))
+    const request = yield* runs.settle(yield* Effect.flatMap(readJson, decode))
     if (!outlivesClient(request)) {
       const run = yield* runs.start(request, closeAfterResponse(httpRequest))
       if (request.stream === false) {

@@ -5,6 +5,7 @@ import * as Protocol from "../../Protocol.ts"
 import * as Runner from "../../Runner.ts"
 import * as TaskQueue from "../../TaskQueue.ts"
 import * as HttpError from "../http/httpError.ts"
+import { callerId } from "../auth/owner.ts"
 import type { Runs } from "../run/start.ts"
 import type { Settings } from "../settings.ts"
 import { registerRunner, type Runner as TaskRunner, taskRoutes } from "../tasks.ts"
@@ -17,8 +18,10 @@ export const submitProcessTask = (tasks: TaskQueue.TaskQueue["Service"], setting
   const decode = HttpError.decode(Protocol.AgentRequest, "request")
   return <E>(runs: Runs<E>) => (body: unknown) =>
     Effect.gen(function*() {
-      const request = runs.settleIds(yield* decode(body))
-      const task_id = yield* tasks.submit(settings.processQueue, PROCESS_TASK, request, settings.processJob)
+      const request = yield* runs.settle(yield* decode(body))
+      const owner = yield* callerId
+      const job = owner === undefined ? settings.processJob : { ...settings.processJob, owner }
+      const task_id = yield* tasks.submit(settings.processQueue, PROCESS_TASK, request, job)
       return { task_id, session_id: request.session_id!, user_id: request.user_id! }
     })
 }

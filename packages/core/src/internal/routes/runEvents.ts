@@ -11,6 +11,7 @@ import { StreamWriter } from "../http/connection.ts"
 import * as HttpError from "../http/httpError.ts"
 import type { KeepAlive } from "../http/keepAlive.ts"
 import { responseSoFar } from "../run/snapshot.ts"
+import { callerId } from "../auth/owner.ts"
 
 const sequencePattern = /^(?:-1|0|[1-9][0-9]{0,14})$/
 
@@ -39,7 +40,7 @@ export const followReply = Effect.fnUntraced(function*(
   responseId: string,
   after: number
 ) {
-  const frames = yield* log.follow(responseId, after)
+  const frames = yield* log.follow(responseId, after, { owner: yield* callerId })
   const watch = yield* keepAlive.watch(StreamWriter.of(yield* HttpServerRequest.HttpServerRequest))
   const body = Stream.map(Stream.orDie(frames), (text) => {
     watch.touch()
@@ -60,7 +61,7 @@ export const runEventsRoutes = (
     return yield* followReply(log, keepAlive, yield* idOf, after)
   }))
   const read = HttpError.respondOnError(Effect.gen(function*() {
-    const snapshot = yield* log.read(yield* idOf)
+    const snapshot = yield* log.read(yield* idOf, { owner: yield* callerId })
     return HttpServerResponse.jsonUnsafe(responseSoFar(snapshot))
   }))
   return Layer.mergeAll(

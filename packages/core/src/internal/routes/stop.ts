@@ -22,7 +22,7 @@ export const stopRoute = (
   return HttpError.respondOnError(
     Effect.gen(function*() {
       const body = yield* Effect.flatMap(readJson, decode)
-      yield* Interrupt.stop(sessionKey(body.session_id, body.user_id))
+      yield* Interrupt.stop(yield* sessionKey(body.session_id, body.user_id))
       return stopped
     }).pipe(Effect.provideService(Interrupt.InterruptBackend, backend))
   )

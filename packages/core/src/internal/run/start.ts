@@ -4,6 +4,7 @@
  * read, its handler's outputs ready, and what it records when it ends.
  */
 import { Effect, type Scope, Stream } from "effect"
+import type * as Auth from "../../Auth.ts"
 import * as Interrupt from "../../Interrupt.ts"
 import { Lifecycle } from "../../Lifecycle.ts"
 import type * as Output from "../../Output.ts"
@@ -13,6 +14,7 @@ import * as SessionStore from "../../SessionStore.ts"
 import type { QueryContext, QueryHandler } from "../query.ts"
 import type * as RunLog from "../../RunLog.ts"
 import type { Settings } from "../settings.ts"
+import { actingUser } from "../auth/owner.ts"
 import { laterThisTurn } from "../util/laterThisTurn.ts"
 import { handlerServices, missingServices, provideContextCached } from "../util/provideContext.ts"
 import { prefixedId, randomUuid } from "../util/ids.ts"
@@ -26,8 +28,11 @@ export interface Run<E> {
 
 /** What starts runs of one query handler. */
 export interface Runs<E> {
-  /** The request with its ids settled: a session id (new when absent) and `user_id` defaulting to it. */
-  readonly settleIds: (request: Protocol.AgentRequest) => Protocol.AgentRequest
+  /**
+   * The request with its ids settled: a session id (new when absent) and
+   * `user_id` defaulting to it, or the caller's with `Auth` (403 for another's).
+   */
+  readonly settle: (request: Protocol.AgentRequest) => Effect.Effect<Protocol.AgentRequest, Auth.Forbidden>
   /**
    * Claims the session and gives the run; the claim lasts as long as the
    * current scope (the HTTP request, or the job). `turn` makes the history
@@ -39,7 +44,7 @@ export interface Runs<E> {
     turn?: string | undefined
   ) => Effect.Effect<
     Run<E>,
-    Interrupt.SessionBusy | Interrupt.InterruptBackendError | SessionStore.SessionStoreError | RunLog.DuplicateRun,
+    Interrupt.SessionBusy | Interrupt.TooManyRuns | Interrupt.InterruptBackendError | SessionStore.SessionStoreError | RunLog.DuplicateRun,
     Scope.Scope
   >
   /** The protocol events of a run. */
@@ -52,9 +57,12 @@ export interface Runs<E> {
 export const outlivesClient = (request: Protocol.AgentRequest): boolean =>
   request.background === true || request.on_disconnect === "continue"
 
-/** A session's key: `user_id` defaults to the session id, as in the original. */
-export const sessionKey = (sessionId: string, userId: string | null | undefined): Interrupt.SessionKey =>
-  Interrupt.makeSessionKey(userId ?? sessionId, sessionId)
+/**
+ * The key of a session a request names: `user_id` defaults to the session
+ * id, as in the original; with `Auth` it is the caller's (403 for another's).
+ */
+export const sessionKey = (sessionId: string, userId: string | null | undefined): Effect.Effect<Interrupt.SessionKey, Auth.Forbidden> =>
+  Effect.map(actingUser(userId, sessionId), (user) => Interrupt.makeSessionKey(user, sessionId))
 
 const stateOf = (status: Protocol.RunStatus): Exclude<Interrupt.RunState, "RUNNING"> =>
   status === "completed" ? "FINISHED" : status === "failed" ? "ERROR" : "STOPPED"
@@ -156,10 +164,14 @@ export const makeRuns = <E, R>(
     })
 
     return {
-      settleIds: (request) => {
+      settle: (request) => {
         const sessionId = request.session_id ?? randomUuid()
-        const input = request.input.map(compactMessage)
-        return { ...request, input, session_id: sessionId, user_id: request.user_id ?? sessionId }
+        return Effect.map(actingUser(request.user_id, sessionId), (userId) => ({
+          ...request,
+          input: request.input.map(compactMessage),
+          session_id: sessionId,
+          user_id: userId
+        }))
       },
       start,
       log,

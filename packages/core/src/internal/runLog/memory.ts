@@ -16,6 +16,9 @@ declare namespace Log {
     readonly maxRuns?: number | undefined
     readonly maxBytes?: number | undefined
   }
+  interface ReadOptions {
+    readonly owner?: string | undefined
+  }
 }
 import { chunkText } from "../reply/chunkText.ts"
 import { evictOldest } from "../util/bounded.ts"
@@ -115,8 +118,8 @@ interface Parts<S, Dup, Missing> {
   readonly splitFrames: (text: string) => Array<string>
   readonly of: (service: {
     readonly open: (info: Log.RunInfo, options?: { readonly fresh?: boolean | undefined }) => Effect.Effect<{ readonly append: (events: ReadonlyArray<Protocol.Event>) => void }, Dup>
-    readonly follow: (id: string, after: number) => Effect.Effect<Stream.Stream<string>, Missing>
-    readonly read: (id: string) => Effect.Effect<{ readonly info: Log.RunInfo; readonly frames: ReadonlyArray<string>; readonly ended: boolean }, Missing>
+    readonly follow: (id: string, after: number, options?: Log.ReadOptions) => Effect.Effect<Stream.Stream<string>, Missing>
+    readonly read: (id: string, options?: Log.ReadOptions) => Effect.Effect<{ readonly info: Log.RunInfo; readonly frames: ReadonlyArray<string>; readonly ended: boolean }, Missing>
     readonly latest: (key: { readonly userId: string; readonly sessionId: string }) => Effect.Effect<Option.Option<string>>
   }) => S
 }
@@ -155,10 +158,12 @@ export const memoryLog = <S, Dup, Missing>(options: Log.Options | undefined, par
     drop(id)
     return undefined
   }
-  const found = (id: string) =>
+  const found = (id: string, options: Log.ReadOptions | undefined) =>
     Effect.suspend(() => {
       const entry = find(id)
-      return entry === undefined ? Effect.fail(notFound(id)) : Effect.succeed(entry)
+      return entry === undefined || (options?.owner !== undefined && entry.info.userId !== options.owner)
+        ? Effect.fail(notFound(id))
+        : Effect.succeed(entry)
     })
 
   const append = (entry: Entry) => (events: ReadonlyArray<Protocol.Event>) => {
@@ -213,9 +218,9 @@ export const memoryLog = <S, Dup, Missing>(options: Log.Options | undefined, par
         runs.set(info.responseId, entry)
         return Effect.succeed({ append: append(entry) })
       }),
-    follow: (id, after) => Effect.map(found(id), (entry) => follow(entry, after)),
-    read: (id) =>
-      Effect.map(found(id), (entry) => ({ info: entry.info, frames: entry.frames(), ended: entry.ended })),
+    follow: (id, after, options) => Effect.map(found(id, options), (entry) => follow(entry, after)),
+    read: (id, options) =>
+      Effect.map(found(id, options), (entry) => ({ info: entry.info, frames: entry.frames(), ended: entry.ended })),
     // the newest first, in the order runs started (resuming without an id is rare: no index is kept for it)
     latest: (key) =>
       Effect.sync(() => {

@@ -10,10 +10,11 @@ import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "e
 import * as A2a from "../../../A2a.ts"
 import { register } from "../../../Health.ts"
 import * as Interrupt from "../../../Interrupt.ts"
+import { callerId } from "../../auth/owner.ts"
 import { detach } from "../../run/detached.ts"
 import { closeAfterResponse } from "../../private.ts"
 import { sseOf } from "../../reply/frames.ts"
-import { type Runs, sessionKey } from "../../run/start.ts"
+import type { Runs } from "../../run/start.ts"
 import type { A2aSettings, Settings } from "../../settings.ts"
 import { agentCard } from "./card.ts"
 import {
@@ -151,6 +152,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
     const list = (request: RpcRequest) =>
       Effect.gen(function*() {
         const query = yield* params(() => listParams(request.params))
+        const caller = yield* callerId
         const running: Array<A2a.TaskRecord> = []
         if (store.local) {
           for (const task of live.all()) if (query.contextId === undefined || task.contextId === query.contextId) running.unshift(recordOf(task))
@@ -168,7 +170,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
               break
             }
             offset++
-            if (query.status === undefined || record.task.status.state === query.status) {
+            if ((query.status === undefined || record.task.status.state === query.status) && (caller === undefined || record.userId === caller)) {
               matching.push(trimmed(record.task, query.historyLength, query.includeArtifacts))
             }
           }
@@ -187,7 +189,7 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
         const state = task.task.status.state
         if (A2a.isTerminal(state)) return yield* Effect.fail(notCancelable(`Task ${id} is already ${state}`))
         const stopped = yield* Effect.provideService(
-          Interrupt.stop(sessionKey(task.task.contextId, task.userId)),
+          Interrupt.stop(Interrupt.makeSessionKey(task.userId, task.task.contextId)),
           Interrupt.InterruptBackend,
           backend
         ).pipe(Effect.as(true), Effect.catchTag("NoActiveRun", () => Effect.succeed(false)))

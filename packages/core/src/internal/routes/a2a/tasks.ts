@@ -9,6 +9,7 @@ import * as A2a from "../../../A2a.ts"
 import type * as Protocol from "../../../Protocol.ts"
 import * as Runner from "../../../Runner.ts"
 import type { Runs } from "../../run/start.ts"
+import { owns } from "../../auth/owner.ts"
 import { randomUuid } from "../../util/ids.ts"
 import { invalidParams, type RpcError, taskNotFound, unsupported } from "./jsonRpc.ts"
 import type { LiveTask, LiveTasks } from "./live.ts"
@@ -35,14 +36,16 @@ export const makeTasks = <E>(
   const timeoutMessage = `The task timed out after ${Duration.format(taskTimeout)}`
   const timeoutMs = Duration.toMillis(taskTimeout)
 
-  /** A task by id: the live one here, else the store's. */
+  /** A task by id: the live one here, else the store's; with `Auth`, only the caller's. */
   const find = (taskId: string): Effect.Effect<Found | undefined, A2a.TaskStoreError> => {
     const here = live.get(taskId)
-    if (here !== undefined) return Effect.succeed({ task: here.events.task(), userId: here.userId, live: here })
-    return Effect.map(store.get(taskId), Option.match({
-      onNone: () => undefined,
-      onSome: (record) => ({ task: record.task, userId: record.userId, live: undefined })
-    }))
+    const found: Effect.Effect<Found | undefined, A2a.TaskStoreError> = here !== undefined
+      ? Effect.succeed({ task: here.events.task(), userId: here.userId, live: here })
+      : Effect.map(store.get(taskId), Option.match({
+        onNone: () => undefined,
+        onSome: (record) => ({ task: record.task, userId: record.userId, live: undefined })
+      }))
+    return Effect.flatMap(found, (task) => task === undefined ? Effect.succeed(undefined) : Effect.map(owns(task.userId), (mine) => mine ? task : undefined))
   }
 
   const save = (task: LiveTask) =>
@@ -75,9 +78,9 @@ export const makeTasks = <E>(
     const request: Protocol.AgentRequest = {
       input: [{ type: "message", role: "user", content: message.parts.map(toContent) }],
       session_id: sessionId,
-      user_id: userId ?? sessionId
+      user_id: userId ?? null
     }
-    const run = yield* runs.start(runs.settleIds(request), onDrain)
+    const run = yield* runs.start(yield* runs.settle(request), onDrain)
     const taskId = message.taskId ?? randomUuid()
     const cancel = run.options.cancel
     const task = live.add({

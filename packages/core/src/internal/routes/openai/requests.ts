@@ -100,7 +100,7 @@ export const fromResponsesBody = (body: typeof ResponsesBody.Type): Protocol.Age
   return {
     input,
     session_id: sessionId,
-    user_id: body.user ?? sessionId,
+    user_id: body.user ?? null,
     id: responseIdFor(sessionId),
     stream: body.stream === true
   }
@@ -114,5 +114,5 @@ export const fromChatBody = (body: typeof ChatBody.Type): Protocol.AgentRequest 
   })
   if (input.length === 0) return "messages holds no system, user or assistant message"
   const sessionId = randomUuid()
-  return { input, session_id: sessionId, user_id: body.user ?? sessionId, stream: body.stream === true }
+  return { input, session_id: sessionId, user_id: body.user ?? null, stream: body.stream === true }
 }

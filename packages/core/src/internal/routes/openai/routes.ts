@@ -124,7 +124,7 @@ export const openAiRoutes = <E>(
       const body = yield* Effect.flatMap(readJson, decode)
       const request = toRequest(body)
       if (typeof request === "string") return openAiError(400, request, "invalid_request")
-      const run = yield* runs.start(request, closeAfterResponse(yield* HttpServerRequest.HttpServerRequest))
+      const run = yield* runs.start(yield* runs.settle(request), closeAfterResponse(yield* HttpServerRequest.HttpServerRequest))
       return yield* reply(run, body, model(body.model))
     }))
 
@@ -138,7 +138,7 @@ export const openAiRoutes = <E>(
     const id = (yield* HttpRouter.params).id ?? ""
     const sessionId = sessionOf(id)
     if (sessionId === undefined) return openAiError(404, `No response ${HttpError.capText(id, 64)}`, "not_found")
-    yield* Effect.provideService(Interrupt.stop(sessionKey(sessionId, undefined)), Interrupt.InterruptBackend, backend)
+    yield* Effect.provideService(Interrupt.stop(yield* sessionKey(sessionId, undefined)), Interrupt.InterruptBackend, backend)
     return HttpServerResponse.jsonUnsafe({ id, object: "response", status: "cancelled" })
   }))
 

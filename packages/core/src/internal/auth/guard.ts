@@ -1,0 +1,82 @@
+/**
+ * The server's guard: with an `Auth` provided, every request but those for
+ * the open paths (health probes, the A2A agent card) is authenticated, held
+ * to its user's request rate, and runs with its principal. It wraps the
+ * whole app rather than each route, so that a route added later (an app's
+ * own, a new front door) is protected without a word.
+ */
+import { Duration, Effect } from "effect"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { RateLimiter } from "effect/persistence"
+import * as Auth from "../../Auth.ts"
+import * as HttpError from "../http/httpError.ts"
+
+/** What a user may do per minute, and the store that counts it. */
+export interface RateLimit {
+  readonly requestsPerMinute: number
+  readonly limiter: RateLimiter.RateLimiter
+}
+
+const pathOf = (url: string) => {
+  const query = url.indexOf("?")
+  return query === -1 ? url : url.slice(0, query)
+}
+
+/** 429 with `Retry-After` in whole seconds (at least 1). */
+export const tooManyRequests = (message: string, retryAfter: Duration.Duration) =>
+  HttpServerResponse.setHeader(
+    HttpError.errorResponse(429, "rate_limited", message),
+    "retry-after",
+    String(Math.max(1, Math.ceil(Duration.toSeconds(retryAfter))))
+  )
+
+const limited = (rate: RateLimit | undefined, principal: Auth.Principal) =>
+  rate === undefined ? Effect.succeed(undefined) : rate.limiter.consume({
+    key: `requests:${principal.userId}`,
+    limit: rate.requestsPerMinute,
+    window: Duration.minutes(1),
+    algorithm: "fixed-window",
+    onExceeded: "fail"
+  }).pipe(
+    Effect.as(undefined),
+    Effect.catch((error) =>
+      Effect.succeed(
+        error.reason._tag === "RateLimitExceeded"
+          ? tooManyRequests(`At most ${rate.requestsPerMinute} requests a minute`, error.reason.retryAfter)
+          : HttpError.errorResponse(503, "backend_unavailable", "The rate limiter is unavailable")
+      )
+    )
+  )
+
+/**
+ * `handler` behind `auth`: an open path goes straight through; any other
+ * gets 401 without valid credentials, 429 over its user's rate, else runs
+ * with `Auth.CurrentPrincipal`.
+ */
+export const guard = (
+  auth: Auth.Auth["Service"],
+  rate: RateLimit | undefined,
+  open: ReadonlySet<string>
+) =>
+<E, R>(
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, Exclude<R, Auth.CurrentPrincipal> | HttpServerRequest.HttpServerRequest> =>
+  HttpServerRequest.HttpServerRequest.use((request) => {
+    if (open.has(pathOf(request.url))) return handler as Effect.Effect<HttpServerResponse.HttpServerResponse, E, Exclude<R, Auth.CurrentPrincipal>>
+    return Effect.flatMap(
+      Effect.result(auth.authenticate(request.headers)),
+      (result) => {
+        if (result._tag === "Failure") return respond(result.failure)
+        const principal = result.success
+        return Effect.flatMap(limited(rate, principal), (refused) =>
+          refused !== undefined ? Effect.succeed(refused) : Effect.provideService(handler, Auth.CurrentPrincipal, principal))
+      }
+    )
+  })
+
+const respond = (error: Auth.Unauthorized) =>
+  Effect.succeed(HttpServerResponse.setHeader(
+    HttpError.errorResponse(401, "unauthorized", error.message),
+    "www-authenticate",
+    "Bearer"
+  ))
