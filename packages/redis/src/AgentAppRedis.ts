@@ -15,10 +15,12 @@
  */
 import type { A2a, Interrupt, RunLog, SessionStore, TaskQueue } from "@agentapp/core"
 import { Config, Effect, Layer } from "effect"
+import type { RateLimiter } from "effect/persistence"
 import * as BullTaskQueue from "./BullTaskQueue.ts"
 import * as RedisA2aTaskStore from "./RedisA2aTaskStore.ts"
 import * as RedisConnection from "./RedisConnection.ts"
 import * as RedisInterrupt from "./RedisInterrupt.ts"
+import * as RedisRateLimiter from "./RedisRateLimiter.ts"
 import * as RedisRunLog from "./RedisRunLog.ts"
 import * as RedisSessionStore from "./RedisSessionStore.ts"
 
@@ -51,9 +53,11 @@ export const layer = (
   | TaskQueue.TaskQueue
   | RunLog.RunLog
   | A2a.TaskStore
+  | RateLimiter.RateLimiterStore
   | RedisConnection.RedisConnection
 > =>
   Layer.mergeAll(
+    RedisRateLimiter.layer,
     RedisInterrupt.layer(options.interrupts),
     RedisSessionStore.layer(options.sessions),
     RedisRunLog.layer(options.eventLog),
@@ -84,6 +88,7 @@ export const layerConfig = (
   | TaskQueue.TaskQueue
   | RunLog.RunLog
   | A2a.TaskStore
+  | RateLimiter.RateLimiterStore
   | RedisConnection.RedisConnection,
   Config.ConfigError
 > => Layer.unwrap(Effect.map(Config.unwrap(options), layer))

@@ -74,6 +74,10 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
   const renew = script(Scripts.renewLease)
   const retakeRun = script(Scripts.retakeRun)
   const startRun = script(Scripts.startRun)
+  const startRunLimited = script(Scripts.startRunLimited)
+  // a user's set of leases outlives their last start by a day: a longer run is not counted after it
+  const userLeasesTtl = Duration.toMillis(Duration.days(1))
+  const userLeasesKey = (userId: string) => `${redis.prefix}:user-leases:${userId.length}:${userId}`
   const endRun = script(Scripts.endRun)
   const signal = script(Scripts.signalStop)
   const joinQueue = script(Scripts.joinQueue)
@@ -96,6 +100,9 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
       JSON.stringify(record),
       Math.max(1, Duration.toMillis(stateTtl))
     ] as const
+
+  /** `takeArgs` with the user's set of leases as a third key. */
+  const withUser = ([lease, state, ...args]: ReturnType<typeof takeArgs>, users: string) => [lease, state, users, ...args] as const
 
   const listeners = Interrupt.makeListenerRegistry()
 
@@ -184,10 +191,15 @@ export const make = Effect.fnUntraced(function*(options?: Options) {
     queueTurn: (key, ticket, ttl) =>
       Effect.map(queueTurn(queueKey(key), ticket, ticketPrefix, Math.max(1, Duration.toMillis(ttl))), (reply) => reply === 1),
     leaveQueue: (key, ticket) => Effect.asVoid(leaveQueue(queueKey(key), ticket, ticketPrefix)),
-    startRun: (key, record, leaseTtl, stateTtl) =>
+    startRun: (key, record, leaseTtl, stateTtl, perUser) =>
       Effect.andThen(
         settling,
-        Effect.map(startRun(...takeArgs(key, record, leaseTtl, stateTtl)), (reply) => reply === 1)
+        perUser === undefined
+          ? Effect.map(startRun(...takeArgs(key, record, leaseTtl, stateTtl)), (reply) => reply === 1)
+          : Effect.map(
+            startRunLimited(...withUser(takeArgs(key, record, leaseTtl, stateTtl), userLeasesKey(key.userId)), perUser, userLeasesTtl),
+            (reply) => reply === 2 ? "limited" as const : reply === 1
+          )
       ),
     renewLease: (key, owner, ttl) =>
       Effect.map(renew(leaseKey(key), owner, Duration.toMillis(ttl)), (reply) => reply === 1),

@@ -24,3 +24,6 @@ export * as RedisA2aTaskStore from "./RedisA2aTaskStore.ts"
 
 /** `TaskQueue` on BullMQ. @since 0.1.0 */
 export * as BullTaskQueue from "./BullTaskQueue.ts"
+
+/** Effect's RateLimiterStore on Redis: per-user request rates shared by every node. @since 0.1.0 */
+export * as RedisRateLimiter from "./RedisRateLimiter.ts"

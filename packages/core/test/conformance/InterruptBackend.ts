@@ -55,6 +55,25 @@ export const interruptBackendSuite = <E>(name: string, backend: Layer.Layer<Inte
         for (const [i, each] of keys.entries()) yield* b.endRun(each, { ...running(`r${i}`), state: "FINISHED" }, ttl)
       }))
 
+    it.effect("startRun with perUser: a user's live runs across sessions are capped; an end or an expired lease frees a slot; other users are apart", () =>
+      Effect.gen(function*() {
+        const b = yield* Interrupt.InterruptBackend
+        const user = `u-${crypto.randomUUID()}`
+        const session = () => ({ userId: user, sessionId: `s-${crypto.randomUUID()}` })
+        const [a, c, d] = [session(), session(), session()]
+        expect(yield* b.startRun(a, running("a"), ttl, ttl, 2)).toBe(true)
+        expect(yield* b.startRun(c, running("c"), short, ttl, 2)).toBe(true)
+        expect(yield* b.startRun(d, running("d"), ttl, ttl, 2)).toBe("limited")
+        // a busy session is busy before it is limited
+        expect(yield* b.startRun(a, running("a2"), ttl, ttl, 2)).toBe(false)
+        expect(yield* b.startRun(fresh(), running("other"), ttl, ttl, 2)).toBe(true)
+        // c's lease is not renewed: once it expires, d finds room
+        yield* eventually(Effect.map(b.startRun(d, running("d"), ttl, ttl, 2), (started) => started === true))
+        expect(yield* b.startRun(session(), running("e"), ttl, ttl, 2)).toBe("limited")
+        yield* b.endRun(a, { ...running("a"), state: "FINISHED" }, ttl)
+        expect(yield* b.startRun(session(), running("e"), ttl, ttl, 2)).toBe(true)
+      }))
+
     it.effect("a lease that is not renewed expires after its TTL", () =>
       Effect.gen(function*() {
         const b = yield* Interrupt.InterruptBackend

@@ -36,6 +36,30 @@ return 0`,
   reply: isZeroOrOne
 }
 
+/**
+ * KEYS: lease, state, the user's set of lease keys; ARGV as `takeIfFree`,
+ * then the most runs per user and the set's TTL ms. 1 taken, 0 busy, 2 when
+ * the user's leases that are still live are as many as allowed (the dead
+ * are dropped from the set as they are found). The set names lease keys, so
+ * this script reads keys it is not given: fine on one Redis, not a cluster.
+ */
+export const startRunLimited: Script<0 | 1 | 2> = {
+  keys: 3,
+  lua: `
+if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+local live = 0
+for _, lease in ipairs(redis.call("SMEMBERS", KEYS[3])) do
+  if redis.call("EXISTS", lease) == 1 then live = live + 1 else redis.call("SREM", KEYS[3], lease) end
+end
+if live >= tonumber(ARGV[5]) then return 2 end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
+redis.call("SADD", KEYS[3], KEYS[1])
+redis.call("PEXPIRE", KEYS[3], ARGV[6])
+return 1`,
+  reply: (reply): reply is 0 | 1 | 2 => reply === 0 || reply === 1 || reply === 2
+}
+
 /** 1 taken again, 0 still the run's own, -1 another run's. */
 export const retakeRun: Script<1 | 0 | -1> = {
   keys: 2,
