@@ -20,8 +20,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import { FetchHttpClient } from "effect/http"
+import { Config, Context, Duration, Effect, Layer, type Redacted, Schema, Stream } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { RpcClient, RpcClientError, RpcSerialization } from "effect/rpc"
 import {
   AgentRpcs,
@@ -137,6 +137,8 @@ export interface Options {
    * resuming off (and the run then ends when its connection does).
    */
   readonly resume?: false | { readonly retries?: number | undefined; readonly delay?: Duration.Input | undefined } | undefined
+  /** Credentials for an app with `Auth`: sent as `Authorization: Bearer <token>` (an API key or a JWT). */
+  readonly token?: string | Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -195,8 +197,30 @@ export const make = (url: string, options?: Pick<Options, "resume">) =>
  */
 export const layer = (options: Options): Layer.Layer<AgentClient> => {
   const url = `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}`
+  const token = options.token
+  const http = token === undefined ? FetchHttpClient.layer : Layer.effect(
+    HttpClient.HttpClient,
+    HttpClient.HttpClient.useSync(HttpClient.mapRequest(HttpClientRequest.bearerToken(token)))
+  ).pipe(Layer.provide(FetchHttpClient.layer))
   return Layer.effect(AgentClient, make(url, options)).pipe(
     Layer.provide(RpcClient.layerProtocolHttp({ url })),
-    Layer.provide([FetchHttpClient.layer, RpcSerialization.layerNdjson])
+    Layer.provide([http, RpcSerialization.layerNdjson])
   )
 }
+
+/**
+ * {@link layer} from configuration: a `Config` of the options, or a record
+ * of `Config`s (the token redacted).
+ *
+ * @example
+ * ```ts
+ * AgentClient.layerConfig({
+ *   url: Config.String("AGENT_URL"),
+ *   token: Config.Redacted("AGENT_TOKEN").pipe(Config.withDefault(undefined))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (options: Config.Wrap<Options>): Layer.Layer<AgentClient, Config.ConfigError> =>
+  Layer.unwrap(Effect.map(Config.unwrap(options), layer))

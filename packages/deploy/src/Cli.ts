@@ -5,10 +5,12 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -206,8 +208,19 @@ const stop = Command.make("stop", {
 
 const talkFlags = {
   session: Flag.String("session").pipe(Flag.withDescription("The session (default: a new one)"), Flag.optional),
-  user: Flag.String("user").pipe(Flag.withDescription("The user id (default: the session id)"), Flag.optional)
+  user: Flag.String("user").pipe(Flag.withDescription("The user id (default: the session id, or the token's user)"), Flag.optional),
+  token: Flag.Redacted("token").pipe(
+    Flag.withDescription("Credentials for an app with auth: an API key or a JWT (default: $AGENTAPP_TOKEN)"),
+    Flag.withFallbackConfig(Config.Redacted("AGENTAPP_TOKEN")),
+    Flag.optional
+  )
 }
+
+/** Who talks, from the flags. */
+const callerOf = (user: Option.Option<string>, token: Option.Option<Redacted.Redacted<string>>): Talk.Caller => ({
+  userId: orUndefined(user),
+  token: Option.isSome(token) ? Redacted.value(token.value) : undefined
+})
 
 const url = Argument.String("url").pipe(Argument.withDescription("The agent's base URL (http://127.0.0.1:8090)"))
 
@@ -215,18 +228,18 @@ const invoke = Command.make("invoke", {
   url,
   text: Argument.String("text").pipe(Argument.withDescription("What to say")),
   ...talkFlags
-}, ({ session, text, url, user }) =>
+}, ({ session, text, token, url, user }) =>
   Effect.gen(function*() {
     const sessionId = orUndefined(session) ?? crypto.randomUUID()
     // a Ctrl-C stops the run, and the command ends once the answer has
-    const ending = yield* Effect.uninterruptible(Talk.turn(url, text, sessionId, orUndefined(user) ?? sessionId))
+    const ending = yield* Effect.uninterruptible(Talk.turn(url, text, sessionId, callerOf(user, token)))
     if (ending !== "completed") process.exitCode = ending === "canceled" ? 130 : 1
   })).pipe(Command.withDescription("Send one message and stream the answer (Ctrl-C stops the run)"))
 
-const chat = Command.make("chat", { url, ...talkFlags }, ({ session, url, user }) =>
+const chat = Command.make("chat", { url, ...talkFlags }, ({ session, token, url, user }) =>
   Effect.gen(function*() {
     const sessionId = orUndefined(session) ?? crypto.randomUUID()
-    const userId = orUndefined(user) ?? sessionId
+    const caller = callerOf(user, token)
     console.log(`Session ${sessionId}. Ctrl-C stops an answer; Ctrl-D, or Ctrl-C at the prompt, leaves.`)
     // line by line, the terminal left in its own mode: Ctrl-C is a signal, the chat's to handle
     const lines = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: "> ", terminal: false })
@@ -259,7 +272,7 @@ const chat = Command.make("chat", { url, ...talkFlags }, ({ session, url, user }
         if (line === undefined) return
         if (line.trim() === "") continue
         answering = true
-        yield* Effect.ensuring(Talk.turn(url, line, sessionId, userId), Effect.sync(() => (answering = false)))
+        yield* Effect.ensuring(Talk.turn(url, line, sessionId, caller), Effect.sync(() => (answering = false)))
       }
     }).pipe(Effect.ensuring(Effect.sync(() => {
       lines.close()

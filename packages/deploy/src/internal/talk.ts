@@ -62,25 +62,36 @@ const printer = () => {
   }
 }
 
+/** Who talks: the user id (the server's default when absent: the session id, or the token's user) and a bearer token. */
+export interface Caller {
+  readonly userId?: string | undefined
+  readonly token?: string | undefined
+}
+
+const headersOf = (caller: Caller, headers: Record<string, string>): Record<string, string> =>
+  caller.token === undefined ? headers : { ...headers, authorization: `Bearer ${caller.token}` }
+
+const named = (caller: Caller) => caller.userId === undefined ? {} : { user_id: caller.userId }
+
 /** Sends a stop for the session; an error is ignored (the run may have ended). */
-const stop = (url: string, sessionId: string, userId: string) =>
+const stop = (url: string, sessionId: string, caller: Caller) =>
   fetch(`${url}/stop`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ session_id: sessionId, user_id: userId })
+    headers: headersOf(caller, { "content-type": "application/json" }),
+    body: JSON.stringify({ session_id: sessionId, ...named(caller) })
   }).then(() => undefined, () => undefined)
 
 /** A turn over SSE. */
-const sseTurn = (base: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> =>
+const sseTurn = (base: string, text: string, sessionId: string, caller: Caller): Effect.Effect<Ending, DeployError> =>
   Effect.tryPromise({
     try: async () => {
-      const onInterrupt = () => void stop(base, sessionId, userId)
+      const onInterrupt = () => void stop(base, sessionId, caller)
       process.on("SIGINT", onInterrupt)
       try {
         const reply = await fetch(`${base}/process`, {
           method: "POST",
-          headers: { "content-type": "application/json", accept: "text/event-stream" },
-          body: JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text }] }], session_id: sessionId, user_id: userId })
+          headers: headersOf(caller, { "content-type": "application/json", accept: "text/event-stream" }),
+          body: JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text }] }], session_id: sessionId, ...named(caller) })
         })
         if (reply.status !== 200 || reply.body === null) {
           throw new Error(`${base}/process answered ${reply.status}: ${(await reply.text()).slice(0, 300)}`)
@@ -111,19 +122,19 @@ const sseTurn = (base: string, text: string, sessionId: string, userId: string):
   })
 
 /** A turn over the typed client (`AgentClient`, loaded only then). */
-const rpcTurn = (base: string, rpcPath: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> =>
+const rpcTurn = (base: string, rpcPath: string, text: string, sessionId: string, caller: Caller): Effect.Effect<Ending, DeployError> =>
   Effect.gen(function*() {
     const { AgentClient } = yield* Effect.promise(() => import("@agentapp/core"))
     const request: Core.Protocol.AgentRequest = {
       input: [{ role: "user", content: [{ type: "text", text }] }],
       session_id: sessionId,
-      user_id: userId
+      ...named(caller)
     }
     return yield* Effect.gen(function*() {
       const agent = yield* AgentClient.AgentClient
       const print = printer()
       let ending: Ending = "failed"
-      const onInterrupt = () => Effect.runFork(Effect.ignore(agent.stop(sessionId, userId)))
+      const onInterrupt = () => Effect.runFork(Effect.ignore(agent.stop(sessionId, caller.userId)))
       process.on("SIGINT", onInterrupt)
       yield* Stream.runForEach(agent.process(request), (event) =>
         Effect.sync(() => {
@@ -132,15 +143,15 @@ const rpcTurn = (base: string, rpcPath: string, text: string, sessionId: string,
         })).pipe(Effect.ensuring(Effect.sync(() => process.off("SIGINT", onInterrupt))))
       return ending
     }).pipe(
-      Effect.provide(AgentClient.layer({ url: base, path: rpcPath })),
+      Effect.provide(AgentClient.layer({ url: base, path: rpcPath, token: caller.token })),
       Effect.mapError((error) => new DeployError({ message: `Cannot talk to ${base}: ${error.message}` }))
     )
   })
 
 /** The server's RPC route, if `GET /` lists one. */
-const rpcPathOf = (base: string) =>
+const rpcPathOf = (base: string, caller: Caller) =>
   Effect.promise(() =>
-    fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then(
+    fetch(`${base}/`, { headers: headersOf(caller, {}), signal: AbortSignal.timeout(2_000) }).then(
       async (reply) => {
         const body = reply.ok ? await reply.json() as { readonly endpoints?: Record<string, string> } : undefined
         return typeof body?.endpoints?.rpc === "string" ? body.endpoints.rpc : undefined
@@ -153,8 +164,8 @@ const rpcPathOf = (base: string) =>
  * One turn: `text` to the agent at `url` in `sessionId`. A SIGINT while it
  * runs stops the run on the server; the turn then ends `canceled`.
  */
-export const turn = (url: string, text: string, sessionId: string, userId: string): Effect.Effect<Ending, DeployError> => {
+export const turn = (url: string, text: string, sessionId: string, caller: Caller): Effect.Effect<Ending, DeployError> => {
   const base = url.replace(/\/+$/, "")
-  return Effect.flatMap(rpcPathOf(base), (rpcPath) =>
-    rpcPath === undefined ? sseTurn(base, text, sessionId, userId) : rpcTurn(base, rpcPath, text, sessionId, userId))
+  return Effect.flatMap(rpcPathOf(base, caller), (rpcPath) =>
+    rpcPath === undefined ? sseTurn(base, text, sessionId, caller) : rpcTurn(base, rpcPath, text, sessionId, caller))
 }
