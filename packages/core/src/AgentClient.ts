@@ -198,9 +198,12 @@ export const make = (url: string, options?: Pick<Options, "resume">) =>
 export const layer = (options: Options): Layer.Layer<AgentClient> => {
   const url = `${options.url.replace(/\/$/, "")}${options.path ?? "/rpc"}`
   const token = options.token
-  const http = token === undefined ? FetchHttpClient.layer : Layer.effect(
+  // a refusal before the RPC server (401, 429, 503 while starting) fails with its status, not as an empty reply
+  const http = Layer.effect(
     HttpClient.HttpClient,
-    HttpClient.HttpClient.useSync(HttpClient.mapRequest(HttpClientRequest.bearerToken(token)))
+    HttpClient.HttpClient.useSync((client) =>
+      HttpClient.filterStatusOk(token === undefined ? client : HttpClient.mapRequest(client, HttpClientRequest.bearerToken(token)))
+    )
   ).pipe(Layer.provide(FetchHttpClient.layer))
   return Layer.effect(AgentClient, make(url, options)).pipe(
     Layer.provide(RpcClient.layerProtocolHttp({ url })),
