@@ -42,6 +42,8 @@ export interface JwtOptions {
   readonly algorithms?: ReadonlyArray<string> | undefined
   /** Least time between two fetches of the JWKS, ms (default 30,000): how soon a rotated key is picked up. */
   readonly jwksCooldown?: number | undefined
+  /** How long fetched keys are trusted, ms (default 600,000): a withdrawn key is accepted until then. */
+  readonly jwksMaxAge?: number | undefined
 }
 
 /** The verifier: headers to a principal, or the failure `unauthorized` makes of a message. */
@@ -56,7 +58,10 @@ export const makeJwt = <E>(
       throw new Error("Auth.jwt needs either jwksUrl or key")
     }
     const verifyKey = options.jwksUrl !== undefined
-      ? jose.createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.jwksCooldown ?? 30_000 })
+      ? jose.createRemoteJWKSet(new URL(options.jwksUrl), {
+        cooldownDuration: options.jwksCooldown ?? 30_000,
+        cacheMaxAge: options.jwksMaxAge ?? 600_000
+      })
       : key!.startsWith("-----BEGIN")
       ? await jose.importSPKI(key!, options.algorithms?.[0] ?? "RS256")
       : new TextEncoder().encode(key)
