@@ -18,7 +18,8 @@ export const scenarios: ReadonlyArray<string> = [
   "an agent on a model (AI SDK adapter) against a plain handler, CPU per token",
   "the protocol adapters (Responses, Chat Completions, AG-UI, A2A) against /process, CPU per request",
   "the agentapp CLI: deploy local against the bundle's own start; --help CPU",
-  "the event log: /process with it on and off (memory, Redis), and one run to 1,000 followers"
+  "the event log: /process with it on and off (memory, Redis), and one run to 1,000 followers",
+  "auth: /process CPU with auth off, an API key and a JWT; Redis commands per request of the rate limiter"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]

@@ -142,13 +142,14 @@ export const load = async (
     readonly seconds: number
     /** Replace each `[<id>]` of the body with a new random id per request. */
     readonly idReplacement?: boolean | undefined
+    readonly headers?: Record<string, string> | undefined
   }
 ): Promise<Load> => {
   const before = cpuMs(server.pid)
   const result = await autocannon({
     url: `${server.url}${options.path}`,
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...options.headers },
     body: options.body,
     connections: options.connections,
     duration: options.seconds,

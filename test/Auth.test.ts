@@ -7,9 +7,12 @@
  */
 import { AgentClient, type Protocol } from "@agentapp/core"
 import { Effect, Exit, Stream } from "effect"
+import { ClientFactory, JsonRpcTransportFactory } from "@a2a-js/sdk/client"
+import { spawn } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
-import { nodeBin, type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { nodeBin, repoRoot, type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+import { readmeShellBlocks, runShell } from "./support/shell.ts"
 
 const keys = { API_KEYS: "key-a=alice,key-b=bob", FRIDAY_DELAY_MS: "5" }
 const alice = { authorization: "Bearer key-a" }
@@ -137,6 +140,59 @@ describe("auth on npm start with API_KEYS", () => {
       call(`${server.url}/a2a`, { method: "POST", headers: { ...json, ...headers }, body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ListTasks", params: {} }) })
     expect((await list(alice)).body.result.tasks.map((task: { id: string }) => task.id)).toContain(taskId)
     expect((await list(bob)).body.result.tasks.map((task: { id: string }) => task.id)).not.toContain(taskId)
+  })
+
+  it("the README's commands work as written: Friday with API_KEYS, curl without and with a key", async () => {
+    expect(readmeShellBlocks()).toContain(`API_KEYS="${keys.API_KEYS}" npm start`)
+    const block = readmeShellBlocks().find((text) => text.includes("Authorization: Bearer key-a") && text.includes("curl -i"))
+    expect(block, "the README has the auth curl commands").toBeDefined()
+    const output = await runShell(block!.replaceAll("127.0.0.1:8090", `127.0.0.1:${new URL(server.url).port}`))
+    expect(output).toContain("HTTP/1.1 401 Unauthorized")
+    expect(output).toContain("Hello, I am Friday!")
+  })
+
+  it("the CLI takes --token or AGENTAPP_TOKEN; without, it says 401 and exits 1", async () => {
+    const cli = (args: Array<string>, env: Record<string, string> = {}) =>
+      new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
+        const child = spawn(nodeBin, ["--disable-warning=ExperimentalWarning", "packages/deploy/bin/agentapp.ts", "invoke", server.url, "Hello", ...args], {
+          cwd: repoRoot,
+          env: { ...process.env, ...env }
+        })
+        let output = ""
+        child.stdout.on("data", (chunk) => (output += chunk))
+        child.stderr.on("data", (chunk) => (output += chunk))
+        child.once("close", (code) => resolve({ code, output }))
+      })
+    const refused = await within(20_000, "invoke without a token", cli([]))
+    expect(refused.code).toBe(1)
+    expect(refused.output).toContain("401")
+    for (const [args, env] of [[["--token", "key-b"], {}], [[], { AGENTAPP_TOKEN: "key-a" }]] as const) {
+      const answered = await within(20_000, "invoke with a token", cli([...args], env))
+      expect(answered.code, answered.output).toBe(0)
+      expect(answered.output).toContain("Hello, I am Friday!")
+    }
+  })
+
+  it("A2A's own client: the open card names the bearer scheme; with the key the SDK talks, without it is refused", async () => {
+    const card = await call(`${server.url}/.well-known/agent-card.json`)
+    expect(card.body.securitySchemes.bearer.httpAuthSecurityScheme.scheme).toBe("Bearer")
+    expect(card.body.securityRequirements).toEqual([{ schemes: { bearer: { list: [] } } }])
+    const withKey = (key: string | undefined): typeof fetch => (input, init) =>
+      fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) } })
+    const client = (key: string | undefined) =>
+      new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl: withKey(key) })] }).createFromUrl(server.url)
+    const message = {
+      message: {
+        messageId: "m-1",
+        role: 1,
+        parts: [{ content: { $case: "text" as const, value: "Hello" }, metadata: undefined, filename: "", mediaType: "" }],
+        contextId: "",
+        taskId: ""
+      }
+    }
+    const task: any = await (await client("key-a")).sendMessage(message as any)
+    expect(JSON.stringify(task)).toContain("Hello, I am Friday!")
+    await expect((await client(undefined)).sendMessage(message as any)).rejects.toThrow(/401/)
   })
 
   it("the typed client: with a token it runs and reads its runs; another user's run is NotFound; without a token it is refused", async () => {

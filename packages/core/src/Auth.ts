@@ -24,7 +24,6 @@ import * as crypto from "node:crypto"
 import { errorResponse } from "./internal/http/httpError.ts"
 import * as jwtModule from "./internal/auth/jwt.ts"
 import * as principal from "./internal/auth/principal.ts"
-import { missingCredentials } from "./internal/auth/jwt.ts"
 
 /**
  * Who a request comes from: its user id (the owner of what it starts or
@@ -89,7 +88,7 @@ export class Auth extends Context.Service<Auth, {
  */
 export const bearerToken: (headers: Headers.Headers) => string | undefined = principal.bearerToken
 
-const missing = new Unauthorized({ message: missingCredentials })
+const missing = new Unauthorized({ message: principal.missingCredentials })
 
 /**
  * A custom authentication (a session cookie, mTLS headers set by a proxy):

@@ -6,7 +6,7 @@
  * own, a new front door) is protected without a word.
  */
 import { Duration, Effect } from "effect"
-import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpServerRequest, HttpServerRespondable, type HttpServerResponse } from "effect/http"
 import { RateLimiter } from "effect/persistence"
 import * as Auth from "../../Auth.ts"
 import * as HttpError from "../http/httpError.ts"
@@ -22,14 +22,6 @@ const pathOf = (url: string) => {
   return query === -1 ? url : url.slice(0, query)
 }
 
-/** 429 with `Retry-After` in whole seconds (at least 1). */
-export const tooManyRequests = (message: string, retryAfter: Duration.Duration) =>
-  HttpServerResponse.setHeader(
-    HttpError.errorResponse(429, "rate_limited", message),
-    "retry-after",
-    String(Math.max(1, Math.ceil(Duration.toSeconds(retryAfter))))
-  )
-
 const limited = (rate: RateLimit | undefined, principal: Auth.Principal) =>
   rate === undefined ? Effect.succeed(undefined) : rate.limiter.consume({
     key: `requests:${principal.userId}`,
@@ -42,7 +34,7 @@ const limited = (rate: RateLimit | undefined, principal: Auth.Principal) =>
     Effect.catch((error) =>
       Effect.succeed(
         error.reason._tag === "RateLimitExceeded"
-          ? tooManyRequests(`At most ${rate.requestsPerMinute} requests a minute`, error.reason.retryAfter)
+          ? HttpError.tooManyRequests(`At most ${rate.requestsPerMinute} requests a minute`, error.reason.retryAfter)
           : HttpError.errorResponse(503, "backend_unavailable", "The rate limiter is unavailable")
       )
     )
@@ -60,23 +52,16 @@ export const guard = (
 ) =>
 <E, R>(
   handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-): Effect.Effect<HttpServerResponse.HttpServerResponse, E, Exclude<R, Auth.CurrentPrincipal> | HttpServerRequest.HttpServerRequest> =>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
   HttpServerRequest.HttpServerRequest.use((request) => {
-    if (open.has(pathOf(request.url))) return handler as Effect.Effect<HttpServerResponse.HttpServerResponse, E, Exclude<R, Auth.CurrentPrincipal>>
+    if (open.has(pathOf(request.url))) return handler
     return Effect.flatMap(
       Effect.result(auth.authenticate(request.headers)),
       (result) => {
-        if (result._tag === "Failure") return respond(result.failure)
+        if (result._tag === "Failure") return HttpServerRespondable.toResponse(result.failure)
         const principal = result.success
         return Effect.flatMap(limited(rate, principal), (refused) =>
           refused !== undefined ? Effect.succeed(refused) : Effect.provideService(handler, Auth.CurrentPrincipal, principal))
       }
     )
   })
-
-const respond = (error: Auth.Unauthorized) =>
-  Effect.succeed(HttpServerResponse.setHeader(
-    HttpError.errorResponse(401, "unauthorized", error.message),
-    "www-authenticate",
-    "Bearer"
-  ))

@@ -6,7 +6,7 @@
 import { Effect, Redacted } from "effect"
 import type { Headers } from "effect/http"
 import { evictOldest } from "../util/bounded.ts"
-import { bearerToken, type Principal } from "./principal.ts"
+import { bearerToken, missingCredentials, type Principal } from "./principal.ts"
 
 /** Tokens remembered at most; the oldest are forgotten first. */
 const maxRemembered = 10_000
@@ -107,6 +107,3 @@ export const makeJwt = <E>(
       }
     }
   })
-
-/** What a request without credentials is told. */
-export const missingCredentials = "Credentials are required: send Authorization: Bearer <token>"

@@ -16,3 +16,6 @@ export const bearerToken = (headers: Headers.Headers): string | undefined => {
   const token = header.slice(7).trim()
   return token === "" ? undefined : token
 }
+
+/** What a request without credentials is told. */
+export const missingCredentials = "Credentials are required: send Authorization: Bearer <token>"

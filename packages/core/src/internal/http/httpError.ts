@@ -1,4 +1,4 @@
-import { ByteSize, Data, Effect, Schema } from "effect"
+import { ByteSize, Data, Duration, Effect, Schema } from "effect"
 import { HttpIncomingMessage, HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
 import * as SchemaIssue from "effect/SchemaIssue"
 
@@ -43,6 +43,14 @@ export const errorResponse = (
     { status }
   )
 }
+
+/** 429 `rate_limited` with `Retry-After` in whole seconds (at least 1). */
+export const tooManyRequests = (message: string, retryAfter: Duration.Duration): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.setHeader(
+    errorResponse(429, "rate_limited", message),
+    "retry-after",
+    String(Math.max(1, Math.ceil(Duration.toSeconds(retryAfter))))
+  )
 
 /** The longest error message sent; a longer one (an echoed id, say) is cut with an ellipsis. */
 export const maxMessageLength = 512

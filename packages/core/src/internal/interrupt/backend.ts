@@ -1,7 +1,7 @@
 /** The interrupt backend's service, its records, errors and session keys (re-exported by `Interrupt`). */
 import { Context, type Deferred, Duration, Effect, type Option, Schema, type Scope } from "effect"
-import { HttpServerRespondable, HttpServerResponse } from "effect/http"
-import { capText, errorResponse, unavailable } from "../http/httpError.ts"
+import { HttpServerRespondable } from "effect/http"
+import { capText, errorResponse, tooManyRequests, unavailable } from "../http/httpError.ts"
 
 
 /**
@@ -75,7 +75,7 @@ export class TooManyRuns extends Schema.TaggedError<TooManyRuns>()("TooManyRuns"
     return Duration.seconds(1)
   }
   [HttpServerRespondable.symbol]() {
-    return Effect.succeed(HttpServerResponse.setHeader(errorResponse(429, "rate_limited", this.message), "retry-after", "1"))
+    return Effect.succeed(tooManyRequests(this.message, this.retryAfter))
   }
 }
 

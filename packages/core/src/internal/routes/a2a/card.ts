@@ -8,8 +8,28 @@ export interface CardDefaults {
   readonly version: string
 }
 
-/** The card, for the agent served at `origin` (the configured `url` wins) with the binding on `path`. */
-export const agentCard = (options: A2a.Options, defaults: CardDefaults, origin: string, path: string): A2a.AgentCard => {
+/**
+ * What an app with `Auth` publishes when the `a2a` option names no scheme:
+ * a bearer token, in v1.0's shape with 0.3's fields beside it (`type`,
+ * `scheme`, and `security`), as the card serves clients of both.
+ */
+const bearer = {
+  securitySchemes: {
+    bearer: {
+      httpAuthSecurityScheme: { scheme: "Bearer", description: "An API key or a JWT, as Authorization: Bearer <token>" },
+      type: "http",
+      scheme: "bearer"
+    }
+  },
+  securityRequirements: [{ schemes: { bearer: { list: [] } } }],
+  security: [{ bearer: [] }]
+}
+
+/**
+ * The card, for the agent served at `origin` (the configured `url` wins) with
+ * the binding on `path`; `secured` when the app has `Auth`.
+ */
+export const agentCard = (options: A2a.Options, defaults: CardDefaults, origin: string, path: string, secured = false): A2a.AgentCard => {
   const name = options.name ?? defaults.name
   const description = options.description ?? (defaults.description || name)
   const url = `${(options.url ?? origin).replace(/\/+$/, "")}${path}`
@@ -35,6 +55,7 @@ export const agentCard = (options: A2a.Options, defaults: CardDefaults, origin: 
     ...(options.provider === undefined ? {} : { provider: options.provider }),
     ...(options.documentationUrl === undefined ? {} : { documentationUrl: options.documentationUrl }),
     ...(options.iconUrl === undefined ? {} : { iconUrl: options.iconUrl }),
+    ...(secured && options.securitySchemes === undefined ? bearer : {}),
     ...(options.securitySchemes === undefined ? {} : { securitySchemes: options.securitySchemes }),
     ...(options.securityRequirements === undefined ? {} : { securityRequirements: options.securityRequirements }),
     // what a 0.3 client reads: its binding's URL and version

@@ -8,6 +8,7 @@ import { Deferred, Duration, Effect, Layer, Option, Result, Stream } from "effec
 import * as NetAddress from "effect/net/NetAddress"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as A2a from "../../../A2a.ts"
+import * as Auth from "../../../Auth.ts"
 import { register } from "../../../Health.ts"
 import * as Interrupt from "../../../Interrupt.ts"
 import { callerId } from "../../auth/owner.ts"
@@ -93,7 +94,8 @@ export const a2aRoutes = <E>(a2a: A2aSettings, runs: Runs<E>, backend: Interrupt
     const tasks = makeTasks(runs, store, live, a2a.taskTimeout)
     yield* Effect.forkIn(tasks.watchTimeouts, appScope)
     const path = a2a.path as string
-    const card = (origin: string) => agentCard(a2a.options, settings, origin, path)
+    const secured = Option.isSome(yield* Effect.serviceOption(Auth.Auth))
+    const card = (origin: string) => agentCard(a2a.options, settings, origin, path, secured)
     const found = (id: string) =>
       Effect.flatMap(tasks.find(id), (task) => task === undefined ? Effect.fail(taskNotFound(id)) : Effect.succeed(task))
 
