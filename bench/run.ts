@@ -253,7 +253,7 @@ async function main() {
   if (want(11)) log("11. the agentapp CLI: deploy local against the bundle's own start; --help CPU", await deployBench(quick))
 
   if (want(12)) log("12. the event log: /process CPU with it on and off (memory, Redis); one run to 1,000 followers", await eventLogBench(startUnderTest, quick))
-  if (want(13)) log("13. auth: /process CPU with auth off, an API key, a JWT; Redis commands per request of the rate limiter", await authBench(startUnderTest, quick))
+  if (want(13)) log("13. auth: /process CPU with auth off, an API key, a JWT; Redis round trips per request of the rate limiter", await authBench(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")

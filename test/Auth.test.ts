@@ -66,6 +66,13 @@ describe("auth on npm start with API_KEYS", () => {
         }
       }
     }
+    // with a key, every route answers as it does without auth: never 401, never a server error
+    for (const route of routes) {
+      const [method, pattern] = route.split(" ")
+      const reply = await call(`${server.url}${pattern.replace(/:[a-z_]+/g, "x")}`, { method, headers: { ...json, ...alice }, ...(method === "POST" ? { body: "{}" } : {}) })
+      expect(reply.status, route).not.toBe(401)
+      expect(reply.status, route).toBeLessThan(500)
+    }
     // paths the router does not know are no way around it
     expect((await call(`${server.url}/nowhere`)).status).toBe(401)
   })
