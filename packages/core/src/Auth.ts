@@ -99,7 +99,7 @@ const missing = new Unauthorized({ message: principal.missingCredentials })
 export const layer = (authenticate: (headers: Headers.Headers) => Effect.Effect<Principal, Unauthorized>): Layer.Layer<Auth> =>
   Layer.succeed(Auth, { authenticate })
 
-const digest = (key: string) => crypto.createHash("sha256").update(key).digest("base64")
+const digest = (key: string) => crypto.hash("sha256", key, "base64")
 
 /**
  * API keys, each mapped to its user: `Authorization: Bearer <key>`. Keys are
