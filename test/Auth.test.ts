@@ -8,6 +8,8 @@
 import { AgentClient, type Protocol } from "@agentapp/core"
 import { Effect, Exit, Stream } from "effect"
 import { ClientFactory, JsonRpcTransportFactory } from "@a2a-js/sdk/client"
+import { HttpAgent } from "@ag-ui/client"
+import OpenAI from "openai"
 import { spawn } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RedisServer, startRedisServer } from "./support/redis.ts"
@@ -180,6 +182,32 @@ describe("auth on npm start with API_KEYS", () => {
     }
   })
 
+  it("OpenAI's and AG-UI's own clients with the key; another user cannot cancel a response; a wrong key is the SDK's AuthenticationError", async () => {
+    const openai = (apiKey: string) => new OpenAI({ baseURL: `${server.url}/compatible-mode/v1`, apiKey, maxRetries: 0 })
+    const answer = await openai("key-a").chat.completions.create({ model: "friday", messages: [{ role: "user", content: "Hello" }] })
+    expect(answer.choices[0].message.content).toContain("Hello, I am Friday!")
+    await expect(openai("key-c").models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError)
+    // alice's streamed response, cancelled by bob: not his (404), and it goes on to its end
+    const stream = await openai("key-a").responses.create({ model: "friday", input: "Tell me a long story", stream: true })
+    let id: string | undefined
+    let status: string | undefined
+    for await (const event of stream) {
+      if (event.type === "response.created") {
+        id = event.response.id
+        const cancel = await call(`${server.url}/compatible-mode/v1/responses/${id}/cancel`, { method: "POST", headers: bob })
+        expect(cancel.status).toBe(404)
+        expect(cancel.body.error.message).toBeDefined()
+      }
+      if (event.type === "response.completed" || event.type === "response.incomplete") status = event.response.status
+    }
+    expect(status).toBe("completed")
+    const agent = new HttpAgent({ url: `${server.url}/ag-ui`, threadId: `thread-${crypto.randomUUID()}`, headers: alice })
+    agent.addMessage({ id: crypto.randomUUID(), role: "user", content: "Hello" })
+    const types: Array<string> = []
+    await agent.runAgent({}, { onEvent: ({ event }) => void types.push(event.type) })
+    expect(types.at(-1)).toBe("RUN_FINISHED")
+  })
+
   it("A2A's own client: the open card names the bearer scheme; with the key the SDK talks, without it is refused", async () => {
     const card = await call(`${server.url}/.well-known/agent-card.json`)
     expect(card.body.securitySchemes.bearer.httpAuthSecurityScheme.scheme).toBe("Bearer")
@@ -215,6 +243,8 @@ describe("auth on npm start with API_KEYS", () => {
     expect(Exit.isSuccess(mine)).toBe(true)
     const theirs = await run("key-b", AgentClient.AgentClient.use((agent) => agent.getRun(final.id)))
     expect(Exit.isFailure(theirs) && JSON.stringify(theirs.cause)).toContain("NotFound")
+    const named = await run("key-b", AgentClient.AgentClient.use((agent) => agent.stop("any-session", "alice")))
+    expect(Exit.isFailure(named) && JSON.stringify(named.cause)).toContain("Forbidden")
     const anonymous = await run(undefined, AgentClient.AgentClient.use((agent) => agent.health))
     expect(Exit.isFailure(anonymous) && JSON.stringify(anonymous.cause)).toContain("401")
   })
