@@ -93,6 +93,8 @@ export const Friday = AgentApp.make({
   openAi: true,
   // AG-UI on POST /ag-ui: AG-UI front ends (CopilotKit and others) talk to Friday
   agUi: true,
+  // a page to chat with Friday from a browser: http://127.0.0.1:8090/playground
+  playground: true,
   // A2A: the agent card at /.well-known/agent-card.json and JSON-RPC on POST /a2a, for other agents
   a2a: {
     skills: [{

@@ -20,6 +20,7 @@ import { runEventsRoutes } from "./routes/runEvents.ts"
 import { a2aRoutes } from "./routes/a2a/routes.ts"
 import { agUiRoute } from "./routes/agUi.ts"
 import { openAiRoutes } from "./routes/openai/routes.ts"
+import { playgroundRoute } from "./routes/playground.ts"
 import { processTaskRoutes } from "./routes/processTask.ts"
 import { rpcRoutes } from "./routes/rpc.ts"
 import { stopRoute } from "./routes/stop.ts"
@@ -70,6 +71,13 @@ export const queryRoutes = <R>(
       processTaskRoutes(runs, tasks, settings),
       settings.openAiPath === false ? Layer.empty : openAiRoutes(settings.openAiPath, runs, backend, settings),
       settings.agUiPath === false ? Layer.empty : agUiRoute(settings.agUiPath, runs, settings),
+      settings.playgroundPath === false ? Layer.empty : playgroundRoute(settings.playgroundPath, {
+        name: settings.name,
+        process: settings.processPath,
+        stop: settings.stopPath,
+        resume: log !== undefined,
+        auth: auth !== undefined
+      }),
       settings.a2a === false ? Layer.empty : Layer.unwrap(Effect.map(
         // the tasks' store: the one provided (Redis shares it between nodes), else this node's memory
         Effect.serviceOption(A2a.TaskStore),

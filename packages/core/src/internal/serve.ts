@@ -83,8 +83,19 @@ export const serveRoutes = <A, E, R>(
   )
 }
 
-/** The paths open without credentials: the health probes, and the A2A card that tells clients how to authenticate. */
-const openPaths: ReadonlySet<string> = new Set([paths.health, paths.liveness, paths.readiness, "/.well-known/agent-card.json"])
+/**
+ * The paths open without credentials: the health probes, the A2A card that
+ * tells clients how to authenticate, and the playground page (it holds no
+ * data, and sends the token it is given with its requests).
+ */
+const openPaths = (settings: Settings): ReadonlySet<string> =>
+  new Set([
+    paths.health,
+    paths.liveness,
+    paths.readiness,
+    "/.well-known/agent-card.json",
+    ...(settings.playgroundPath === false ? [] : [settings.playgroundPath])
+  ])
 
 /** `handler` behind the app's `Auth`, if it has one, and its users' request rate. */
 const protect = <E, R>(settings: Settings, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
@@ -102,7 +113,7 @@ const protect = <E, R>(settings: Settings, handler: Effect.Effect<HttpServerResp
         ? Effect.provide(RateLimiter.make, RateLimiter.layerStoreMemory)
         : Effect.provideService(RateLimiter.make, RateLimiter.RateLimiterStore, store))
     }
-    return guard(auth.value, rate, openPaths)(handler)
+    return guard(auth.value, rate, openPaths(settings))(handler)
   })
 
 /** The answers given while the app is still being built. */

@@ -57,6 +57,13 @@ export interface Options {
   /** AG-UI (`RunAgentInput` in, AG-UI events out) on this path; `true` for `/ag-ui`. Default off. */
   readonly agUi?: boolean | HttpRouter.PathInput | undefined
   /**
+   * The playground, a page to chat with the agent from a browser (streamed
+   * text, reasoning, tool calls, stop, sessions): `true` for `GET /playground`,
+   * or its path. Default off. It stays open with `Auth` (it holds no data; it
+   * asks for a token and sends it with its requests).
+   */
+  readonly playground?: boolean | HttpRouter.PathInput | undefined
+  /**
    * A2A: the agent card at `/.well-known/agent-card.json` and the JSON-RPC
    * binding (v1.0 and the 0.3 method names) at `/a2a`; `true` for the
    * defaults, an object for the card's fields and the task timeout. Default off.
@@ -155,6 +162,7 @@ export interface Settings {
   readonly cors: CorsOptions | undefined
   readonly openAiPath: HttpRouter.PathInput | false
   readonly agUiPath: HttpRouter.PathInput | false
+  readonly playgroundPath: HttpRouter.PathInput | false
   readonly a2a: A2aSettings | false
   readonly eventLog: RunLog.Options | false
   readonly requestsPerMinute: number | undefined
@@ -222,6 +230,7 @@ export const settingsOf = (options: Options): Settings => {
     cors: corsOptions(options.cors),
     openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi,
     agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi,
+    playgroundPath: options.playground === true ? "/playground" : options.playground === undefined ? false : options.playground,
     a2a: a2aSettings(options.a2a),
     eventLog: options.eventLog === false ? false : options.eventLog === true || options.eventLog === undefined ? {} : options.eventLog,
     requestsPerMinute: options.limits?.requestsPerMinute
