@@ -199,7 +199,7 @@ export const Hello = Friday.endpoint("POST", "/hello", Effect.succeed({ msg: "He
 export const Count = Friday.endpoint(
   "GET",
   "/count",
-  { query: Schema.Struct({ to: Schema.optionalKey(Schema.FiniteFromString) }) },
+  { query: Schema.Struct({ to: Schema.optionalKey(Schema.FiniteFromString) }), summary: "Counts from 1 to `to` (default 5), as SSE" },
   ({ query }) => Stream.range(1, query.to ?? 5).pipe(Stream.map((n) => `number: ${n}`))
 )
 

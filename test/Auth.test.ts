@@ -54,7 +54,7 @@ describe("auth on npm start with API_KEYS", () => {
     // the list is the router's: a route added later shows up here, and is tried below
     expect(routes).toEqual(expect.arrayContaining(["POST /process", "POST /stop", "POST /rpc", "GET /process/task/:task_id", "POST /a2a", "POST /ag-ui"]))
     expect(routes.length).toBeGreaterThan(15)
-    const open = new Set(["GET /health", "GET /readiness", "GET /liveness", "GET /.well-known/agent-card.json", "GET /playground"])
+    const open = new Set(["GET /health", "GET /readiness", "GET /liveness", "GET /.well-known/agent-card.json", "GET /playground", "GET /docs"])
     for (const route of routes) {
       const [method, pattern] = route.split(" ")
       const path = pattern.replace(/:[a-z_]+/g, "x")

@@ -18,6 +18,7 @@
 import { type Effect, Layer, type Scope } from "effect"
 import { HttpRouter, type HttpServer, type HttpServerRequest } from "effect/http"
 import type * as Endpoint from "./Endpoint.ts"
+import * as ApiDocs from "./ApiDocs.ts"
 import * as Health from "./Health.ts"
 import { KeepAlive } from "./internal/http/keepAlive.ts"
 import type { HandlerServices, QueryContext, QueryHandler } from "./internal/query.ts"
@@ -68,7 +69,7 @@ export type ServeRequirements<R> =
   >
 
 /** The services `serve` provides besides the router. */
-type ServeServices = Health.AppInfo | Lifecycle | TaskRegistry | KeepAlive
+type ServeServices = Health.AppInfo | Lifecycle | TaskRegistry | KeepAlive | ApiDocs.Operations
 
 /**
  * A route layer built by `endpoint`: it needs the router and the services
@@ -194,7 +195,21 @@ export const make = (options: Options): AgentApp => {
       const route = args.length === 1
         ? endpointRoute({}, args[0], endpointSettings)
         : endpointRoute(args[0], args[1], endpointSettings)
-      return Layer.mergeAll(HttpRouter.add(method, path, route), Health.register(path.slice(1) || path, path))
+      const options = args.length === 1 ? {} : args[0]
+      return Layer.mergeAll(
+        HttpRouter.add(method, path, route),
+        Health.register(path.slice(1) || path, path),
+        ApiDocs.describe(method, path, {
+          summary: options.summary ?? `The ${path} endpoint`,
+          tags: ["endpoints"],
+          query: options.query,
+          body: options.body === undefined ? undefined : { shape: options.body },
+          responses: {
+            "200": { description: "The handler's result as JSON, or its stream as SSE (`data: <JSON>` per item)", contentType: "application/json" },
+            "400": { description: "The query string or the body does not match", contentType: "application/json", shape: { ref: "Error" } }
+          }
+        })
+      )
     }))
   return {
     settings,

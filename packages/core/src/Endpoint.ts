@@ -41,6 +41,8 @@ export interface Options<Query, Body> {
   readonly query?: Schema.Codec<Query, any> | undefined
   /** Decodes the JSON body, e.g. `Protocol.AgentRequest` or `Schema.Array(Item)`. */
   readonly body?: Schema.Codec<Body, any> | undefined
+  /** What the endpoint does, in a line, for `/openapi.json` and `/docs`. */
+  readonly summary?: string | undefined
 }
 
 /**

@@ -21,6 +21,8 @@ import { a2aRoutes } from "./routes/a2a/routes.ts"
 import { agUiRoute } from "./routes/agUi.ts"
 import { openAiRoutes } from "./routes/openai/routes.ts"
 import { playgroundRoute } from "./routes/playground.ts"
+import { describeQueryRoutes } from "./apiDocs/queryDocs.ts"
+import type * as ApiDocs from "../ApiDocs.ts"
 import { processTaskRoutes } from "./routes/processTask.ts"
 import { rpcRoutes } from "./routes/rpc.ts"
 import { stopRoute } from "./routes/stop.ts"
@@ -43,6 +45,7 @@ export const queryRoutes = <R>(
   | Interrupt.InterruptBackend
   | SessionStore.SessionStore
   | TaskQueue.TaskQueue
+  | ApiDocs.Operations
   | R
 > =>
   Layer.unwrap(Effect.gen(function*() {
@@ -83,6 +86,7 @@ export const queryRoutes = <R>(
         Effect.serviceOption(A2a.TaskStore),
         (store) => a2aRoutes(settings.a2a as A2aSettings, runs, backend, Option.getOrElse(store, () => A2a.makeMemory()), settings)
       )),
+      describeQueryRoutes(settings, log !== undefined),
       Health.readinessCheck("interrupts", backend.check),
       Health.readinessCheck("sessions", store.check),
       Health.readinessCheck("tasks", tasks.check)

@@ -1,6 +1,8 @@
 import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { RateLimiter } from "effect/persistence"
+import * as ApiDocs from "../ApiDocs.ts"
 import * as Auth from "../Auth.ts"
+import { apiDocsRoutes } from "./apiDocs/routes.ts"
 import { guard, type RateLimit } from "./auth/guard.ts"
 import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Health from "../Health.ts"
@@ -29,6 +31,7 @@ export const serveRoutes = <A, E, R>(
     routes: [],
     checks: new Map<string, Effect.Effect<void, unknown>>()
   }))
+  const operations = Layer.sync(ApiDocs.Operations, () => new Map<string, ApiDocs.Operation>())
   const registry = Layer.sync(Tasks.TaskRegistry, () => ({
     role: options?.role ?? "both",
     runners: new Map<string, Map<string, Tasks.Runner>>()
@@ -65,7 +68,11 @@ export const serveRoutes = <A, E, R>(
     const accept = worker ? (path: string) => healthPaths.has(path) : () => true
     const { routes: listed } = yield* Health.AppInfo
     routes = yield* Scope.provide(
-      toHttpEffect(Layer.mergeAll(app, healthRoutes), accept, (method, path) => listed.push(`${method} ${path}`)),
+      toHttpEffect(
+        Layer.mergeAll(app, healthRoutes, settings.apiDocs === false ? Layer.empty : apiDocsRoutes(settings.apiDocs)),
+        accept,
+        (method, path) => listed.push(`${method} ${path}`)
+      ),
       appScope
     )
     if (worker) {
@@ -79,7 +86,7 @@ export const serveRoutes = <A, E, R>(
     yield* lifecycle.markReady
   }))
   return HttpServer.withLogAddress(serveApp).pipe(
-    Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry, KeepAlive.layer(settings.keepAlive)))
+    Layer.provide(Layer.mergeAll(Lifecycle.layer, info, registry, KeepAlive.layer(settings.keepAlive), operations))
   )
 }
 
@@ -94,7 +101,8 @@ const openPaths = (settings: Settings): ReadonlySet<string> =>
     paths.liveness,
     paths.readiness,
     "/.well-known/agent-card.json",
-    ...(settings.playgroundPath === false ? [] : [settings.playgroundPath])
+    ...(settings.playgroundPath === false ? [] : [settings.playgroundPath]),
+    ...(settings.apiDocs === false ? [] : [settings.apiDocs.docs])
   ])
 
 /** `handler` behind the app's `Auth`, if it has one, and its users' request rate. */

@@ -64,6 +64,12 @@ export interface Options {
    */
   readonly playground?: boolean | HttpRouter.PathInput | undefined
   /**
+   * The API description: `GET /openapi.json` (OpenAPI 3.1 of every route) and
+   * `GET /docs` (a reference page of it). Default on; `false` leaves them out.
+   * With `Auth`, the page is open and the document needs credentials.
+   */
+  readonly apiDocs?: boolean | { readonly spec?: string | undefined; readonly docs?: string | undefined } | undefined
+  /**
    * A2A: the agent card at `/.well-known/agent-card.json` and the JSON-RPC
    * binding (v1.0 and the 0.3 method names) at `/a2a`; `true` for the
    * defaults, an object for the card's fields and the task timeout. Default off.
@@ -163,6 +169,7 @@ export interface Settings {
   readonly openAiPath: HttpRouter.PathInput | false
   readonly agUiPath: HttpRouter.PathInput | false
   readonly playgroundPath: HttpRouter.PathInput | false
+  readonly apiDocs: { readonly spec: string; readonly docs: string } | false
   readonly a2a: A2aSettings | false
   readonly eventLog: RunLog.Options | false
   readonly requestsPerMinute: number | undefined
@@ -230,6 +237,10 @@ export const settingsOf = (options: Options): Settings => {
     cors: corsOptions(options.cors),
     openAiPath: options.openAi === true ? "/compatible-mode/v1" : options.openAi === undefined ? false : options.openAi,
     agUiPath: options.agUi === true ? "/ag-ui" : options.agUi === undefined ? false : options.agUi,
+    apiDocs: options.apiDocs === false ? false : {
+      spec: (typeof options.apiDocs === "object" ? options.apiDocs.spec : undefined) ?? "/openapi.json",
+      docs: (typeof options.apiDocs === "object" ? options.apiDocs.docs : undefined) ?? "/docs"
+    },
     playgroundPath: options.playground === true ? "/playground" : options.playground === undefined ? false : options.playground,
     a2a: a2aSettings(options.a2a),
     eventLog: options.eventLog === false ? false : options.eventLog === true || options.eventLog === undefined ? {} : options.eventLog,

@@ -9,6 +9,7 @@ import * as HttpError from "./http/httpError.ts"
 import { handlerServices } from "./util/provideContext.ts"
 import { callerId } from "./auth/owner.ts"
 import type * as Auth from "../Auth.ts"
+import * as ApiDocs from "../ApiDocs.ts"
 
 /**
  * A task as workers run it: a JSON payload in, a JSON result out.
@@ -90,8 +91,10 @@ export const taskRoutes = (
     readonly name: string
     /** The task it submits: `GET path/:task_id` answers only tasks of this name. */
     readonly task: string
+    /** What `POST path` takes, for the API description. */
+    readonly payload: ApiDocs.Shape
   }
-): Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskQueue.TaskQueue> =>
+): Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskQueue.TaskQueue | ApiDocs.Operations> =>
   Layer.unwrap(Effect.gen(function*() {
     const tasks = yield* TaskQueue.TaskQueue
     const lifecycle = yield* Lifecycle
@@ -114,6 +117,23 @@ export const taskRoutes = (
     return Layer.mergeAll(
       HttpRouter.add("POST", path, post),
       HttpRouter.add("GET", `${path}/:task_id` as HttpRouter.PathInput, get),
+      ApiDocs.describe("POST", path, {
+        summary: `Submits a ${options.name} task`,
+        tags: ["tasks"],
+        body: { shape: options.payload },
+        responses: {
+          "200": { description: "Submitted: `{task_id, status: \"submitted\", queue, message}`", contentType: "application/json" },
+          "400": { description: "The payload does not match", contentType: "application/json", shape: { ref: "Error" } }
+        }
+      }),
+      ApiDocs.describe("GET", `${path}/:task_id`, {
+        summary: `The status and result of a ${options.name} task`,
+        tags: ["tasks"],
+        responses: {
+          "200": { description: "`{status: pending | running | finished | error, result, started_at?, finished_at?, attempts}`", contentType: "application/json" },
+          "404": { description: "Unknown, expired, or another user's", contentType: "application/json" }
+        }
+      }),
       registerEndpoint(options.name, path)
     )
   }))
@@ -149,7 +169,7 @@ export const make = <P, I, A, E, R>(
 ): Layer.Layer<
   never,
   never,
-  HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskRegistry | TaskQueue.TaskQueue | Exclude<R, Scope.Scope>
+  HttpRouter.HttpRouter | AppInfo | Lifecycle | TaskRegistry | TaskQueue.TaskQueue | ApiDocs.Operations | Exclude<R, Scope.Scope>
 > => {
   const queue = options.queue ?? "default"
   const name = options.name ?? path
@@ -181,7 +201,7 @@ export const make = <P, I, A, E, R>(
         Effect.map((task_id) => ({ task_id }))
       )
     return Layer.mergeAll(
-      taskRoutes(path, queue, submit, { maxBodySize: settings.maxBodySize, name: path.slice(1) || path, task: name }),
+      taskRoutes(path, queue, submit, { maxBodySize: settings.maxBodySize, name: path.slice(1) || path, task: name, payload: options.payload as Schema.Top }),
       registerRunner(queue, name, withTimeout(run, options.timeout))
     )
   }))

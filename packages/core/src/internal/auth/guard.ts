@@ -1,6 +1,6 @@
 /**
  * The server's guard: with an `Auth` provided, every request but those for
- * the open paths (health probes, the A2A agent card) is authenticated, held
+ * the open paths (health probes, the A2A card, the playground and docs pages) is authenticated, held
  * to its user's request rate, and runs with its principal. It wraps the
  * whole app rather than each route, so that a route added later (an app's
  * own, a new front door) is protected without a word.

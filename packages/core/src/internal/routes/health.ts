@@ -4,6 +4,7 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { AppInfo } from "../../Health.ts"
 import { Lifecycle } from "../../Lifecycle.ts"
 import { messageOf } from "../util/failure.ts"
+import * as ApiDocs from "../../ApiDocs.ts"
 
 const checkTimeout = Duration.seconds(2)
 
@@ -22,7 +23,7 @@ export const paths = {
  * The health routes.
 
  */
-export const healthRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | Lifecycle> = Layer.unwrap(
+export const healthRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter | AppInfo | Lifecycle | ApiDocs.Operations> = Layer.unwrap(
   Effect.gen(function*() {
     const info = yield* AppInfo
     const lifecycle = yield* Lifecycle
@@ -70,11 +71,22 @@ export const healthRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter | App
     })
     const liveness = HttpServerResponse.jsonUnsafe({ status: "alive" })
 
-    return HttpRouter.addAll([
-      HttpRouter.route("GET", paths.root, root),
-      HttpRouter.route("GET", paths.health, health),
-      HttpRouter.route("GET", paths.readiness, readiness),
-      HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness))
-    ])
+    const json = (description: string) => ({ "200": { description, contentType: "application/json" } })
+    return Layer.mergeAll(
+      HttpRouter.addAll([
+        HttpRouter.route("GET", paths.root, root),
+        HttpRouter.route("GET", paths.health, health),
+        HttpRouter.route("GET", paths.readiness, readiness),
+        HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness))
+      ]),
+      ApiDocs.describe("GET", paths.root, { summary: "The app: name, version, its named endpoints and every route", tags: ["health"], responses: json("`{service, name, description, version, endpoints, routes}`") }),
+      ApiDocs.describe("GET", paths.health, { summary: "Health: phase, uptime, runs in flight (open with auth)", tags: ["health"], responses: json("`{status: \"healthy\", timestamp, phase, uptime_seconds, active_runs}`") }),
+      ApiDocs.describe("GET", paths.readiness, {
+        summary: "Readiness: 503 while starting, draining, or while a backend is unreachable (open with auth)",
+        tags: ["health"],
+        responses: { ...json("`{status: \"ready\"}`"), "503": { description: "`{status: \"not_ready\", reason, checks?}`", contentType: "application/json" } }
+      }),
+      ApiDocs.describe("GET", paths.liveness, { summary: "Liveness (open with auth)", tags: ["health"], responses: json("`{status: \"alive\"}`") })
+    )
   })
 )

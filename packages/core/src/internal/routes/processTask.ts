@@ -45,7 +45,8 @@ export const processTaskRoutes = <E>(
     taskRoutes(`${settings.processPath}/task` as HttpRouter.PathInput, settings.processQueue, submitProcessTask(tasks, settings)(runs), {
       maxBodySize: settings.maxBodySize,
       name: "process_task",
-      task: PROCESS_TASK
+      task: PROCESS_TASK,
+      payload: { ref: "AgentRequest" }
     }),
     registerRunner(settings.processQueue, PROCESS_TASK, runInBackground)
   )
