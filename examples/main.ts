@@ -9,7 +9,7 @@
  *
  * examples/distributed.ts serves the same app on Redis.
  */
-import { AgentApp, Auth, Protocol } from "@agentapp/core"
+import { AgentApp, Auth, Protocol, Telemetry } from "@agentapp/core"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { createServer } from "node:http"
@@ -29,11 +29,15 @@ export class Toolbox extends Context.Service<Toolbox, {
         () => Effect.log("Toolbox: cleaning up resources")
       )
       return Toolbox.of({
+        // a span of the handler's own: with OTEL_EXPORTER_OTLP_ENDPOINT set, it is a child of the run's
         wordStats: (text) =>
-          Effect.succeed({
-            words: text.split(/\s+/).filter((word) => word.length > 0).length,
-            characters: text.length
-          })
+          Effect.withSpan(
+            Effect.succeed({
+              words: text.split(/\s+/).filter((word) => word.length > 0).length,
+              characters: text.length
+            }),
+            "Toolbox.wordStats"
+          )
       })
     })
   )
@@ -235,7 +239,9 @@ export const Main = Friday.serve(Routes).pipe(
   Layer.provide(listen(8090)),
   Layer.provide(AgentApp.layerMemory), // embedded interrupts and sessions; no Redis needed
   Layer.provide(FridayAuth),
-  Layer.provide(Toolbox.layer)
+  Layer.provide(Toolbox.layer),
+  // OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318: traces, metrics and logs over OTLP (nothing without it)
+  Layer.provide(Telemetry.layer({ serviceName: "friday" }))
 )
 
 if (AgentApp.isMain(import.meta)) AgentApp.runMain(Main)

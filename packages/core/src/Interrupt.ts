@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, type Option, Tracer } from "effect"
+import { Effect, Metric, type Option, Tracer } from "effect"
+import { stopLatency } from "./internal/telemetry.ts"
 import { capId, InterruptBackend, type InterruptBackendError, NoActiveRun, type RunRecord, type SessionKey } from "./internal/interrupt/backend.ts"
 
 export {
@@ -56,11 +57,15 @@ const signalStop = Effect.fnUntraced(function*(key: SessionKey) {
  * @since 0.1.0
  */
 export const stop = (key: SessionKey): Effect.Effect<void, NoActiveRun | InterruptBackendError, InterruptBackend> =>
-  Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
-      ? signalStop(key)
-      : Effect.withSpan(signalStop(key), "Interrupt.stop")
-  )
+  Effect.withFiber((fiber) => {
+    if (fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer) return signalStop(key)
+    const started = Date.now()
+    return Effect.withSpan(
+      Effect.tap(signalStop(key), () => Metric.update(stopLatency, Date.now() - started)),
+      "Interrupt.stop",
+      { attributes: { "agentapp.session_id": key.sessionId, "agentapp.user_id": key.userId } }
+    )
+  })
 
 /**
  * The recorded state of a session's latest run.

@@ -8,6 +8,9 @@
 /** A2A: the `a2a` option's shapes, the task store and the card's registries. @since 0.1.0 */
 export * as A2a from "./A2a.ts"
 
+/** The API description: an Operation per route, GET /openapi.json and GET /docs. @since 0.1.0 */
+export * as ApiDocs from "./ApiDocs.ts"
+
 /** Who is calling: API keys, JWTs or a custom check; the principal that owns runs. @since 0.1.0 */
 export * as Auth from "./Auth.ts"
 
@@ -55,3 +58,6 @@ export * as TaskQueue from "./TaskQueue.ts"
 
 /** Task routes, roles and workers. @since 0.1.0 */
 export * as Tasks from "./Tasks.ts"
+
+/** OpenTelemetry over OTLP, from the OTEL_* configuration: spans, metrics and logs. @since 0.1.0 */
+export * as Telemetry from "./Telemetry.ts"

@@ -1,5 +1,6 @@
 /** How a run claims its session: the lease, its listener, takeover and the run's end (re-exported by `Interrupt`). */
-import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
+import { runsQueued } from "../telemetry.ts"
 import { randomUuid } from "../util/ids.ts"
 import {
   capId,
@@ -294,7 +295,8 @@ const waitTurn = (
   Effect.gen(function*() {
     const ticket = running.runId
     if (!(yield* backend.joinQueue(key, ticket, options.maxQueue ?? defaultMaxQueue, ticketTtl))) return "full"
-    yield* Effect.addFinalizer(() => Effect.ignore(backend.leaveQueue(key, ticket)))
+    yield* Metric.update(runsQueued, 1)
+    yield* Effect.addFinalizer(() => Effect.andThen(Metric.update(runsQueued, -1), Effect.ignore(backend.leaveQueue(key, ticket))))
     const scope = yield* Effect.scope
     const attempt = Effect.flatMap(backend.queueTurn(key, ticket, ticketTtl), (first) =>
       first

@@ -1,6 +1,7 @@
 /** The lease renewals of one backend, on one fiber of the scope that made them. */
 import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
 import type { InterruptBackend, InterruptBackendError, SessionKey } from "./backend.ts"
+import { spanned } from "../telemetry.ts"
 
 /** A lease to renew: one per run, while the run holds its session. */
 export interface Renewal {
@@ -53,7 +54,8 @@ export const makeRenewals = (backend: InterruptBackend["Service"]): Effect.Effec
       const now = Date.now()
       const due = [...entries].filter((entry) => entry.nextAt <= now)
       for (const entry of due) entry.nextAt = now + entry.everyMs
-      return Effect.forEach(due, renewOne, { concurrency: 16, discard: true })
+      if (due.length === 0) return Effect.void
+      return spanned("agentapp.lease.renew", Effect.forEach(due, renewOne, { concurrency: 16, discard: true }), { "agentapp.leases": due.length })
     })
     const step = Effect.suspend(() => {
       wake = Deferred.makeUnsafe<void>()

@@ -15,6 +15,7 @@ import type { QueryContext, QueryHandler } from "../query.ts"
 import type * as RunLog from "../../RunLog.ts"
 import type { Settings } from "../settings.ts"
 import { actingUser } from "../auth/owner.ts"
+import { observed, observeRun } from "../telemetry.ts"
 import { laterThisTurn } from "../util/laterThisTurn.ts"
 import { handlerServices, missingServices, provideContextCached } from "../util/provideContext.ts"
 import { prefixedId, randomUuid } from "../util/ids.ts"
@@ -160,6 +161,11 @@ export const makeRuns = <E, R>(
         : provideContextCached(handlerOutputs, missing)
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       const options = { cancel: claim.stopped, onEnd: record(key, claim, turn), onEvents: writer?.append }
+      // observed when the request's tracer sends spans somewhere (Telemetry.layer with an endpoint)
+      if (yield* observed) {
+        const observation = yield* observeRun(context)
+        return { context, outputs: observation.outputs(outputs), options: observation.options(options) } satisfies Run<E>
+      }
       return { context, outputs, options } satisfies Run<E>
     })
 

@@ -1,0 +1,50 @@
+/**
+ * OpenTelemetry: traces, metrics and logs over OTLP/HTTP, configured by the
+ * standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * `OTEL_SERVICE_NAME`, `OTEL_BSP_SCHEDULE_DELAY`, ...), with Effect's OTLP
+ * exporters. Without an endpoint nothing is installed, and agentapp makes no
+ * span and counts nothing (its spans and metrics are made only under a
+ * tracer that sends them somewhere).
+ *
+ * What is sent: the request's span (Effect's HTTP server), under it an
+ * `agentapp.run` span per run (response id, session, user, status) with the
+ * handler's own spans under it, `Interrupt.stop` spans, `agentapp.lease.renew`
+ * spans; the metrics `agentapp_runs_in_flight`, `agentapp_runs_total` (by
+ * status), `agentapp_time_to_first_event_ms`, `agentapp_stop_latency_ms`,
+ * `agentapp_runs_queued`; and the logs, each with its span's trace id.
+ *
+ * @example
+ * ```ts
+ * // OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 node dist/main.mjs
+ * const Main = Friday.serve(Routes).pipe(Layer.provide(listen), Layer.provide(Telemetry.layer({ serviceName: "friday" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { ConfigProvider, Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { Otlp, type OtlpExporter, OtlpSerialization } from "effect/observability"
+
+/**
+ * The OTLP exporters, from the `OTEL_*` configuration; nothing without an
+ * endpoint. `serviceName` (default `agentapp`) and `serviceVersion` are the
+ * defaults of `OTEL_SERVICE_NAME` and `OTEL_SERVICE_VERSION`, which win.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: {
+  readonly serviceName?: string | undefined
+  readonly serviceVersion?: string | undefined
+}): Layer.Layer<OtlpExporter.Flusher> =>
+  Otlp.layerFromConfig({ loggerMergeWithExisting: true }).pipe(
+    Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson]),
+    // defaults under the configuration, which wins: as the OpenTelemetry spec has it, an endpoint exports all
+    // three signals unless OTEL_*_EXPORTER says otherwise (Effect's exporters wait for OTEL_*_EXPORTER=otlp)
+    Layer.provide(ConfigProvider.layerAdd(ConfigProvider.fromUnknown({
+      OTEL_TRACES_EXPORTER: "otlp",
+      OTEL_METRICS_EXPORTER: "otlp",
+      OTEL_LOGS_EXPORTER: "otlp",
+      OTEL_SERVICE_NAME: options?.serviceName ?? "agentapp",
+      ...(options?.serviceVersion === undefined ? {} : { OTEL_SERVICE_VERSION: options.serviceVersion })
+    })))
+  )

@@ -1,0 +1,118 @@
+/**
+ * OpenTelemetry: `npm start` with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a
+ * local OTLP/HTTP receiver exports a run's span tree (request → run → the
+ * handler's own span), a stop's span, lease renewals, the runs' metrics, and
+ * logs with their trace id; without the variable it sends nothing.
+ */
+import { Telemetry } from "@agentapp/core"
+import { ConfigProvider, Effect, Tracer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startOtlpReceiver } from "./support/otlp.ts"
+import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
+
+const post = (url: string, body: unknown) =>
+  fetch(`${url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+const say = (text: string, extra: Record<string, unknown> = {}) => ({ input: [{ role: "user", content: [{ type: "text", text }] }], ...extra })
+
+describe("OpenTelemetry over OTLP", () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>
+  let server: ServerProcess
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver()
+    // short export intervals and lease, so that the test waits tenths of a second for what a user waits seconds
+    server = await startServer("npm", ["start", "--silent"], {
+      env: {
+        FRIDAY_DELAY_MS: "5",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_BLRP_SCHEDULE_DELAY: "100",
+        OTEL_METRIC_EXPORT_INTERVAL: "300",
+        LEASE_TTL_MS: "600"
+      }
+    })
+  })
+  afterAll(async () => {
+    server?.kill("SIGTERM")
+    if (server) await within(10_000, "the server to exit", server.exited)
+    await receiver?.close()
+  })
+
+  it("a run is a span under its request's, with the handler's own spans under it", async () => {
+    const events: Array<any> = await (await post(server.url, say("Hello", { stream: false }))).json().then((response: any) => [response])
+    const responseId = events[0].id
+    await waitFor("the run's span", async () => receiver.spans.some((span) => span.attributes["agentapp.response_id"] === responseId))
+    const run = receiver.spans.find((span) => span.attributes["agentapp.response_id"] === responseId)!
+    expect(run.name).toBe("agentapp.run")
+    expect(run.attributes["agentapp.status"]).toBe("completed")
+    expect(typeof run.attributes["agentapp.session_id"]).toBe("string")
+    await waitFor("the request's and the handler's spans", async () =>
+      receiver.spans.some((span) => span.spanId === run.parentSpanId) &&
+      receiver.spans.some((span) => span.parentSpanId === run.spanId))
+    const request = receiver.spans.find((span) => span.spanId === run.parentSpanId)!
+    expect(request.name).toBe("POST")
+    expect(request.attributes["url.path"]).toBe("/process")
+    const children = receiver.spans.filter((span) => span.parentSpanId === run.spanId).map((span) => span.name)
+    expect(children).toContain("Toolbox.wordStats")
+    expect(new Set([request.traceId, run.traceId])).toEqual(new Set([run.traceId]))
+  })
+
+  it("a stop is a span, the stopped run's span says canceled, and lease renewals are spans", async () => {
+    const session = `s-${crypto.randomUUID()}`
+    const started: any = await (await post(server.url, say("Tell me a long story", { session_id: session, background: true }))).json()
+    // the lease of 600 ms is renewed every 200 ms while the story goes on
+    await waitFor("a lease renewal", async () => receiver.spans.some((span) => span.name === "agentapp.lease.renew"))
+    const stop = await fetch(`${server.url}/stop`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session_id: session }) })
+    expect(stop.status).toBe(200)
+    await waitFor("the stop's span", async () => receiver.spans.some((span) => span.name === "Interrupt.stop" && span.attributes["agentapp.session_id"] === session))
+    await waitFor("the run's span", async () =>
+      receiver.spans.some((span) => span.attributes["agentapp.response_id"] === started.id && span.attributes["agentapp.status"] === "canceled"))
+  })
+
+  it("metrics arrive: runs by status, runs in flight, time to first event, stop latency", async () => {
+    await waitFor("the metrics", async () =>
+      ["agentapp_runs_total", "agentapp_runs_in_flight", "agentapp_time_to_first_event_ms", "agentapp_stop_latency_ms"].every((name) => receiver.metrics.has(name)), 10_000)
+    const total = receiver.metrics.get("agentapp_runs_total")!.at(-1)
+    const points: Array<any> = total.sum.dataPoints
+    const completed = points.find((point) => point.attributes.some((a: any) => a.key === "status" && a.value.stringValue === "completed"))
+    expect(Number(completed.asDouble ?? completed.asInt)).toBeGreaterThanOrEqual(1)
+    const firstEvent = receiver.metrics.get("agentapp_time_to_first_event_ms")!.at(-1)
+    expect(Number(firstEvent.histogram.dataPoints[0].count)).toBeGreaterThanOrEqual(2)
+  })
+
+  it("logs carry their span's trace id", async () => {
+    await waitFor("the story's log", async () => receiver.logs.some((log) => String(log.body).includes("story interrupted")))
+    const story = receiver.logs.find((log) => String(log.body).includes("story interrupted"))!
+    expect(story.traceId).toMatch(/^[0-9a-f]{32}$/)
+    expect(receiver.spans.some((span) => span.traceId === story.traceId && span.name === "agentapp.run")).toBe(true)
+  })
+})
+
+describe("telemetry off", () => {
+  it("without an endpoint Telemetry.layer installs no tracer, so agentapp makes no span and counts nothing", async () => {
+    const tracerUnder = (env: Record<string, string>) =>
+      Effect.runPromise(Effect.withFiber((fiber) => Effect.succeed(fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer)).pipe(
+        Effect.provide(Telemetry.layer()),
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env)))
+      ))
+    expect(await tracerUnder({})).toBe(true)
+    expect(await tracerUnder({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })).toBe(false)
+    expect(await tracerUnder({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", OTEL_SDK_DISABLED: "true" })).toBe(true)
+  })
+
+  it("OTEL_SDK_DISABLED=true with an endpoint: npm start sends nothing", async () => {
+    const receiver = await startOtlpReceiver()
+    const server = await startServer("npm", ["start", "--silent"], {
+      env: { FRIDAY_DELAY_MS: "0", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: "true", OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_METRIC_EXPORT_INTERVAL: "50" }
+    })
+    try {
+      for (let i = 0; i < 5; i++) expect((await post(server.url, say("Hello", { stream: false }))).status).toBe(200)
+      // an absence: waited for ten export intervals of an exporter, were one installed
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(receiver.requests()).toBe(0)
+    } finally {
+      server.kill("SIGTERM")
+      await within(10_000, "the server to exit", server.exited)
+      await receiver.close()
+    }
+  })
+})
