@@ -19,7 +19,8 @@ export const scenarios: ReadonlyArray<string> = [
   "the protocol adapters (Responses, Chat Completions, AG-UI, A2A) against /process, CPU per request",
   "the agentapp CLI: deploy local against the bundle's own start; --help CPU",
   "the event log: /process with it on and off (memory, Redis), and one run to 1,000 followers",
-  "auth: /process CPU with auth off, an API key and a JWT; Redis round trips per request of the rate limiter"
+  "auth: /process CPU with auth off, an API key and a JWT; Redis round trips per request of the rate limiter",
+  "tracing: /process CPU and throughput with traces, metrics and logs exported over OTLP against none"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]

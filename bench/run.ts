@@ -32,6 +32,7 @@ import { longSession, rejectedBodies } from "./hardening.ts"
 import { llmTokens } from "./llm.ts"
 import { deployBench } from "./deploy.ts"
 import { authBench } from "./auth.ts"
+import { telemetryBench } from "./telemetry.ts"
 import { eventLogBench } from "./eventLog.ts"
 import { protocols } from "./protocols.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
@@ -254,6 +255,7 @@ async function main() {
 
   if (want(12)) log("12. the event log: /process CPU with it on and off (memory, Redis); one run to 1,000 followers", await eventLogBench(startUnderTest, quick))
   if (want(13)) log("13. auth: /process CPU with auth off, an API key, a JWT; Redis round trips per request of the rate limiter", await authBench(startUnderTest, quick))
+  if (want(14)) log("14. tracing: /process CPU and throughput with OTLP export on and off", await telemetryBench(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")

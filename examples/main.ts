@@ -36,7 +36,8 @@ export class Toolbox extends Context.Service<Toolbox, {
               words: text.split(/\s+/).filter((word) => word.length > 0).length,
               characters: text.length
             }),
-            "Toolbox.wordStats"
+            "Toolbox.wordStats",
+            { captureStackTrace: false }
           )
       })
     })

@@ -63,7 +63,7 @@ export const stop = (key: SessionKey): Effect.Effect<void, NoActiveRun | Interru
     return Effect.withSpan(
       Effect.tap(signalStop(key), () => Metric.update(stopLatency, Date.now() - started)),
       "Interrupt.stop",
-      { attributes: { "agentapp.session_id": key.sessionId, "agentapp.user_id": key.userId } }
+      { attributes: { "agentapp.session_id": key.sessionId, "agentapp.user_id": key.userId }, captureStackTrace: false }
     )
   })
 

@@ -20,6 +20,11 @@ const millis = Metric.exponentialBoundaries({ start: 1, factor: 2, count: 16 })
 export const runsInFlight = Metric.counter("agentapp_runs_in_flight", { description: "Runs going on this node" })
 /** Runs ended, by terminal status (`completed`, `failed`, `canceled`). */
 export const runsEnded = Metric.counter("agentapp_runs_total", { description: "Runs ended, by status", incremental: true })
+const endedBy: Partial<Record<string, Metric.Metric<number, unknown>>> = {
+  completed: Metric.withAttributes(runsEnded, { status: "completed" }),
+  failed: Metric.withAttributes(runsEnded, { status: "failed" }),
+  canceled: Metric.withAttributes(runsEnded, { status: "canceled" })
+}
 /** From a run's start to its first event, ms. */
 export const firstEvent = Metric.histogram("agentapp_time_to_first_event_ms", { description: "Time to a run's first event", boundaries: millis })
 /** From a stop's request to the signal delivered, ms. */
@@ -61,7 +66,7 @@ export const observeRun = (context: QueryContext) =>
         onEnd: (response) =>
           Effect.suspend(() => {
             span.attribute("agentapp.status", response.status)
-            Metric.withAttributes(runsEnded, { status: response.status }).updateUnsafe(1, services)
+            endedBy[response.status]?.updateUnsafe(1, services)
             return options.onEnd?.(response) ?? Effect.void
           })
       })
@@ -71,5 +76,5 @@ export const observeRun = (context: QueryContext) =>
 /** `effect` in a span named `name`, when spans are observed. */
 export const spanned = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, attributes?: Record<string, unknown>): Effect.Effect<A, E, R> =>
   Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer ? effect : Effect.withSpan(effect, name, { attributes })
+    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer ? effect : Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
   )
