@@ -8,7 +8,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { repoRoot, type ServerProcess, startServer, useFriday, within } from "./support/server.ts"
+import { startRedisServer } from "./support/redis.ts"
+import { nodeBin, repoRoot, type ServerProcess, startServer, useFriday, within } from "./support/server.ts"
 
 const executablePath = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((file) => fs.existsSync(file))
 const artifacts = path.join(repoRoot, "test", "artifacts")
@@ -118,6 +119,29 @@ describe("the playground in headless Chromium", () => {
     } finally {
       app.kill("SIGTERM")
       await within(10_000, "the app to exit", app.exited)
+    }
+  })
+
+  it("works on the Redis backends: a node of examples/distributed.ts answers and stops from the page", async () => {
+    const redis = await startRedisServer()
+    const app: ServerProcess = await startServer(nodeBin, ["--disable-warning=ExperimentalWarning", "examples/distributed.ts"], {
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: `pg-${crypto.randomUUID().slice(0, 8)}`, FRIDAY_DELAY_MS: "5" }
+    })
+    try {
+      await open(app.url)
+      await say("My name is Ada")
+      await lastTurn().locator(".status.completed").waitFor({ timeout: 15_000 })
+      await say("Tell me a long story")
+      await page.getByText("Chapter 1.").waitFor({ timeout: 15_000 })
+      await page.click("#stop")
+      await lastTurn().locator(".status.canceled").waitFor({ timeout: 10_000 })
+      await say("Who am I?")
+      await lastTurn().locator(".status.completed").waitFor({ timeout: 15_000 })
+      expect(await lastTurn().textContent()).toContain("Your name is Ada, I remember you.")
+    } finally {
+      app.kill("SIGTERM")
+      await within(10_000, "the app to exit", app.exited)
+      await redis.stop()
     }
   })
 

@@ -6,7 +6,6 @@
  * endpoint): otherwise nobody can see it, and it costs nothing.
  */
 import { Effect, Metric, Stream, Tracer } from "effect"
-import type { QueryContext } from "./query.ts"
 import type { RunOptions } from "./run/eventsPull.ts"
 
 /** Whether spans and metrics are observed: a tracer other than the native one is installed. */
@@ -38,7 +37,7 @@ export const runsQueued = Metric.counter("agentapp_runs_queued", { description: 
  * handler's own spans; its time to first event, its end by status, and the
  * runs in flight.
  */
-export const observeRun = (context: QueryContext) =>
+export const observeRun = (context: { readonly responseId: string; readonly sessionId: string; readonly userId: string }) =>
   Effect.gen(function*() {
     const services = yield* Effect.context<never>()
     const span = yield* Effect.makeSpanScoped("agentapp.run", {
