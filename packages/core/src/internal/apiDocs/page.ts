@@ -3,7 +3,7 @@
  * browser from `/openapi.json` (with a token, when the app has auth). One
  * document, nothing fetched from elsewhere.
  */
-import * as crypto from "node:crypto"
+import { htmlPage } from "../http/htmlPage.ts"
 
 const style = `
 :root { color-scheme: light dark; --line: #8884; --muted: #888 }
@@ -64,21 +64,9 @@ $("load").addEventListener("click", load);
 load();
 `
 
-const hash = (text: string) => `'sha256-${crypto.createHash("sha256").update(text).digest("base64")}'`
 
-/** The page's Content-Security-Policy: its own style and script, requests to its origin only. */
-export const docsPolicy = [
-  "default-src 'none'",
-  `script-src ${hash(script)}`,
-  `style-src ${hash(style)}`,
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'"
-].join("; ")
-
-/** The page, reading the document at `specPath`. */
-export const docsPage = (specPath: string) => `<!doctype html>
+/** The page's reply, reading the document at `specPath`. */
+export const docsPage = (specPath: string) => htmlPage(`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>API reference</title><style>${style}</style></head>
 <body data-spec="${specPath.replace(/[^A-Za-z0-9/._~-]/g, "")}">
@@ -89,4 +77,4 @@ export const docsPage = (specPath: string) => `<!doctype html>
 <script>${script}</script>
 </body>
 </html>
-`
+`, { script, style })

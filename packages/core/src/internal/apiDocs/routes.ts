@@ -5,7 +5,7 @@ import * as ApiDocs from "../../ApiDocs.ts"
 import * as Auth from "../../Auth.ts"
 import { AppInfo, register } from "../../Health.ts"
 import * as Protocol from "../../Protocol.ts"
-import { docsPage, docsPolicy } from "./page.ts"
+import { docsPage } from "./page.ts"
 
 /** The JSON error reply of PROTOCOL.md §5. */
 const errorShape: ApiDocs.Shape = {
@@ -48,10 +48,7 @@ export const apiDocsRoutes = (paths: { readonly spec: string; readonly docs: str
         bearer
       }))
     )
-    const page = HttpServerResponse.text(docsPage(paths.spec), {
-      contentType: "text/html; charset=utf-8",
-      headers: { "content-security-policy": docsPolicy, "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" }
-    })
+    const page = docsPage(paths.spec)
     return Layer.mergeAll(
       HttpRouter.add("GET", paths.spec as HttpRouter.PathInput, specRoute),
       HttpRouter.add("GET", paths.docs as HttpRouter.PathInput, Effect.succeed(page)),

@@ -3,7 +3,7 @@
  * script inline, nothing fetched but the app's own routes), with a Content
  * Security Policy that allows exactly that.
  */
-import * as crypto from "node:crypto"
+import { htmlPage } from "../http/htmlPage.ts"
 import { script } from "./script.ts"
 
 const style = `
@@ -30,19 +30,6 @@ button { font: inherit; padding: 6px 12px; cursor: pointer }
 #notice { color: #d33; font-size: 13px }
 `
 
-const hash = (text: string) => `'sha256-${crypto.createHash("sha256").update(text).digest("base64")}'`
-
-/** The Content-Security-Policy of the page: its own inline style and script, requests to its origin only. */
-export const contentSecurityPolicy = [
-  "default-src 'none'",
-  `script-src ${hash(script)}`,
-  `style-src ${hash(style)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'"
-].join("; ")
 
 /** What the page needs to know of the app: its name, its routes, whether it takes a token. */
 export interface PageConfig {
@@ -56,8 +43,8 @@ export interface PageConfig {
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
 
-/** The page; the config is JSON in a data block (`<` escaped, so that no value can close it). */
-export const page = (config: PageConfig): string => `<!doctype html>
+/** The page's reply; the config is JSON in a data block (`<` escaped, so that no value can close it). */
+export const page = (config: PageConfig) => htmlPage(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -82,4 +69,4 @@ export const page = (config: PageConfig): string => `<!doctype html>
 <script>${script}</script>
 </body>
 </html>
-`
+`, { script, style })
