@@ -74,6 +74,11 @@ describe("the API description", () => {
       const spec: any = await (await fetch(`${app.url}/openapi.json`, { headers: { authorization: "Bearer key-a" } })).json()
       expect(spec.components.securitySchemes.bearer).toEqual({ type: "http", scheme: "bearer" })
       expect(spec.security).toEqual([{ bearer: [] }])
+      // the routes open without credentials say so, and are the ones the server lets through
+      const open = operationsOf(spec).filter(({ operation }) => Array.isArray(operation.security) && operation.security.length === 0).map(({ route }) => route)
+      expect(open.sort()).toEqual(["GET /.well-known/agent-card.json", "GET /docs", "GET /health", "GET /liveness", "GET /playground", "GET /readiness"])
+      for (const route of open) expect((await fetch(`${app.url}${route.split(" ")[1]}`)).status, route).toBe(200)
+      expect((await fetch(`${app.url}/health`, { method: "HEAD" })).status).toBe(200)
       expect((await new Validator().validate(spec)).valid).toBe(true)
     } finally {
       app.kill("SIGTERM")

@@ -26,6 +26,12 @@ export interface Operation {
   readonly summary: string
   readonly description?: string | undefined
   readonly tags?: ReadonlyArray<string> | undefined
+  /**
+   * Answers without credentials when the app has `Auth` (the health probes,
+   * pages that ask for a token): the server's guard lets it through, and the
+   * document gives it `security: []`.
+   */
+  readonly open?: boolean | undefined
   /** The query string, as the Schema of an object. */
   readonly query?: Schema.Top | undefined
   readonly headers?: ReadonlyArray<{ readonly name: string; readonly description: string }> | undefined
@@ -123,6 +129,7 @@ export const document = (options: {
       ...(operation === undefined ? { "x-undocumented": true } : {}),
       ...(operation?.description === undefined ? {} : { description: operation.description }),
       ...(operation?.tags === undefined ? {} : { tags: [...operation.tags] }),
+      ...(options.bearer && operation?.open === true ? { security: [] } : {}),
       ...(parameters.length === 0 ? {} : { parameters }),
       ...(operation?.body === undefined ? {} : {
         requestBody: { required: true, content: { [operation.body.contentType ?? "application/json"]: { schema: jsonSchemaOf(operation.body.shape) } } }

@@ -115,6 +115,29 @@ describe("Auth.jwt", () => {
       }))
   })
 
+  // a custom check: the user a trusted proxy puts in a header
+  const custom = Auth.layer((headers) =>
+    headers["x-user"] === undefined
+      ? Effect.fail(new Auth.Unauthorized({ message: "No x-user header" }))
+      : Effect.succeed({ userId: headers["x-user"], scopes: [] })
+  )
+  layer(makeApp().Main.pipe(Layer.provide(custom), Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))), { excludeTestServices: true })("an app behind a custom check", (it) => {
+    it.effect("the check's user owns the run; without the header the check's own message is the 401", () =>
+      promise(async (url) => {
+        const refused = await fetch(`${url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(userText("x")) })
+        expect(refused.status).toBe(401)
+        expect(((await refused.json()) as any).error.message).toBe("No x-user header")
+        const reply = await fetch(`${url}/process`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-user": "erin" },
+          body: JSON.stringify({ ...userText("x"), stream: false })
+        })
+        const response: any = await reply.json()
+        expect((await fetch(`${url}/process/${response.id}`, { headers: { "x-user": "erin" } })).status).toBe(200)
+        expect((await fetch(`${url}/process/${response.id}`, { headers: { "x-user": "frank" } })).status).toBe(404)
+      }))
+  })
+
   describe("API keys from configuration", () => {
     it("parses key=user pairs and refuses a malformed list without echoing a key", () => {
       expect([...Auth.parseApiKeys(" key-a=alice, key-b=bob ,")]).toEqual([["key-a", "alice"], ["key-b", "bob"]])

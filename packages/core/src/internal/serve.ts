@@ -90,20 +90,8 @@ export const serveRoutes = <A, E, R>(
   )
 }
 
-/**
- * The paths open without credentials: the health probes, the A2A card that
- * tells clients how to authenticate, and the playground page (it holds no
- * data, and sends the token it is given with its requests).
- */
-const openPaths = (settings: Settings): ReadonlySet<string> =>
-  new Set([
-    paths.health,
-    paths.liveness,
-    paths.readiness,
-    "/.well-known/agent-card.json",
-    ...(settings.playgroundPath === false ? [] : [settings.playgroundPath]),
-    ...(settings.apiDocs === false ? [] : [settings.apiDocs.docs])
-  ])
+/** The health probes answer without credentials from the start, before any route has described itself. */
+const probes: ReadonlySet<string> = new Set([paths.health, paths.liveness, paths.readiness])
 
 /** `handler` behind the app's `Auth`, if it has one, and its users' request rate. */
 const protect = <E, R>(settings: Settings, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
@@ -121,7 +109,10 @@ const protect = <E, R>(settings: Settings, handler: Effect.Effect<HttpServerResp
         ? Effect.provide(RateLimiter.make, RateLimiter.layerStoreMemory)
         : Effect.provideService(RateLimiter.make, RateLimiter.RateLimiterStore, store))
     }
-    return guard(auth.value, rate, openPaths(settings))(handler)
+    // besides the probes, the routes whose description says `open` (ApiDocs.Operation)
+    const operations = yield* ApiDocs.Operations
+    return guard(auth.value, rate, (method, path) =>
+      probes.has(path) || operations.get(`${method === "HEAD" ? "GET" : method} ${path}`)?.open === true)(handler)
   })
 
 /** The answers given while the app is still being built. */

@@ -1,6 +1,9 @@
 /** The descriptions of a query handler's front doors, for `/openapi.json`. */
 import { Layer, Schema } from "effect"
 import * as ApiDocs from "../../ApiDocs.ts"
+import { RunAgentInput } from "../routes/agUi.ts"
+import { ChatBody, ResponsesBody } from "../routes/openai/requests.ts"
+import { StopRequest } from "../routes/stop.ts"
 import type { Settings } from "../settings.ts"
 
 const error = (description: string) => ({ description, contentType: "application/json", shape: { ref: "Error" } })
@@ -55,7 +58,7 @@ export const describeQueryRoutes = (settings: Settings, withLog: boolean) => {
     layers.push(ApiDocs.describe("POST", settings.stopPath, {
       summary: "Stops the running run of a session, on whichever node it runs",
       tags: ["runs"],
-      body: { shape: Schema.Struct({ session_id: Schema.String, user_id: Schema.optional(Schema.NullOr(Schema.String)) }) },
+      body: { shape: StopRequest },
       responses: {
         "200": { description: "`{status: \"success\", message}`", contentType: "application/json" },
         "404": error("`not_found`: no run of that session is running"),
@@ -82,9 +85,9 @@ export const describeQueryRoutes = (settings: Settings, withLog: boolean) => {
       }
     })
     layers.push(
-      ApiDocs.describe("POST", `${base}/responses`, { ...openAi("OpenAI Responses API: a run of the agent"), body: { shape: { json: { type: "object" } } } }),
+      ApiDocs.describe("POST", `${base}/responses`, { ...openAi("OpenAI Responses API: a run of the agent"), body: { shape: ResponsesBody } }),
       ApiDocs.describe("POST", `${base}/responses/:id/cancel`, openAi("Cancels a response (stops its run)")),
-      ApiDocs.describe("POST", `${base}/chat/completions`, { ...openAi("OpenAI Chat Completions: a run of the agent"), body: { shape: { json: { type: "object" } } } }),
+      ApiDocs.describe("POST", `${base}/chat/completions`, { ...openAi("OpenAI Chat Completions: a run of the agent"), body: { shape: ChatBody } }),
       ApiDocs.describe("GET", `${base}/models`, openAi("The app, as one model"))
     )
   }
@@ -92,7 +95,7 @@ export const describeQueryRoutes = (settings: Settings, withLog: boolean) => {
     layers.push(ApiDocs.describe("POST", settings.agUiPath, {
       summary: "AG-UI: RunAgentInput in, AG-UI events out (SSE)",
       tags: ["ag-ui"],
-      body: { shape: { json: { type: "object", required: ["threadId", "runId", "messages"] } } },
+      body: { shape: RunAgentInput },
       responses: { "200": { description: "AG-UI events", contentType: "text/event-stream" }, "400": { description: "One RUN_ERROR frame", contentType: "text/event-stream" } }
     }))
   }
@@ -107,6 +110,7 @@ export const describeQueryRoutes = (settings: Settings, withLog: boolean) => {
       ApiDocs.describe("GET", "/.well-known/agent-card.json", {
         summary: "The A2A agent card (open with auth: it names how to authenticate)",
         tags: ["a2a"],
+        open: true,
         responses: { "200": { description: "The agent card", contentType: "application/json" } }
       })
     )
@@ -115,6 +119,7 @@ export const describeQueryRoutes = (settings: Settings, withLog: boolean) => {
     layers.push(ApiDocs.describe("GET", settings.playgroundPath, {
       summary: "A page to chat with the agent (open with auth: it asks for a token)",
       tags: ["playground"],
+      open: true,
       responses: { "200": { description: "The page", contentType: "text/html" } }
     }))
   }

@@ -60,8 +60,9 @@ export const apiDocsRoutes = (paths: { readonly spec: string; readonly docs: str
         responses: { "200": { description: "The OpenAPI document", contentType: "application/json" } }
       }),
       ApiDocs.describe("GET", paths.docs, {
-        summary: "A reference page of this API",
+        summary: "A reference page of this API (open with auth: it asks for a token)",
         tags: ["docs"],
+        open: true,
         responses: { "200": { description: "The page", contentType: "text/html" } }
       })
     )

@@ -1,6 +1,6 @@
 /**
  * The server's guard: with an `Auth` provided, every request but those for
- * the open paths (health probes, the A2A card, the playground and docs pages) is authenticated, held
+ * the open routes (health probes, and routes whose description says `open`) is authenticated, held
  * to its user's request rate, and runs with its principal. It wraps the
  * whole app rather than each route, so that a route added later (an app's
  * own, a new front door) is protected without a word.
@@ -48,13 +48,13 @@ const limited = (rate: RateLimit | undefined, principal: Auth.Principal) =>
 export const guard = (
   auth: Auth.Auth["Service"],
   rate: RateLimit | undefined,
-  open: ReadonlySet<string>
+  isOpen: (method: string, path: string) => boolean
 ) =>
 <E, R>(
   handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
   HttpServerRequest.HttpServerRequest.use((request) => {
-    if (open.has(pathOf(request.url))) return handler
+    if (isOpen(request.method, pathOf(request.url))) return handler
     return Effect.flatMap(
       Effect.result(auth.authenticate(request.headers)),
       (result) => {

@@ -19,7 +19,8 @@ import { sseOf } from "../reply/frames.ts"
 const ContentPart = Schema.Struct({ type: Schema.String, text: Schema.optionalKey(Schema.String) })
 
 /** What is read of a `RunAgentInput` (the rest, tools and state among it, is ignored). */
-const RunAgentInput = Schema.Struct({
+/** What an AG-UI client sends. */
+export const RunAgentInput = Schema.Struct({
   threadId: Schema.String,
   runId: Schema.String,
   messages: Schema.Array(Schema.Struct({

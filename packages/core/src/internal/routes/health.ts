@@ -80,13 +80,14 @@ export const healthRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter | App
         HttpRouter.route("GET", paths.liveness, Effect.succeed(liveness))
       ]),
       ApiDocs.describe("GET", paths.root, { summary: "The app: name, version, its named endpoints and every route", tags: ["health"], responses: json("`{service, name, description, version, endpoints, routes}`") }),
-      ApiDocs.describe("GET", paths.health, { summary: "Health: phase, uptime, runs in flight (open with auth)", tags: ["health"], responses: json("`{status: \"healthy\", timestamp, phase, uptime_seconds, active_runs}`") }),
+      ApiDocs.describe("GET", paths.health, { summary: "Health: phase, uptime, runs in flight", tags: ["health"], open: true, responses: json("`{status: \"healthy\", timestamp, phase, uptime_seconds, active_runs}`") }),
       ApiDocs.describe("GET", paths.readiness, {
-        summary: "Readiness: 503 while starting, draining, or while a backend is unreachable (open with auth)",
+        summary: "Readiness: 503 while starting, draining, or while a backend is unreachable",
         tags: ["health"],
+        open: true,
         responses: { ...json("`{status: \"ready\"}`"), "503": { description: "`{status: \"not_ready\", reason, checks?}`", contentType: "application/json" } }
       }),
-      ApiDocs.describe("GET", paths.liveness, { summary: "Liveness (open with auth)", tags: ["health"], responses: json("`{status: \"alive\"}`") })
+      ApiDocs.describe("GET", paths.liveness, { summary: "Liveness", tags: ["health"], open: true, responses: json("`{status: \"alive\"}`") })
     )
   })
 )

@@ -6,7 +6,8 @@ import * as Interrupt from "../../Interrupt.ts"
 import * as HttpError from "../http/httpError.ts"
 import { sessionKey } from "../run/start.ts"
 
-const StopRequest = Schema.Struct({
+/** What `POST /stop` takes. */
+export const StopRequest = Schema.Struct({
   session_id: Schema.String,
   user_id: Schema.optionalKey(Schema.NullOr(Schema.String))
 })

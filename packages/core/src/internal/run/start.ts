@@ -3,8 +3,8 @@
  * `/process/task`, `/rpc`): its ids settled, its session claimed, its history
  * read, its handler's outputs ready, and what it records when it ends.
  */
-import { Effect, type Scope, Stream } from "effect"
-import type * as Auth from "../../Auth.ts"
+import { Effect, Option, type Scope, Stream } from "effect"
+import * as Auth from "../../Auth.ts"
 import * as Interrupt from "../../Interrupt.ts"
 import { Lifecycle } from "../../Lifecycle.ts"
 import type * as Output from "../../Output.ts"
@@ -108,6 +108,7 @@ export const makeRuns = <E, R>(
     const store = yield* SessionStore.SessionStore
     const claims = yield* Interrupt.Claims.make
     const missingIn = missingServices(handlerServices(yield* Effect.context<R>()))
+    const authenticated = Option.isSome(yield* Effect.serviceOption(Auth.Auth))
 
     const record = (key: Interrupt.SessionKey, claim: Interrupt.Claim, turn: string | undefined) =>
     (response: Protocol.ResponseEvent) =>
@@ -172,12 +173,14 @@ export const makeRuns = <E, R>(
     return {
       settle: (request) => {
         const sessionId = request.session_id ?? randomUuid()
-        return Effect.map(actingUser(request.user_id, sessionId), (userId) => ({
+        const settled = (userId: string): Protocol.AgentRequest => ({
           ...request,
           input: request.input.map(compactMessage),
           session_id: sessionId,
           user_id: userId
-        }))
+        })
+        // without Auth a request acts as the user it names: no principal to read on the hot path
+        return authenticated ? Effect.map(actingUser(request.user_id, sessionId), settled) : Effect.succeed(settled(request.user_id ?? sessionId))
       },
       start,
       log,
