@@ -1,8 +1,11 @@
 /**
  * 14. Tracing: the server's CPU per request and throughput of the same Friday
  * request (no delay) with traces, metrics and logs exported over OTLP (to a
- * sink in this process that reads and drops them) against no endpoint, the
- * two servers alternated; target: ≤ 10% with tracing on.
+ * sink in this process that reads and drops them) against no endpoint: every
+ * trace recorded (the default sampler), one in ten
+ * (`parentbased_traceidratio` 0.1) and none (`parentbased_always_off`:
+ * metrics and logs only), the four servers alternated in a new order each
+ * round; target: ≤ 10% with tracing on.
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -11,7 +14,7 @@ import { load, round, type Server } from "./lib.ts"
 type Start = (script: string, env?: Record<string, string>) => Promise<Server>
 
 const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
-const mean = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0) / values.length
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 export const telemetryBench = async (start: Start, quick: boolean) => {
   let exported = 0
@@ -22,37 +25,46 @@ export const telemetryBench = async (start: Start, quick: boolean) => {
   await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve))
   const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
   const off = await start("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
-  const on = await start("examples/main.ts", { FRIDAY_DELAY_MS: "0", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })
+  const exporting = (sampler: Record<string, string>) =>
+    start("examples/main.ts", { FRIDAY_DELAY_MS: "0", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...sampler })
+  const servers = {
+    off,
+    all: await exporting({}),
+    tenth: await exporting({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }),
+    none: await exporting({ OTEL_TRACES_SAMPLER: "parentbased_always_off" })
+  }
   try {
-    const seconds = quick ? 3 : 5
+    const seconds = quick ? 2 : 3
     const run = async (server: Server) => {
-      await load(server, { path: "/process", body, connections: 16, seconds: 1 })
       const result = await load(server, { path: "/process", body, connections: 16, seconds })
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
       return result
     }
-    const offRuns: Array<Awaited<ReturnType<typeof run>>> = []
-    const onRuns: Array<Awaited<ReturnType<typeof run>>> = []
-    // alternated, as the machine's speed drifts by more than the difference
-    for (let i = 0; i < (quick ? 1 : 3); i++) {
-      offRuns.push(await run(off))
-      onRuns.push(await run(on), await run(on))
-      offRuns.push(await run(off))
+    const names = Object.keys(servers) as Array<keyof typeof servers>
+    for (const name of names) await load(servers[name], { path: "/process", body, connections: 16, seconds: 1 })
+    const runs = Object.fromEntries(names.map((name) => [name, [] as Array<Awaited<ReturnType<typeof run>>>]))
+    // the machine's speed drifts by more than the differences: each round runs all four, in a new order
+    for (let i = 0; i < (quick ? 3 : 8); i++) {
+      for (const name of [...names].sort(() => Math.random() - 0.5)) runs[name].push(await run(servers[name]))
     }
     if (exported === 0) throw new Error("nothing was exported with tracing on")
-    const cpuOff = mean(offRuns.map((result) => result.cpuMsPerRequest))
-    const cpuOn = mean(onRuns.map((result) => result.cpuMsPerRequest))
+    // the median of each round's ratio to the server without tracing of the same round
+    const ratio = (name: keyof typeof servers, of: (result: Awaited<ReturnType<typeof run>>) => number) =>
+      round(median(runs[name].map((result, i) => of(result) / of(runs.off[i]))), 2)
+    const cpu = (result: Awaited<ReturnType<typeof run>>) => result.cpuMsPerRequest
+    const rps = (result: Awaited<ReturnType<typeof run>>) => result.rps
     return {
-      cpu_ms_per_request_off: round(cpuOff, 3),
-      cpu_ms_per_request_on: round(cpuOn, 3),
-      on_to_off_cpu_ratio: round(cpuOn / cpuOff, 2),
-      rps_off: round(mean(offRuns.map((result) => result.rps)), 0),
-      rps_on: round(mean(onRuns.map((result) => result.rps)), 0),
-      on_to_off_throughput: round(mean(onRuns.map((result) => result.rps)) / mean(offRuns.map((result) => result.rps)), 2),
+      cpu_ms_per_request_off: round(median(runs.off.map(cpu)), 3),
+      all_traces_cpu_ratio: ratio("all", cpu),
+      all_traces_throughput: ratio("all", rps),
+      tenth_of_traces_cpu_ratio: ratio("tenth", cpu),
+      tenth_of_traces_throughput: ratio("tenth", rps),
+      no_traces_cpu_ratio: ratio("none", cpu),
+      no_traces_throughput: ratio("none", rps),
       exported_kib: round(exported / 1024, 0)
     }
   } finally {
-    await Promise.all([on.stop(), off.stop()])
+    await Promise.all(Object.values(servers).map((server) => server.stop()))
     sink.close()
   }
 }

@@ -5,7 +5,7 @@
  * logs with their trace id; without the variable it sends nothing.
  */
 import { Telemetry } from "@agentapp/core"
-import { ConfigProvider, Effect, Tracer } from "effect"
+import { ConfigProvider, Effect, Layer, Tracer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startOtlpReceiver } from "./support/otlp.ts"
 import { type ServerProcess, startServer, waitFor, within } from "./support/server.ts"
@@ -84,6 +84,79 @@ describe("OpenTelemetry over OTLP", () => {
     const story = receiver.logs.find((log) => String(log.body).includes("story interrupted"))!
     expect(story.traceId).toMatch(/^[0-9a-f]{32}$/)
     expect(receiver.spans.some((span) => span.traceId === story.traceId && span.name === "agentapp.run")).toBe(true)
+  })
+})
+
+/** Friday under a sampler, exporting to a receiver of its own; `check` runs against both. */
+const withSampler = async (
+  env: Record<string, string>,
+  check: (server: ServerProcess, receiver: Awaited<ReturnType<typeof startOtlpReceiver>>) => Promise<void>
+) => {
+  const receiver = await startOtlpReceiver()
+  const server = await startServer("npm", ["start", "--silent"], {
+    env: { FRIDAY_DELAY_MS: "0", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_METRIC_EXPORT_INTERVAL: "300", ...env }
+  })
+  try {
+    await check(server, receiver)
+  } finally {
+    server.kill("SIGTERM")
+    await within(10_000, "the server to exit", server.exited)
+    await receiver.close()
+  }
+}
+const traced = (url: string, traceparent: string) =>
+  fetch(`${url}/process`, {
+    method: "POST",
+    headers: { "content-type": "application/json", traceparent },
+    body: JSON.stringify(say("Hello", { stream: false }))
+  })
+const completedRuns = (receiver: Awaited<ReturnType<typeof startOtlpReceiver>>) => {
+  const points: Array<any> = receiver.metrics.get("agentapp_runs_total")?.at(-1)?.sum.dataPoints ?? []
+  const completed = points.find((point) => point.attributes.some((a: any) => a.key === "status" && a.value.stringValue === "completed"))
+  return completed === undefined ? 0 : Number(completed.asDouble ?? completed.asInt)
+}
+
+describe("sampling (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG)", () => {
+  it("parentbased_always_off: no trace of its own, metrics all the same; a caller's sampled traceparent is followed", async () => {
+    await withSampler({ OTEL_TRACES_SAMPLER: "parentbased_always_off" }, async (server, receiver) => {
+      for (let i = 0; i < 3; i++) expect((await post(server.url, say("Hello", { stream: false }))).status).toBe(200)
+      // a caller that records its trace: the request, the run and the handler's span join it
+      const traceId = crypto.randomUUID().replaceAll("-", "")
+      const callerSpan = "00f067aa0ba902b7"
+      expect((await traced(server.url, `00-${traceId}-${callerSpan}-01`)).status).toBe(200)
+      await waitFor("the four runs counted", async () => completedRuns(receiver) >= 4, 10_000)
+      await waitFor("the caller's trace", async () => receiver.spans.filter((span) => span.traceId === traceId).length >= 3)
+      const names = receiver.spans.map((span) => span.name).sort()
+      // only the caller's trace was recorded: one request, one run, one handler span
+      expect(names).toEqual(["POST", "Toolbox.wordStats", "agentapp.run"])
+      expect(new Set(receiver.spans.map((span) => span.traceId))).toEqual(new Set([traceId]))
+      expect(receiver.spans.find((span) => span.name === "POST")!.parentSpanId).toBe(callerSpan)
+    })
+  })
+
+  it("traceidratio: the trace id decides, the same on every node; a bad sampler stops the start with its name", async () => {
+    await withSampler({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5" }, async (server, receiver) => {
+      // last 8 hex digits under half of 2^32: recorded even though the caller did not; over it: not, though it did
+      const kept = `${"ab".repeat(12)}00000001`
+      const dropped = `${"cd".repeat(12)}ffffffff`
+      expect((await traced(server.url, `00-${kept}-00f067aa0ba902b7-00`)).status).toBe(200)
+      expect((await traced(server.url, `00-${dropped}-00f067aa0ba902b7-01`)).status).toBe(200)
+      await waitFor("both runs counted", async () => completedRuns(receiver) >= 2, 10_000)
+      await waitFor("the kept trace", async () => receiver.spans.filter((span) => span.traceId === kept).length >= 3)
+      // (the app's own background traces, lease renewals, are drawn at 0.5 too: only the requests' are checked)
+      const requests = receiver.spans.filter((span) => span.traceId === kept || span.traceId === dropped)
+      expect(requests.map((span) => span.name).sort()).toEqual(["POST", "Toolbox.wordStats", "agentapp.run"])
+      expect(new Set(requests.map((span) => span.traceId))).toEqual(new Set([kept]))
+    })
+    const bad = (env: Record<string, string>) =>
+      Effect.runPromiseExit(Effect.scoped(Layer.build(Telemetry.layer())).pipe(
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", ...env })))
+      ))
+    for (const env of [{ OTEL_TRACES_SAMPLER: "sometimes" }, { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }]) {
+      const exit = await bad(env)
+      expect(exit._tag).toBe("Failure")
+      expect(String(exit._tag === "Failure" ? exit.cause : "")).toContain(Object.keys(env).at(-1))
+    }
   })
 })
 

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Effect, Metric, type Option, Tracer } from "effect"
-import { stopLatency } from "./internal/telemetry.ts"
+import { stopLatency } from "./internal/telemetry/observe.ts"
 import { capId, InterruptBackend, type InterruptBackendError, NoActiveRun, type RunRecord, type SessionKey } from "./internal/interrupt/backend.ts"
 
 export {

@@ -21,23 +21,45 @@
  *
  * @since 0.1.0
  */
-import { ConfigProvider, Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
+import { type Config, ConfigProvider, Context, Effect, Layer, Tracer } from "effect"
+import { FetchHttpClient, HttpMiddleware } from "effect/http"
 import { Otlp, type OtlpExporter, OtlpSerialization } from "effect/observability"
+import { samplerConfig, sampling } from "./internal/telemetry/sampler.ts"
 
 /**
  * The OTLP exporters, from the `OTEL_*` configuration; nothing without an
  * endpoint. `serviceName` (default `agentapp`) and `serviceVersion` are the
  * defaults of `OTEL_SERVICE_NAME` and `OTEL_SERVICE_VERSION`, which win.
+ * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` choose the traces
+ * recorded, as in OpenTelemetry's SDKs (default `parentbased_always_on`:
+ * every trace, unless a caller's `traceparent` says it is not sampled);
+ * `parentbased_traceidratio` with a ratio records that fraction of the
+ * traces that start here. Metrics and logs are not sampled.
  *
  * @since 0.1.0
  */
 export const layer = (options?: {
   readonly serviceName?: string | undefined
   readonly serviceVersion?: string | undefined
-}): Layer.Layer<OtlpExporter.Flusher> =>
-  Otlp.layerFromConfig({ loggerMergeWithExisting: true }).pipe(
-    Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson]),
+}): Layer.Layer<OtlpExporter.Flusher, Config.ConfigError> =>
+  Layer.flatMap(
+    Otlp.layerFromConfig({ loggerMergeWithExisting: true }).pipe(
+      Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson])
+    ),
+    (exporters) =>
+      Layer.effectContext(Effect.gen(function*() {
+        const tracer = Context.get(exporters, Tracer.Tracer)
+        if (tracer === Tracer.nativeTracer) return exporters
+        const sampled = sampling(tracer, yield* samplerConfig)
+        // an unsampled request gets no server span (and what the app itself leaves untraced stays so)
+        const disabledWhen = yield* HttpMiddleware.TracerDisabledWhen
+        return Context.add(
+          Context.add(exporters, Tracer.Tracer, sampled.tracer),
+          HttpMiddleware.TracerDisabledWhen,
+          (request) => disabledWhen(request) || sampled.untraced(request)
+        )
+      }))
+  ).pipe(
     // defaults under the configuration, which wins: as the OpenTelemetry spec has it, an endpoint exports all
     // three signals unless OTEL_*_EXPORTER says otherwise (Effect's exporters wait for OTEL_*_EXPORTER=otlp)
     Layer.provide(ConfigProvider.layerAdd(ConfigProvider.fromUnknown({

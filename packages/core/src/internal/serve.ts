@@ -7,6 +7,7 @@ import { guard, type RateLimit } from "./auth/guard.ts"
 import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Health from "../Health.ts"
 import { Lifecycle } from "../Lifecycle.ts"
+import { reportRunsInFlight } from "./telemetry/observe.ts"
 import * as HttpError from "./http/httpError.ts"
 import { healthRoutes, paths } from "./routes/health.ts"
 import { KeepAlive } from "./http/keepAlive.ts"
@@ -39,6 +40,7 @@ export const serveRoutes = <A, E, R>(
   const serveApp = Layer.effectDiscard(Effect.gen(function*() {
     const lifecycle = yield* Lifecycle
     const scope = yield* Effect.scope
+    yield* reportRunsInFlight(lifecycle.activeRuns)
     // The app's layers live in a scope of their own, closed last: after the drain and after the
     // server has stopped taking requests.
     const appScope = yield* Scope.fork(scope, "sequential")

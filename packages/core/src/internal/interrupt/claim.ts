@@ -1,6 +1,6 @@
 /** How a run claims its session: the lease, its listener, takeover and the run's end (re-exported by `Interrupt`). */
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
-import { runsQueued } from "../telemetry.ts"
+import { runsQueued } from "../telemetry/observe.ts"
 import { randomUuid } from "../util/ids.ts"
 import {
   capId,

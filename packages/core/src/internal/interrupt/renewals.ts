@@ -1,7 +1,7 @@
 /** The lease renewals of one backend, on one fiber of the scope that made them. */
 import { Deferred, Duration, Effect, Exit, type Scope } from "effect"
 import type { InterruptBackend, InterruptBackendError, SessionKey } from "./backend.ts"
-import { spanned } from "../telemetry.ts"
+import { spanned } from "../telemetry/observe.ts"
 
 /** A lease to renew: one per run, while the run holds its session. */
 export interface Renewal {

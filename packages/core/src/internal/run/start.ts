@@ -15,9 +15,9 @@ import type { QueryContext, QueryHandler } from "../query.ts"
 import type * as RunLog from "../../RunLog.ts"
 import type { Settings } from "../settings.ts"
 import { actingUser } from "../auth/owner.ts"
-import { observed, observeRun } from "../telemetry.ts"
+import { observed, observeRun } from "../telemetry/observe.ts"
 import { laterThisTurn } from "../util/laterThisTurn.ts"
-import { handlerServices, missingServices, provideContextCached } from "../util/provideContext.ts"
+import { extension, handlerServices, missingServices, provideContextCached } from "../util/provideContext.ts"
 import { prefixedId, randomUuid } from "../util/ids.ts"
 
 /** A run whose session is claimed, ready to start: what `Runner.events` or the SSE reply runs. */
@@ -156,17 +156,16 @@ export const makeRuns = <E, R>(
         return Stream.isStream(result) ? result : Stream.unwrap(result)
       })
       const missing = missingIn(yield* Effect.context<never>())
-      // with nothing missing, the fiber that runs the stream has every service it requires
-      const outputs = missing === undefined
-        ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
-        : provideContextCached(handlerOutputs, missing)
       yield* lifecycle.enter({ onDrain, cancel: claim.stopped })
       const options = { cancel: claim.stopped, onEnd: record(key, claim, turn), onEvents: writer?.append }
       // observed when the request's tracer sends spans somewhere (Telemetry.layer with an endpoint)
-      if (yield* observed) {
-        const observation = yield* observeRun(context)
-        return { context, outputs: observation.outputs(outputs), options: observation.options(options) } satisfies Run<E>
-      }
+      const observing = yield* observed
+      const observation = observing === "off" ? undefined : yield* observeRun(context, observing === "traced")
+      // with nothing missing and no span, the fiber that runs the stream has every service it requires
+      const outputs = missing === undefined && observation?.span === undefined
+        ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
+        : provideContextCached(handlerOutputs, extension(missing, observation?.span))
+      if (observation !== undefined) return { context, outputs, options: observation.options(options) } satisfies Run<E>
       return { context, outputs, options } satisfies Run<E>
     })
 

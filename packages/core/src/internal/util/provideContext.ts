@@ -4,7 +4,7 @@
  * services already; only what it lacks is provided, so that most runs have
  * nothing to provide at all.
  */
-import { Channel, Context, Effect, Layer, Scope, Stream } from "effect"
+import { Channel, Context, Effect, Layer, Scope, Stream, Tracer } from "effect"
 import { HttpRouter } from "effect/http"
 
 /**
@@ -39,23 +39,38 @@ export const missingServices = <R>(
 }
 
 /**
+ * What a run's outputs are given beyond the fiber's context: the services it
+ * lacks, and the run's span as the parent of the handler's own spans.
+ */
+export const extension = <R>(
+  missing: Context.Context<R> | undefined,
+  span: Tracer.Span | undefined
+) =>
+(context: Context.Context<never>): Context.Context<R> => {
+  const merged = missing === undefined ? context : Context.merge(context, missing)
+  return (span === undefined ? merged : Context.add(merged, Tracer.ParentSpan, span)) as Context.Context<R>
+}
+
+/**
  * `Stream.provideContext` merges the context into the fiber's on every pull,
- * copying both. A run's pulls happen on the same fiber context, so the merge
- * is done once and reused while that context stays the same.
+ * copying both. A run's pulls happen on the same fiber context, so the
+ * extended context is made once and reused while that context stays the
+ * same (which also keeps the fiber's cache of it).
  */
 export const provideContextCached = <A, E, R>(
   self: Stream.Stream<A, E, R>,
-  services: Context.Context<R>
+  extend: Context.Context<R> | ((context: Context.Context<never>) => Context.Context<R>)
 ): Stream.Stream<A, E> =>
   Stream.suspend(() => {
+    const extended = typeof extend === "function" ? extend : (context: Context.Context<never>) => Context.merge(context, extend)
     let base: Context.Context<never> | undefined
-    let merged: Context.Context<never> = Context.empty()
+    let made: Context.Context<never> = Context.empty()
     const provide = (context: Context.Context<never>): Context.Context<R> => {
       if (context !== base) {
         base = context
-        merged = Context.merge(context, services)
+        made = extended(context)
       }
-      return merged as Context.Context<R>
+      return made as Context.Context<R>
     }
     return Stream.fromChannel(Channel.fromTransform((upstream, scope) =>
       Effect.map(
