@@ -20,7 +20,8 @@ export const scenarios: ReadonlyArray<string> = [
   "the agentapp CLI: deploy local against the bundle's own start; --help CPU",
   "the event log: /process with it on and off (memory, Redis), and one run to 1,000 followers",
   "auth: /process CPU with auth off, an API key and a JWT; Redis round trips per request of the rate limiter",
-  "tracing: /process CPU and throughput with traces, metrics and logs exported over OTLP against none"
+  "tracing: /process CPU and throughput with traces, metrics and logs exported over OTLP against none",
+  "against FastAPI on uvicorn (the original's stack), Hono's streamSSE and raw node:http: throughput, CPU, TTFB, startup"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]

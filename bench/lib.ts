@@ -59,12 +59,18 @@ export const serverFlags = (options: { readonly pinned: boolean; readonly defaul
 
 /**
  * Starts `node script` (pinned to core 0 when possible) and waits for its
- * "Listening on" line; `nodeFlags` go to node before the script.
+ * "Listening on" line; `nodeFlags` go to node before the script. `command`
+ * runs another program instead (a baseline in another language).
  */
 export const startServer = (
   script: string,
   env: Record<string, string> = {},
-  options?: { readonly pin?: boolean; readonly defaultGc?: boolean; readonly nodeFlags?: ReadonlyArray<string> }
+  options?: {
+    readonly pin?: boolean
+    readonly defaultGc?: boolean
+    readonly nodeFlags?: ReadonlyArray<string>
+    readonly command?: ReadonlyArray<string> | undefined
+  }
 ) =>
   new Promise<Server>((resolve, reject) => {
     const pin = canPin && options?.pin !== false
@@ -74,9 +80,10 @@ export const startServer = (
       ...(options?.nodeFlags ?? []),
       script
     ]
+    const argv = options?.command ?? [process.execPath, ...args]
     const child = pin
-      ? spawn("taskset", ["-c", "0", process.execPath, ...args], { cwd: root, env: { ...process.env, PORT: "0", ...env } })
-      : spawn(process.execPath, args, { cwd: root, env: { ...process.env, PORT: "0", ...env } })
+      ? spawn("taskset", ["-c", "0", ...argv], { cwd: root, env: { ...process.env, PORT: "0", ...env } })
+      : spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, PORT: "0", ...env } })
     let output = ""
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 30_000)
     const onData = (chunk: Buffer) => {
@@ -180,3 +187,16 @@ export const mean = (values: ReadonlyArray<number>): number =>
   values.reduce((sum, value) => sum + value, 0) / values.length
 
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits))
+
+/** SSE text with ids and timestamps masked, to compare two servers' replies. */
+export const masked = (text: string): string =>
+  text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "UUID")
+    .replace(/call_[0-9a-f]{8}/g, "call_X")
+    .replace(/"(created|completed)_at":\d+/g, "\"$1_at\":T")
+
+/** The events of an SSE text as `id data` lines, whatever the order of the fields within a frame. */
+export const sseEvents = (text: string): Array<string> =>
+  text.split("\n\n").filter((frame) => frame.trim() !== "").map((frame) => {
+    const fields = Object.fromEntries(frame.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]))
+    return `${fields.id} ${masked(fields.data ?? "")}`
+  })

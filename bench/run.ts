@@ -19,6 +19,7 @@ import {
   cpuMs,
   load,
   type Load,
+  masked,
   mean,
   percentile,
   root,
@@ -33,6 +34,7 @@ import { llmTokens } from "./llm.ts"
 import { deployBench } from "./deploy.ts"
 import { authBench } from "./auth.ts"
 import { telemetryBench } from "./telemetry.ts"
+import { baselinesBench } from "./baselines.ts"
 import { eventLogBench } from "./eventLog.ts"
 import { protocols } from "./protocols.ts"
 import { taskQueueScenario } from "./taskQueue.ts"
@@ -51,7 +53,11 @@ if (args.help) {
 }
 const quick = args.quick
 /** Starts a server under test, with the GC the command line asked for. */
-const startUnderTest = (script: string, env: Record<string, string> = {}, options?: { readonly pin?: boolean }) =>
+const startUnderTest = (
+  script: string,
+  env: Record<string, string> = {},
+  options?: { readonly pin?: boolean; readonly command?: ReadonlyArray<string> | undefined }
+) =>
   startServer(script, env, { ...options, defaultGc: args.defaultGc })
 const only = args.only
 const want = (scenario: number) => only === undefined || only.has(scenario)
@@ -256,17 +262,11 @@ async function main() {
   if (want(12)) log("12. the event log: /process CPU with it on and off (memory, Redis); one run to 1,000 followers", await eventLogBench(startUnderTest, quick))
   if (want(13)) log("13. auth: /process CPU with auth off, an API key, a JWT; Redis round trips per request of the rate limiter", await authBench(startUnderTest, quick))
   if (want(14)) log("14. tracing: /process CPU and throughput with OTLP export on and off", await telemetryBench(startUnderTest, quick))
+  if (want(15)) log("15. against FastAPI (the original's stack), Hono and raw node:http: throughput, CPU, idle TTFB, startup", await baselinesBench(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")
   process.exit(0)
-}
-
-/** SSE text with ids and timestamps masked, to compare two servers' replies. */
-function masked(text: string) {
-  return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "UUID")
-    .replace(/call_[0-9a-f]{8}/g, "call_X")
-    .replace(/"(created|completed)_at":\d+/g, "\"$1_at\":T")
 }
 
 /** The mean of runs of one server (each figure averaged, errors summed). */
