@@ -26,7 +26,7 @@ export const scenarios: ReadonlyArray<string> = [
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]
 
-  --quick       smaller runs, under 3 minutes
+  --quick       smaller runs (about 7 minutes)
   --only        the scenarios to run, by number:
 ${scenarios.map((name, i) => `                  ${i + 1}. ${name}`).join("\n")}
   --default-gc  servers keep V8's GC defaults (by default they run without
