@@ -12,43 +12,31 @@
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import * as http from "node:http"
-import { load, percentile, round, type Server, sseEvents } from "./lib.ts"
+import { load, mean, percentile, round, type Server, sseEvents, timesToReady } from "./lib.ts"
 
 type Start = (script: string, env?: Record<string, string>, options?: { readonly command?: ReadonlyArray<string> }) => Promise<Server>
 
 const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-
 /** The Python that has the original's stack: Debian's (a python3 of pyenv or a venv first on PATH may lack it). */
-const python = ["/usr/bin/python3", "python3"].find((candidate) => {
+const findPython = (): string | undefined =>
+  ["/usr/bin/python3", "python3"].find((candidate) => imports(candidate, "fastapi, uvicorn"))
+
+const imports = (python: string, modules: string): boolean => {
   try {
-    execFileSync(candidate, ["-c", "import fastapi, uvicorn"], { stdio: "ignore" })
+    execFileSync(python, ["-c", `import ${modules}`], { stdio: "ignore" })
     return true
   } catch {
     return false
   }
-})
-/** uvicorn picks uvloop and httptools when installed (its "standard" setup); without them idle TTFB is ~40 ms. */
-const uvicornFlavor = (() => {
-  if (python === undefined) return undefined
-  try {
-    execFileSync(python, ["-c", "import uvloop, httptools"], { stdio: "ignore" })
-    return "uvloop and httptools"
-  } catch {
-    return "asyncio and h11 (apt-get install python3-uvloop python3-httptools for uvicorn's standard setup)"
-  }
-})()
-const fastApiMissing = python === undefined
-  ? "FastAPI baseline skipped: no python3 with fastapi and uvicorn (apt-get install python3-fastapi python3-uvicorn)"
-  : undefined
+}
 
-const baselines = {
+const servers = (python: string | undefined) => ({
   agentapp: { script: "examples/main.ts", command: undefined },
   raw: { script: "bench/servers/raw-friday.ts", command: undefined },
   hono: { script: "bench/servers/hono-friday.ts", command: undefined },
   fastapi: { script: "", command: [python ?? "python3", "bench/servers/fastapi_friday.py"] }
-} as const
-type Name = keyof typeof baselines
+})
+type Name = keyof ReturnType<typeof servers>
 
 /** Time from the request to the first text delta, one request at a time. */
 const firstFrame = (server: Server) =>
@@ -67,19 +55,25 @@ const firstFrame = (server: Server) =>
   })
 
 export const baselinesBench = async (start: Start, quick: boolean) => {
-  const missing = fastApiMissing
+  const python = findPython()
+  const missing = python === undefined
+    ? "FastAPI baseline skipped: no python3 with fastapi and uvicorn (apt-get install python3-fastapi python3-uvicorn)"
+    : undefined
   if (missing !== undefined) console.error(missing)
+  const baselines = servers(python)
   const names = (Object.keys(baselines) as Array<Name>).filter((name) => name !== "fastapi" || missing === undefined)
   const launch = (name: Name) =>
     start(baselines[name].script, { FRIDAY_DELAY_MS: "0" }, baselines[name].command === undefined ? undefined : { command: baselines[name].command })
   const seconds = quick ? 3 : 5
   const rounds = quick ? 1 : 2
-  const results = Object.fromEntries(names.map((name) => [name, {} as Record<string, number>]))
+  // each figure of each server, one value per round
+  const runs = Object.fromEntries(names.map((name) => [name, {} as Record<string, Array<number>>]))
   const reply = async (server: Server) =>
     sseEvents(await (await fetch(`${server.url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body })).text())
   let expected: Array<string> | undefined
-  for (let round_ = 0; round_ < rounds; round_++) {
-    for (const name of round_ % 2 === 0 ? names : [...names].reverse()) {
+  for (let pass = 0; pass < rounds; pass++) {
+    // alternated: the first round in order, the second reversed
+    for (const name of pass % 2 === 0 ? names : [...names].reverse()) {
       const server = await launch(name)
       try {
         // every baseline answers with the events agentapp sends (ids and timestamps aside)
@@ -100,28 +94,20 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
         const frames: Array<number> = []
         for (let i = 0; i < (quick ? 100 : 200); i++) frames.push(await firstFrame(server))
         loads.idle_ttfb_p50_ms = percentile(frames, 50)
-        for (const [key, value] of Object.entries(loads)) {
-          results[name][key] = round_ === 0 ? value : (results[name][key] + value) / 2
-        }
+        for (const [key, value] of Object.entries(loads)) (runs[name][key] ??= []).push(value)
       } finally {
         await server.stop()
       }
     }
   }
+  const results = Object.fromEntries(names.map((name) =>
+    [name, Object.fromEntries(Object.entries(runs[name]).map(([key, values]) => [key, mean(values)]))]
+  ))
   // startup: process start → first 200 on /readiness, agentapp's production bundle when built
   const bundle = existsSync("dist/main.mjs") ? "dist/main.mjs" : "examples/main.ts"
   for (const name of names) {
-    const times: Array<number> = []
-    for (let i = 0; i < (quick ? 3 : 5); i++) {
-      const began = performance.now()
-      const server = name === "agentapp" ? await start(bundle, {}) : await launch(name)
-      while (!(await fetch(`${server.url}/readiness`).then((r) => r.status === 200, () => false))) {
-        await new Promise((resolve) => setTimeout(resolve, 2))
-      }
-      times.push(performance.now() - began)
-      await server.stop()
-    }
-    results[name].startup_ms = median(times)
+    const times = await timesToReady(() => name === "agentapp" ? start(bundle, {}) : launch(name), quick ? 3 : 5)
+    results[name].startup_ms = percentile(times, 50)
   }
   const ratios = (to: Name) =>
     results[to] === undefined ? undefined : Object.fromEntries(
@@ -133,6 +119,9 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
     agentapp_to_hono: ratios("hono"),
     agentapp_to_raw: ratios("raw"),
     startup_of: bundle,
-    uvicorn: uvicornFlavor
+    // uvicorn's standard setup; without them its idle TTFB is ~40 ms
+    uvicorn: python === undefined ? undefined : imports(python, "uvloop, httptools")
+      ? "uvloop and httptools"
+      : "asyncio and h11 (apt-get install python3-uvloop python3-httptools)"
   }
 }

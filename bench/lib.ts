@@ -200,3 +200,18 @@ export const sseEvents = (text: string): Array<string> =>
     const fields = Object.fromEntries(frame.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]))
     return `${fields.id} ${masked(fields.data ?? "")}`
   })
+
+/** Times from starting a server to its first 200 on `/readiness`, `n` starts one after another, in ms. */
+export const timesToReady = async (start: () => Promise<Server>, n: number): Promise<Array<number>> => {
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const began = performance.now()
+    const server = await start()
+    while (!(await fetch(`${server.url}/readiness`).then((r) => r.status === 200, () => false))) {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    times.push(performance.now() - began)
+    await server.stop()
+  }
+  return times
+}

@@ -27,7 +27,8 @@ import {
   rssBytes,
   type Server,
   serverFlags,
-  startServer
+  startServer,
+  timesToReady
 } from "./lib.ts"
 import { longSession, rejectedBodies } from "./hardening.ts"
 import { llmTokens } from "./llm.ts"
@@ -545,17 +546,6 @@ async function underLoad<A>(server: Server, f: () => Promise<A>): Promise<A> {
 }
 
 async function startups(script: string, env: Record<string, string>, n: number) {
-  const times: Array<number> = []
-  for (let i = 0; i < n; i++) {
-    const start = performance.now()
-    const server = await startUnderTest(script, env)
-    while (true) {
-      const ok = await fetch(`${server.url}/readiness`).then((r) => r.status === 200, () => false)
-      if (ok) break
-      await new Promise((resolve) => setTimeout(resolve, 2))
-    }
-    times.push(performance.now() - start)
-    await server.stop()
-  }
+  const times = await timesToReady(() => startUnderTest(script, env), n)
   return { p50: round(percentile(times, 50)), max: round(Math.max(...times)) }
 }

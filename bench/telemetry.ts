@@ -9,12 +9,11 @@
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { load, round, type Server } from "./lib.ts"
+import { load, percentile, round, type Server } from "./lib.ts"
 
 type Start = (script: string, env?: Record<string, string>) => Promise<Server>
 
 const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 export const telemetryBench = async (start: Start, quick: boolean) => {
   let exported = 0
@@ -50,11 +49,11 @@ export const telemetryBench = async (start: Start, quick: boolean) => {
     if (exported === 0) throw new Error("nothing was exported with tracing on")
     // the median of each round's ratio to the server without tracing of the same round
     const ratio = (name: keyof typeof servers, of: (result: Awaited<ReturnType<typeof run>>) => number) =>
-      round(median(runs[name].map((result, i) => of(result) / of(runs.off[i]))), 2)
+      round(percentile(runs[name].map((result, i) => of(result) / of(runs.off[i])), 50), 2)
     const cpu = (result: Awaited<ReturnType<typeof run>>) => result.cpuMsPerRequest
     const rps = (result: Awaited<ReturnType<typeof run>>) => result.rps
     return {
-      cpu_ms_per_request_off: round(median(runs.off.map(cpu)), 3),
+      cpu_ms_per_request_off: round(percentile(runs.off.map(cpu), 50), 3),
       all_traces_cpu_ratio: ratio("all", cpu),
       all_traces_throughput: ratio("all", rps),
       tenth_of_traces_cpu_ratio: ratio("tenth", cpu),

@@ -117,8 +117,11 @@ const completedRuns = (receiver: Awaited<ReturnType<typeof startOtlpReceiver>>) 
 }
 
 describe("sampling (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG)", () => {
-  it("parentbased_always_off: no trace of its own, metrics all the same; a caller's sampled traceparent is followed", async () => {
-    await withSampler({ OTEL_TRACES_SAMPLER: "parentbased_always_off" }, async (server, receiver) => {
+  it.each([
+    { name: "parentbased_always_off", env: { OTEL_TRACES_SAMPLER: "parentbased_always_off" } },
+    { name: "parentbased_traceidratio 0", env: { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" } }
+  ])("$name: no trace of its own, metrics all the same; a caller's sampled traceparent is followed", async ({ env }) => {
+    await withSampler(env, async (server, receiver) => {
       for (let i = 0; i < 3; i++) expect((await post(server.url, say("Hello", { stream: false }))).status).toBe(200)
       // a caller that records its trace: the request, the run and the handler's span join it
       const traceId = crypto.randomUUID().replaceAll("-", "")
@@ -161,7 +164,7 @@ describe("sampling (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG)", () => {
 })
 
 describe("telemetry off", () => {
-  it("without an endpoint Telemetry.layer installs no tracer, so agentapp makes no span and counts nothing", async () => {
+  it("without an endpoint Telemetry.layer installs no tracer, so agentapp makes no span and measures no run", async () => {
     const tracerUnder = (env: Record<string, string>) =>
       Effect.runPromise(Effect.withFiber((fiber) => Effect.succeed(fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer)).pipe(
         Effect.provide(Telemetry.layer()),

@@ -3,7 +3,7 @@
  * standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`,
  * `OTEL_SERVICE_NAME`, `OTEL_BSP_SCHEDULE_DELAY`, ...), with Effect's OTLP
  * exporters. Without an endpoint nothing is installed, and agentapp makes no
- * span and counts nothing (its spans and metrics are made only under a
+ * span and measures no run (its spans and run metrics are made only under a
  * tracer that sends them somewhere).
  *
  * What is sent: the request's span (Effect's HTTP server), under it an
@@ -42,24 +42,25 @@ export const layer = (options?: {
   readonly serviceName?: string | undefined
   readonly serviceVersion?: string | undefined
 }): Layer.Layer<OtlpExporter.Flusher, Config.ConfigError> =>
-  Layer.flatMap(
-    Otlp.layerFromConfig({ loggerMergeWithExisting: true }).pipe(
-      Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson])
-    ),
-    (exporters) =>
-      Layer.effectContext(Effect.gen(function*() {
-        const tracer = Context.get(exporters, Tracer.Tracer)
-        if (tracer === Tracer.nativeTracer) return exporters
-        const sampled = sampling(tracer, yield* samplerConfig)
-        // an unsampled request gets no server span (and what the app itself leaves untraced stays so)
-        const disabledWhen = yield* HttpMiddleware.TracerDisabledWhen
-        return Context.add(
-          Context.add(exporters, Tracer.Tracer, sampled.tracer),
-          HttpMiddleware.TracerDisabledWhen,
-          (request) => disabledWhen(request) || sampled.untraced(request)
-        )
-      }))
-  ).pipe(
+  // the sampler is read first: a bad one stops the start before any exporter is made (and flushed on the way out)
+  Layer.unwrap(Effect.map(samplerConfig, (sampler) =>
+    Layer.flatMap(
+      Otlp.layerFromConfig({ loggerMergeWithExisting: true }).pipe(
+        Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson])
+      ),
+      (exporters) =>
+        Layer.effectContext(Effect.gen(function*() {
+          const tracer = Context.get(exporters, Tracer.Tracer)
+          if (tracer === Tracer.nativeTracer) return exporters
+          const { tracer: sampled, untraced } = sampling(tracer, sampler)
+          const withTracer = Context.add(exporters, Tracer.Tracer, sampled)
+          if (untraced === undefined) return withTracer
+          // an unsampled request gets no server span (and what the app itself leaves untraced stays so)
+          const disabledWhen = yield* HttpMiddleware.TracerDisabledWhen
+          return Context.add(withTracer, HttpMiddleware.TracerDisabledWhen, (request) => disabledWhen(request) || untraced(request))
+        }))
+    )
+  )).pipe(
     // defaults under the configuration, which wins: as the OpenTelemetry spec has it, an endpoint exports all
     // three signals unless OTEL_*_EXPORTER says otherwise (Effect's exporters wait for OTEL_*_EXPORTER=otlp)
     Layer.provide(ConfigProvider.layerAdd(ConfigProvider.fromUnknown({

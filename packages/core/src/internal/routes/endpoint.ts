@@ -7,7 +7,7 @@ import { StreamWriter } from "../http/connection.ts"
 import * as HttpError from "../http/httpError.ts"
 import type { Watch } from "../http/keepAlive.ts"
 import { failureOf } from "../util/failure.ts"
-import { provideContextCached } from "../util/provideContext.ts"
+import { extension, provideContextCached } from "../util/provideContext.ts"
 
 /**
  * The frame that ends a failed endpoint stream, as the original sends it. A
@@ -101,7 +101,7 @@ export const endpointRoute = <Query, Body, A, E, R>(
         return Sse.response(Sse.encode(
           provideContextCached(
             Stream.catchCause(result, (cause) => Stream.unwrap(streamFailure(cause))),
-            services
+            extension(services, undefined)
           ),
           Sse.dataFrame,
           // `touch` is a method of the watch: called on it, not detached

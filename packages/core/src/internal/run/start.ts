@@ -165,8 +165,7 @@ export const makeRuns = <E, R>(
       const outputs = missing === undefined && observation?.span === undefined
         ? handlerOutputs as Stream.Stream<Output.AgentOutput, E>
         : provideContextCached(handlerOutputs, extension(missing, observation?.span))
-      if (observation !== undefined) return { context, outputs, options: observation.options(options) } satisfies Run<E>
-      return { context, outputs, options } satisfies Run<E>
+      return { context, outputs, options: observation === undefined ? options : observation.options(options) } satisfies Run<E>
     })
 
     return {

@@ -1,9 +1,11 @@
 /**
  * What agentapp tells an OpenTelemetry backend: a span per run (a child of
  * the request's, with the handler's own spans under it), the stop and lease
- * renewal spans, and the runs' metrics. All of it only when a tracer other
- * than Effect's native one is installed (`Telemetry.layer` with an OTLP
- * endpoint): otherwise nobody can see it, and it costs nothing.
+ * renewal spans, and the runs' metrics. Spans and per-run metrics only when
+ * a tracer other than Effect's native one is installed (`Telemetry.layer`
+ * with an OTLP endpoint): otherwise nobody can see them. Runs in flight and
+ * queued runs are kept regardless, off `/process`'s path: the first is read
+ * when exported, the second counted as runs wait.
  */
 import { Context, Effect, Metric, Scope, Tracer } from "effect"
 import type { RunOptions } from "../run/eventsPull.ts"

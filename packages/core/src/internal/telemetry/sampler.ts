@@ -41,27 +41,24 @@ const threshold = 0x100000000
 /** Whether a trace id falls within `ratio`, read from its last 8 hex digits: the same answer on every node. */
 const inRatio = (traceId: string, ratio: number): boolean => Number.parseInt(traceId.slice(-8), 16) < ratio * threshold
 
-/** A tracer that samples, and the HTTP server's question: whether a request goes untraced. */
+/** A tracer that samples, and the HTTP server's question: whether a request goes untraced (none: every one is traced). */
 export interface Sampling {
   readonly tracer: Tracer.Tracer
-  readonly untraced: (request: HttpServerRequest.HttpServerRequest) => boolean
+  readonly untraced: ((request: HttpServerRequest.HttpServerRequest) => boolean) | undefined
 }
 
 /** `tracer` with `sampler` deciding each trace as it starts. */
 export const sampling = (tracer: Tracer.Tracer, sampler: Sampler): Sampling => {
   // the default follows the caller, and records every trace of its own: what Effect does unsampled
-  if (sampler.name === "parentbased_always_on") return { tracer, untraced: () => false }
+  if (sampler.name === "parentbased_always_on") return { tracer, untraced: undefined }
   const parentBased = sampler.name.startsWith("parentbased_")
-  const decide = (parent: Tracer.AnySpan | undefined): boolean =>
-    parent !== undefined && parentBased
-      ? parent.sampled
-      : sampler.name.endsWith("always_off")
-      ? false
-      : sampler.name === "always_on"
-      ? true
-      : parent === undefined
-      ? Math.random() < sampler.ratio // a new trace's id is random: so is this
-      : inRatio(parent.traceId, sampler.ratio)
+  const decide = (parent: Tracer.AnySpan | undefined): boolean => {
+    if (parent !== undefined && parentBased) return parent.sampled
+    if (sampler.name.endsWith("always_off")) return false
+    if (sampler.name === "always_on") return true
+    // a new trace's id is random, so a draw decides it; a caller's trace id decides it the same on every node
+    return parent === undefined ? Math.random() < sampler.ratio : inRatio(parent.traceId, sampler.ratio)
+  }
   // each request's decision, made when the server first asks; the root spans started under it follow it
   const decisions = new WeakMap<object, boolean>()
   const ofRequest = (request: HttpServerRequest.HttpServerRequest): boolean => {

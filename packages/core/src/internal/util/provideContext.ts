@@ -59,16 +59,15 @@ export const extension = <R>(
  */
 export const provideContextCached = <A, E, R>(
   self: Stream.Stream<A, E, R>,
-  extend: Context.Context<R> | ((context: Context.Context<never>) => Context.Context<R>)
+  extend: (context: Context.Context<never>) => Context.Context<R>
 ): Stream.Stream<A, E> =>
   Stream.suspend(() => {
-    const extended = typeof extend === "function" ? extend : (context: Context.Context<never>) => Context.merge(context, extend)
     let base: Context.Context<never> | undefined
     let made: Context.Context<never> = Context.empty()
     const provide = (context: Context.Context<never>): Context.Context<R> => {
       if (context !== base) {
         base = context
-        made = extended(context)
+        made = extend(context)
       }
       return made as Context.Context<R>
     }
