@@ -7,6 +7,7 @@ generator). Needs Debian's python3-fastapi and python3-uvicorn.
   POST /process   Friday's reply
   GET /readiness  200
 """
+import itertools
 import json
 import os
 import re
@@ -32,11 +33,8 @@ def friday_events(said):
     created_at = int(time.time())
     events = []
     output = []
-    seq = [0]
-
-    def next_seq():
-        seq[0] += 1
-        return seq[0] - 1
+    sequence = itertools.count()
+    next_seq = sequence.__next__
 
     def response(status, usage):
         terminal = status == "completed"
