@@ -9,6 +9,10 @@ declare module "autocannon" {
     readonly duration?: number
     readonly idReplacement?: boolean
     readonly pipelining?: number
+    /** Requests per second over all connections. */
+    readonly overallRate?: number
+    /** Called with each connection's client as it is made. */
+    readonly setupClient?: (client: { setBody: (body: string) => void }) => void
   }
   interface Histogram {
     readonly average: number

@@ -1,22 +1,28 @@
 /**
- * 15. Against what users would run instead: Friday on agentapp, the same
- * reply from a hand-written node:http server (raw-friday.ts), from Hono's
- * `streamSSE` (hono-friday.ts) and from FastAPI on uvicorn, the original's
+ * 15. Against what users would run instead and against the floors: Friday on
+ * agentapp, the same reply from the Effect floor (effect-friday.ts: Effect's
+ * HTTP server, no agentapp), a hand-written node:http server (raw-friday.ts),
+ * Hono's `streamSSE` (hono-friday.ts) and FastAPI on uvicorn, the original's
  * stack (fastapi_friday.py; Debian's python3-fastapi and python3-uvicorn,
  * skipped with a message when missing). Each server pinned to core 0 in
- * turn, rounds alternated: throughput at 50 and 200 connections on fresh
- * sessions, CPU per request at a fixed rate, idle time to the first text
- * frame, and startup to the first 200 on /readiness; agentapp's ratio to
- * each baseline.
+ * turn, rounds alternated, each checked to send agentapp's events first:
+ * throughput at 50 and 200 connections on fresh sessions and on sessions
+ * whose history is at its cap (one per connection), CPU per request at a
+ * fixed rate, idle time to the first text frame, RSS and CPU per open stream
+ * (the reply paced one word a second), startup to the first 200 on
+ * /readiness; agentapp's ratio to each.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import * as http from "node:http"
-import { load, mean, percentile, round, type Server, sseEvents, timesToReady } from "./lib.ts"
+import { cpuMs, load, mean, percentile, round, rssBytes, type Server, sseEvents, timesToReady } from "./lib.ts"
 
 type Start = (script: string, env?: Record<string, string>, options?: { readonly command?: ReadonlyArray<string> }) => Promise<Server>
 
-const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
+const said = (text: string, sessionId?: string) =>
+  JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text }] }], ...(sessionId === undefined ? {} : { session_id: sessionId }) })
+const body = said("Hello Friday")
+
 /** The Python that has the original's stack: Debian's (a python3 of pyenv or a venv first on PATH may lack it). */
 const findPython = (): string | undefined =>
   ["/usr/bin/python3", "python3"].find((candidate) => imports(candidate, "fastapi, uvicorn"))
@@ -32,27 +38,88 @@ const imports = (python: string, modules: string): boolean => {
 
 const servers = (python: string | undefined) => ({
   agentapp: { script: "examples/main.ts", command: undefined },
+  effect: { script: "bench/servers/effect-friday.ts", command: undefined },
   raw: { script: "bench/servers/raw-friday.ts", command: undefined },
   hono: { script: "bench/servers/hono-friday.ts", command: undefined },
   fastapi: { script: "", command: [python ?? "python3", "bench/servers/fastapi_friday.py"] }
 })
 type Name = keyof ReturnType<typeof servers>
 
-/** Time from the request to the first text delta, one request at a time. */
-const firstFrame = (server: Server) =>
-  new Promise<number>((resolve, reject) => {
-    const start = performance.now()
-    let first = 0
-    const request = http.request(`${server.url}/process`, { method: "POST", headers: { "content-type": "application/json" } }, (response) => {
+/** POSTs `payload` to /process; calls back with each chunk of the reply; `request` can abort it. */
+const post = (server: Server, payload: string, onText: (text: string) => void, agent?: http.Agent) => {
+  let request!: http.ClientRequest
+  const done = new Promise<void>((resolve, reject) => {
+    request = http.request(`${server.url}/process`, { method: "POST", agent: agent ?? false, headers: { "content-type": "application/json" } }, (response) => {
       response.setEncoding("utf8")
-      response.on("data", (text: string) => {
-        if (first === 0 && text.includes("\"delta\":true")) first = performance.now() - start
-      })
-      response.on("end", () => (first === 0 ? reject(new Error("no text frame")) : resolve(first)))
+      response.on("data", onText)
+      response.on("end", resolve)
+      response.on("error", reject)
     })
     request.on("error", reject)
-    request.end(body)
+    request.end(payload)
   })
+  return { request, done }
+}
+
+const reply = async (server: Server, payload: string) => {
+  let text = ""
+  await post(server, payload, (chunk) => (text += chunk)).done
+  return sseEvents(text)
+}
+
+/** The events of a fresh request, and of a session's second turn that remembers the name given in the first. */
+const conversation = async (server: Server) => {
+  const session = crypto.randomUUID()
+  await reply(server, said("My name is Ada", session))
+  return [...await reply(server, body), ...await reply(server, said("Hello again", session))]
+}
+
+/** Time from the request to the first text delta, one request at a time. */
+const firstFrame = async (server: Server) => {
+  const start = performance.now()
+  let first = 0
+  await post(server, body, (text) => {
+    if (first === 0 && text.includes("\"delta\":true")) first = performance.now() - start
+  }).done
+  if (first === 0) throw new Error("no text frame")
+  return first
+}
+
+/**
+ * `count` streams open at once (the reply paced one word a second): RSS per
+ * stream once each has its first word, and CPU per word over `seconds` while
+ * all are open; then they are dropped.
+ */
+const openStreams = async (server: Server, count: number, seconds: number) => {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
+  const before = rssBytes(server.pid)
+  let words = 0
+  let started = 0
+  let allStarted!: () => void
+  const ready = new Promise<void>((resolve) => (allStarted = resolve))
+  const streams = Array.from({ length: count }, () => {
+    let first = true
+    return post(server, body, (text) => {
+      const n = text.split("\"delta\":true").length - 1
+      words += n
+      if (n > 0 && first) {
+        first = false
+        if (++started === count) allStarted()
+      }
+    }, agent)
+  })
+  for (const stream of streams) stream.done.catch(() => {})
+  await ready
+  const rss = rssBytes(server.pid)
+  const cpu = cpuMs(server.pid)
+  const wordsBefore = words
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+  const used = cpuMs(server.pid) - cpu
+  const delivered = words - wordsBefore
+  for (const stream of streams) stream.request.destroy()
+  agent.destroy()
+  return { rss_kib_per_stream: (rss - before) / 1024 / count, cpu_us_per_word: (used * 1000) / delivered }
+}
 
 export const baselinesBench = async (start: Start, quick: boolean) => {
   const python = findPython()
@@ -62,14 +129,15 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
   if (missing !== undefined) console.error(missing)
   const baselines = servers(python)
   const names = (Object.keys(baselines) as Array<Name>).filter((name) => name !== "fastapi" || missing === undefined)
-  const launch = (name: Name) =>
-    start(baselines[name].script, { FRIDAY_DELAY_MS: "0" }, baselines[name].command === undefined ? undefined : { command: baselines[name].command })
-  const seconds = quick ? 3 : 5
+  const launch = (name: Name, env: Record<string, string> = {}) =>
+    start(baselines[name].script, { FRIDAY_DELAY_MS: "0", ...env }, baselines[name].command === undefined ? undefined : { command: baselines[name].command })
+  const seconds = quick ? 2 : 4
   const rounds = quick ? 1 : 2
   // each figure of each server, one value per round
   const runs = Object.fromEntries(names.map((name) => [name, {} as Record<string, Array<number>>]))
-  const reply = async (server: Server) =>
-    sseEvents(await (await fetch(`${server.url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body })).text())
+  const record = (name: Name, figures: Record<string, number>) => {
+    for (const [key, value] of Object.entries(figures)) (runs[name][key] ??= []).push(value)
+  }
   let expected: Array<string> | undefined
   for (let pass = 0; pass < rounds; pass++) {
     // alternated: the first round in order, the second reversed
@@ -77,27 +145,48 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
       const server = await launch(name)
       try {
         // every baseline answers with the events agentapp sends (ids and timestamps aside)
-        const events = await reply(server)
+        const events = await conversation(server)
         expected ??= name === "agentapp" ? events : undefined
         if (expected !== undefined && events.join("\n") !== expected.join("\n")) {
           throw new Error(`${baselines[name].command?.join(" ") ?? baselines[name].script} no longer answers the events agentapp sends: update it`)
         }
-        const loads: Record<string, number> = {}
-        // steady state, as a server in service is: V8 optimizes agentapp's code over its first seconds
-        await load(server, { path: "/process", body, connections: 50, seconds: 5 })
-        for (const connections of [50, 200]) {
-          const result = await load(server, { path: "/process", body, connections, seconds })
+        const measured = async (options: Omit<Parameters<typeof load>[1], "path" | "body"> & { body?: string }) => {
+          const result = await load(server, { path: "/process", body, ...options })
           if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-          loads[`rps_c${connections}`] = result.rps
-          if (connections === 50) loads.cpu_ms_per_request = result.cpuMsPerRequest
+          return result
         }
+        // steady state, as a server in service is: V8 optimizes agentapp's code over its first seconds
+        await measured({ connections: 50, seconds: quick ? 3 : 5 })
+        const c50 = await measured({ connections: 50, seconds })
+        const c200 = await measured({ connections: 200, seconds })
+        const atRate = await measured({ connections: 50, seconds, rate: 500 })
+        // a session per connection, each turn on its own history: a second's turns fill it to its cap first
+        const sessions = Array.from({ length: 50 }, () => crypto.randomUUID())
+        const capped = { connections: 50, bodyOfConnection: (n: number) => said("Hello Friday", sessions[n]) }
+        await measured({ ...capped, seconds: 1 })
+        const long = await measured({ ...capped, seconds })
         const frames: Array<number> = []
         for (let i = 0; i < (quick ? 100 : 200); i++) frames.push(await firstFrame(server))
-        loads.idle_ttfb_p50_ms = percentile(frames, 50)
-        for (const [key, value] of Object.entries(loads)) (runs[name][key] ??= []).push(value)
+        record(name, {
+          rps_c50: c50.rps,
+          rps_c200: c200.rps,
+          rps_capped_history_c50: long.rps,
+          cpu_us_per_request_c50: c50.cpuMsPerRequest * 1000,
+          cpu_us_per_request_at_500_rps: atRate.cpuMsPerRequest * 1000,
+          idle_ttfb_p50_ms: percentile(frames, 50)
+        })
       } finally {
         await server.stop()
       }
+    }
+  }
+  // open streams: each server anew, its reply paced one word a second
+  for (const name of names) {
+    const server = await launch(name, { FRIDAY_DELAY_MS: "1000" })
+    try {
+      record(name, await openStreams(server, quick ? 500 : 1000, quick ? 3 : 5))
+    } finally {
+      await server.stop()
     }
   }
   const results = Object.fromEntries(names.map((name) =>
@@ -113,11 +202,22 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
     results[to] === undefined ? undefined : Object.fromEntries(
       Object.keys(results.agentapp).map((key) => [key, round(results.agentapp[key] / results[to][key], 2)])
     )
+  const toFastapi = ratios("fastapi")
+  const toEffect = ratios("effect")!
   return {
-    figures: Object.fromEntries(names.map((name) => [name, Object.fromEntries(Object.entries(results[name]).map(([k, v]) => [k, round(v, 3)]))])),
-    agentapp_to_fastapi: ratios("fastapi") ?? missing,
+    figures: Object.fromEntries(names.map((name) => [name, Object.fromEntries(Object.entries(results[name]).map(([k, v]) => [k, round(v, 2)]))])),
+    agentapp_to_fastapi: toFastapi ?? missing,
+    agentapp_to_effect_floor: toEffect,
     agentapp_to_hono: ratios("hono"),
     agentapp_to_raw: ratios("raw"),
+    targets: {
+      "throughput ≥ 2.5× FastAPI, fresh sessions (c50, c200)": toFastapi && [toFastapi.rps_c50, toFastapi.rps_c200],
+      "throughput ≥ 2× FastAPI, history at its cap": toFastapi?.rps_capped_history_c50,
+      "idle TTFB ≤ 1.0× FastAPI": toFastapi?.idle_ttfb_p50_ms,
+      "startup ≤ 0.8× FastAPI": toFastapi?.startup_ms,
+      "CPU per request ≤ 1.3× the Effect floor (at 500 req/s)": toEffect.cpu_us_per_request_at_500_rps,
+      "RSS per open stream ≤ 1.15× the Effect floor": toEffect.rss_kib_per_stream
+    },
     startup_of: bundle,
     // uvicorn's standard setup; without them its idle TTFB is ~40 ms
     uvicorn: python === undefined ? undefined : imports(python, "uvloop, httptools")

@@ -150,8 +150,13 @@ export const load = async (
     /** Replace each `[<id>]` of the body with a new random id per request. */
     readonly idReplacement?: boolean | undefined
     readonly headers?: Record<string, string> | undefined
+    /** Requests per second over all connections (the load at a fixed rate rather than as fast as it goes). */
+    readonly rate?: number | undefined
+    /** Each connection's body, by its number in the run: the same numbers on every run (a session per connection). */
+    readonly bodyOfConnection?: ((n: number) => string) | undefined
   }
 ): Promise<Load> => {
+  let connection = 0
   const before = cpuMs(server.pid)
   const result = await autocannon({
     url: `${server.url}${options.path}`,
@@ -160,7 +165,11 @@ export const load = async (
     body: options.body,
     connections: options.connections,
     duration: options.seconds,
-    idReplacement: options.idReplacement ?? false
+    idReplacement: options.idReplacement ?? false,
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
+    ...(options.bodyOfConnection === undefined ? {} : {
+      setupClient: (client) => client.setBody(options.bodyOfConnection!(connection++ % options.connections))
+    })
   })
   const cpu = cpuMs(server.pid) - before
   const requests = result.requests.total

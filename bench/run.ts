@@ -81,9 +81,13 @@ async function main() {
     node: process.version,
     date: new Date().toISOString()
   }
+  // each scenario's duration: the time since the previous one was logged
+  let since = performance.now()
   const log = (name: string, value: unknown) => {
     results[name] = value
-    console.log(`\n## ${name}\n${JSON.stringify(value, null, 2)}`)
+    const seconds = Math.round((performance.now() - since) / 1000)
+    since = performance.now()
+    console.log(`\n## ${name} (${seconds} s)\n${JSON.stringify(value, null, 2)}`)
   }
   const friday = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
 

@@ -4,12 +4,18 @@
  * sink in this process that reads and drops them) against no endpoint: every
  * trace recorded (the default sampler), one in ten
  * (`parentbased_traceidratio` 0.1) and none (`parentbased_always_off`:
- * metrics and logs only), the four servers alternated in a new order each
- * round; target: ≤ 10% with tracing on.
+ * metrics and logs only). Beside them, the Effect floor (Effect's HTTP server
+ * replaying Friday's reply, no agentapp code) without a tracer, under a tracer
+ * that records nothing, and exporting its request spans over OTLP: what one
+ * traced request costs Effect itself. Every server runs in each round, in a
+ * new order; target: ≤ 10% with tracing on.
  */
+import { writeFileSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { load, percentile, round, type Server } from "./lib.ts"
+import * as os from "node:os"
+import * as path from "node:path"
+import { load, type Load, percentile, round, type Server } from "./lib.ts"
 
 type Start = (script: string, env?: Record<string, string>) => Promise<Server>
 
@@ -24,42 +30,59 @@ export const telemetryBench = async (start: Start, quick: boolean) => {
   await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve))
   const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
   const off = await start("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
+  const replay = path.join(os.tmpdir(), `agentapp-bench-14-${process.pid}.bin`)
+  const reply = await fetch(`${off.url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body })
+  writeFileSync(replay, Buffer.from(await reply.arrayBuffer()))
   const exporting = (sampler: Record<string, string>) =>
     start("examples/main.ts", { FRIDAY_DELAY_MS: "0", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...sampler })
+  const floor = (env: Record<string, string>) => start("bench/servers/effect-min.ts", { REPLAY_FILE: replay, ...env })
   const servers = {
     off,
     all: await exporting({}),
     tenth: await exporting({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }),
-    none: await exporting({ OTEL_TRACES_SAMPLER: "parentbased_always_off" })
+    none: await exporting({ OTEL_TRACES_SAMPLER: "parentbased_always_off" }),
+    floor: await floor({}),
+    floorNoop: await floor({ TRACER: "noop" }),
+    floorOtlp: await floor({ TRACER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_EXPORTER: "otlp" })
   }
+  type Name = keyof typeof servers
   try {
-    const seconds = quick ? 2 : 3
+    const seconds = quick ? 1 : 2
     const run = async (server: Server) => {
       const result = await load(server, { path: "/process", body, connections: 16, seconds })
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
       return result
     }
-    const names = Object.keys(servers) as Array<keyof typeof servers>
+    const names = Object.keys(servers) as Array<Name>
     for (const name of names) await load(servers[name], { path: "/process", body, connections: 16, seconds: 1 })
-    const runs = Object.fromEntries(names.map((name) => [name, [] as Array<Awaited<ReturnType<typeof run>>>]))
-    // the machine's speed drifts by more than the differences: each round runs all four, in a new order
+    const runs = Object.fromEntries(names.map((name) => [name, [] as Array<Load>])) as Record<Name, Array<Load>>
+    // the machine's speed drifts by more than the differences: each round runs them all, in a new order
     for (let i = 0; i < (quick ? 3 : 8); i++) {
       for (const name of [...names].sort(() => Math.random() - 0.5)) runs[name].push(await run(servers[name]))
     }
     if (exported === 0) throw new Error("nothing was exported with tracing on")
-    // the median of each round's ratio to the server without tracing of the same round
-    const ratio = (name: keyof typeof servers, of: (result: Awaited<ReturnType<typeof run>>) => number) =>
-      round(percentile(runs[name].map((result, i) => of(result) / of(runs.off[i])), 50), 2)
-    const cpu = (result: Awaited<ReturnType<typeof run>>) => result.cpuMsPerRequest
-    const rps = (result: Awaited<ReturnType<typeof run>>) => result.rps
+    // the median of each round's ratio to the server without a tracer of the same round
+    const ratio = (name: Name, to: Name, of: (result: Load) => number) =>
+      round(percentile(runs[name].map((result, i) => of(result) / of(runs[to][i])), 50), 2)
+    const cpu = (result: Load) => result.cpuMsPerRequest
+    const rps = (result: Load) => result.rps
+    const cpuUs = (name: Name) => round(percentile(runs[name].map(cpu), 50) * 1000, 0)
     return {
-      cpu_ms_per_request_off: round(percentile(runs.off.map(cpu), 50), 3),
-      all_traces_cpu_ratio: ratio("all", cpu),
-      all_traces_throughput: ratio("all", rps),
-      tenth_of_traces_cpu_ratio: ratio("tenth", cpu),
-      tenth_of_traces_throughput: ratio("tenth", rps),
-      no_traces_cpu_ratio: ratio("none", cpu),
-      no_traces_throughput: ratio("none", rps),
+      cpu_us_per_request_off: cpuUs("off"),
+      all_traces_cpu_ratio: ratio("all", "off", cpu),
+      all_traces_throughput: ratio("all", "off", rps),
+      tenth_of_traces_cpu_ratio: ratio("tenth", "off", cpu),
+      tenth_of_traces_throughput: ratio("tenth", "off", rps),
+      no_traces_cpu_ratio: ratio("none", "off", cpu),
+      no_traces_throughput: ratio("none", "off", rps),
+      effect_floor_cpu_us_per_request: cpuUs("floor"),
+      effect_floor_noop_tracer_cpu_ratio: ratio("floorNoop", "floor", cpu),
+      effect_floor_otlp_cpu_ratio: ratio("floorOtlp", "floor", cpu),
+      effect_floor_otlp_throughput: ratio("floorOtlp", "floor", rps),
+      // what one traced request costs Effect, against the 10% of Friday's request the budget allows
+      effect_floor_noop_tracer_extra_us: cpuUs("floorNoop") - cpuUs("floor"),
+      effect_floor_otlp_extra_us: cpuUs("floorOtlp") - cpuUs("floor"),
+      budget_us: round(cpuUs("off") * 0.1, 0),
       exported_kib: round(exported / 1024, 0)
     }
   } finally {

@@ -3,22 +3,26 @@
  * with a hand-written SSE route (`streamSSE`) that computes Friday's reply per
  * request and writes the same events as agentapp, one `writeSSE` per event.
  *
- *   POST /process   Friday's reply (FRIDAY_DELAY_MS=0)
+ *   POST /process   Friday's reply (paced by FRIDAY_DELAY_MS)
  *   GET /readiness  200
  */
 import { serve } from "@hono/node-server"
 import { Hono } from "hono"
 import { streamSSE } from "hono/streaming"
-import { fridayEvents, saidIn } from "./fridayReply.ts"
+import { delayMs, fridayEvents, pausesAfter } from "./fridayReply.ts"
 
 const app = new Hono()
 app.get("/readiness", (c) => c.json({ status: "ready" }))
 app.post("/process", async (c) => {
-  const events = fridayEvents(saidIn(await c.req.json()))
+  const events = fridayEvents(await c.req.json())
   c.header("cache-control", "no-cache")
   c.header("x-accel-buffering", "no")
   return streamSSE(c, async (stream) => {
-    for (const event of events) await stream.writeSSE({ id: String(event.sequence_number), data: JSON.stringify(event) })
+    for (const event of events) {
+      if (stream.aborted) return
+      await stream.writeSSE({ id: String(event.sequence_number), data: JSON.stringify(event) })
+      if (delayMs > 0 && pausesAfter(event)) await stream.sleep(delayMs)
+    }
   })
 })
 

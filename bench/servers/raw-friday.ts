@@ -5,13 +5,23 @@
  * with no framework in between. The bench checks that its bytes match
  * agentapp's once ids and timestamps are masked.
  *
- *   POST /process   Friday's reply, at once (FRIDAY_DELAY_MS=0)
+ *   POST /process   Friday's reply, at once (FRIDAY_DELAY_MS=0) or paced
  *   GET /readiness  200
  */
-import { fridayEvents, saidIn, sseText } from "./fridayReply.ts"
+import { setTimeout as sleep } from "node:timers/promises"
+import { delayMs, fridayEvents, pausesAfter, sseFrame, sseText } from "./fridayReply.ts"
 import { serveRaw, sseHeaders } from "./rawServer.ts"
 
-serveRaw((body, response) => {
+serveRaw(async (body, response) => {
   response.writeHead(200, sseHeaders)
-  response.end(sseText(fridayEvents(saidIn(body))))
+  const events = fridayEvents(body)
+  if (delayMs === 0) return response.end(sseText(events))
+  let closed = false
+  response.once("close", () => (closed = true))
+  for (const event of events) {
+    if (closed) return
+    response.write(sseFrame(event))
+    if (pausesAfter(event)) await sleep(delayMs)
+  }
+  response.end()
 })

@@ -82,6 +82,18 @@ export const sessionStoreSuite = <E>(
         expect((yield* store.history(key))[0].content![0]).toEqual({ type: "text", text: "original" })
       }))
 
+    it.effect("history keeps what JSON keeps of a message (the same in every store)", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = fresh()
+        const data = { at: new Date(0), gone: undefined, ratio: Number.NaN, list: [1, undefined, () => 1], nested: { ok: true } }
+        yield* store.appendHistory(key, [{ role: "tool", type: "plugin_call_output", content: [{ type: "data", data }] }])
+        expect((yield* store.history(key))[0].content![0]).toEqual({
+          type: "data",
+          data: { at: "1970-01-01T00:00:00.000Z", ratio: null, list: [1, null, null], nested: { ok: true } }
+        })
+      }))
+
     it.effect("history is appended in order, per session", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore.SessionStore
