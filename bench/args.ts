@@ -9,7 +9,7 @@ import { parseArgs } from "node:util"
 export const scenarios: ReadonlyArray<string> = [
   "/process throughput (Friday, no delay)",
   "time to first byte",
-  "5,000 concurrent long-lived streams",
+  "2,000 concurrent long-lived streams (300 in --quick)",
   "interrupt latency",
   "task queue",
   "startup",
@@ -21,12 +21,12 @@ export const scenarios: ReadonlyArray<string> = [
   "the event log: /process with it on and off (memory, Redis), and one run to 1,000 followers",
   "auth: /process CPU with auth off, an API key and a JWT; Redis round trips per request of the rate limiter",
   "tracing: /process CPU and throughput with traces, metrics and logs exported over OTLP against none",
-  "against FastAPI on uvicorn (the original's stack), Hono's streamSSE and raw node:http: throughput, CPU, TTFB, startup"
+  "against FastAPI on uvicorn (the original's stack), the Effect floor, Hono's streamSSE and raw node:http: throughput, capped history, CPU, TTFB, open streams, startup"
 ]
 
 export const usage = `usage: npm run bench [-- --quick] [-- --only N[,N...]] [-- --default-gc]
 
-  --quick       smaller runs (about 7 minutes)
+  --quick       smaller runs (about 3 minutes; the whole bench about 10)
   --only        the scenarios to run, by number:
 ${scenarios.map((name, i) => `                  ${i + 1}. ${name}`).join("\n")}
   --default-gc  servers keep V8's GC defaults (by default they run without

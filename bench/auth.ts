@@ -20,15 +20,20 @@ const cpu = async (start: Start, seconds: number, rounds: number) => {
   const secret = crypto.randomUUID()
   const token = await new jose.SignJWT({ sub: "bench" }).setProtectedHeader({ alg: "HS256" }).setIssuer("bench")
     .setAudience("agentapp").setExpirationTime("1h").sign(new TextEncoder().encode(secret))
+  const [off, apiKey, jwt] = await Promise.all([
+    start("examples/main.ts", { FRIDAY_DELAY_MS: "0" }),
+    start("examples/main.ts", { FRIDAY_DELAY_MS: "0", API_KEYS: "bench-key=bench" }),
+    start("bench/servers/jwt-friday.ts", { FRIDAY_DELAY_MS: "0", JWT_SECRET: secret })
+  ])
   const servers = {
-    off: { server: await start("examples/main.ts", { FRIDAY_DELAY_MS: "0" }), headers: {} },
-    apiKey: { server: await start("examples/main.ts", { FRIDAY_DELAY_MS: "0", API_KEYS: "bench-key=bench" }), headers: { authorization: "Bearer bench-key" } },
-    jwt: { server: await start("bench/servers/jwt-friday.ts", { FRIDAY_DELAY_MS: "0", JWT_SECRET: secret }), headers: { authorization: `Bearer ${token}` } }
+    off: { server: off, headers: {} },
+    apiKey: { server: apiKey, headers: { authorization: "Bearer bench-key" } },
+    jwt: { server: jwt, headers: { authorization: `Bearer ${token}` } }
   }
   try {
+    for (const { headers, server } of Object.values(servers)) await load(server, { path: "/process", body, connections: 16, seconds: 1, headers })
     const run = async (which: keyof typeof servers) => {
       const { headers, server } = servers[which]
-      await load(server, { path: "/process", body, connections: 16, seconds: 1, headers })
       const result = await load(server, { path: "/process", body, connections: 16, seconds, headers })
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${which}: ${result.non2xx} non-2xx, ${result.errors} errors`)
       return result.cpuMsPerRequest
@@ -77,8 +82,8 @@ const roundTripsPerRequest = async (start: Start, redisUrl: string, env: Record<
 }
 
 export const authBench = async (start: Start, quick: boolean) => {
-  const seconds = quick ? 3 : 5
-  const memory = await cpu(start, seconds, quick ? 1 : 3)
+  const seconds = quick ? 1 : 3
+  const memory = await cpu(start, seconds, quick ? 1 : 2)
   const redis = await startRedisServer()
   try {
     const off = await roundTripsPerRequest(start, redis.url, {}, seconds)

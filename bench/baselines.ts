@@ -13,7 +13,6 @@
  * /readiness; agentapp's ratio to each.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync } from "node:fs"
 import * as http from "node:http"
 import { cpuMs, load, mean, percentile, round, rssBytes, type Server, sseEvents, timesToReady } from "./lib.ts"
 
@@ -90,7 +89,7 @@ const firstFrame = async (server: Server) => {
  * stream once each has its first word, and CPU per word over `seconds` while
  * all are open; then they are dropped.
  */
-const openStreams = async (server: Server, count: number, seconds: number) => {
+export const openStreams = async (server: Server, count: number, seconds: number) => {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
   const before = rssBytes(server.pid)
   let words = 0
@@ -131,7 +130,7 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
   const names = (Object.keys(baselines) as Array<Name>).filter((name) => name !== "fastapi" || missing === undefined)
   const launch = (name: Name, env: Record<string, string> = {}) =>
     start(baselines[name].script, { FRIDAY_DELAY_MS: "0", ...env }, baselines[name].command === undefined ? undefined : { command: baselines[name].command })
-  const seconds = quick ? 2 : 4
+  const seconds = quick ? 1 : 2
   const rounds = quick ? 1 : 2
   // each figure of each server, one value per round
   const runs = Object.fromEntries(names.map((name) => [name, {} as Record<string, Array<number>>]))
@@ -156,7 +155,7 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
           return result
         }
         // steady state, as a server in service is: V8 optimizes agentapp's code over its first seconds
-        await measured({ connections: 50, seconds: quick ? 3 : 5 })
+        await measured({ connections: 50, seconds: quick ? 1 : 2 })
         const c50 = await measured({ connections: 50, seconds })
         const c200 = await measured({ connections: 200, seconds })
         const atRate = await measured({ connections: 50, seconds, rate: 500 })
@@ -166,7 +165,7 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
         await measured({ ...capped, seconds: 1 })
         const long = await measured({ ...capped, seconds })
         const frames: Array<number> = []
-        for (let i = 0; i < (quick ? 100 : 200); i++) frames.push(await firstFrame(server))
+        for (let i = 0; i < (quick ? 50 : 100); i++) frames.push(await firstFrame(server))
         record(name, {
           rps_c50: c50.rps,
           rps_c200: c200.rps,
@@ -184,7 +183,7 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
   for (const name of names) {
     const server = await launch(name, { FRIDAY_DELAY_MS: "1000" })
     try {
-      record(name, await openStreams(server, quick ? 500 : 1000, quick ? 3 : 5))
+      record(name, await openStreams(server, quick ? 300 : 1000, quick ? 1 : 3))
     } finally {
       await server.stop()
     }
@@ -192,10 +191,10 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
   const results = Object.fromEntries(names.map((name) =>
     [name, Object.fromEntries(Object.entries(runs[name]).map(([key, values]) => [key, mean(values)]))]
   ))
-  // startup: process start → first 200 on /readiness, agentapp's production bundle when built
-  const bundle = existsSync("dist/main.mjs") ? "dist/main.mjs" : "examples/main.ts"
+  // startup: process start → first 200 on /readiness; the TypeScript servers bundled as agentapp build
+  // bundles them (with V8's compile cache beside), run as start:prod runs them
   for (const name of names) {
-    const times = await timesToReady(() => name === "agentapp" ? start(bundle, {}) : launch(name), quick ? 3 : 5)
+    const times = await timesToReady(() => launch(name), quick ? 1 : 5)
     results[name].startup_ms = percentile(times, 50)
   }
   const ratios = (to: Name) =>
@@ -218,7 +217,6 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
       "CPU per request ≤ 1.3× the Effect floor (at 500 req/s)": toEffect.cpu_us_per_request_at_500_rps,
       "RSS per open stream ≤ 1.15× the Effect floor": toEffect.rss_kib_per_stream
     },
-    startup_of: bundle,
     // uvicorn's standard setup; without them its idle TTFB is ~40 ms
     uvicorn: python === undefined ? undefined : imports(python, "uvloop, httptools")
       ? "uvloop and httptools"

@@ -68,7 +68,7 @@ export const deployBench = async (quick: boolean) => {
   const bundle = path.join(home, "main.mjs")
   try {
     execFileSync(process.execPath, [...flags, cli, "build", "examples/main.ts", "--out", bundle], { cwd: root, stdio: "ignore" })
-    const n = quick ? 3 : 7
+    const n = quick ? 2 : 7
     const own: Array<number> = []
     const deploy: Array<number> = []
     for (let i = 0; i < n; i++) {

@@ -2,8 +2,8 @@
  * 12. The event log: the same Friday request (no delay) through `/process`
  * with the log on and off (`EVENT_LOG=false`), in memory and on Redis, the
  * server's CPU per request, alternated (off, on, on, off); target: the log
- * costs at most 15% in memory. Then the fan-out of one run (a story, 5 ms a
- * word) to 1,000 followers of `GET /process/{id}/events`: every follower
+ * costs at most 15% in memory. Then the fan-out of one run (a story, 5 ms a word, 1 ms in `--quick`)
+ * to 1,000 followers (100 in `--quick`) of `GET /process/{id}/events`: every follower
  * gets the whole run, and how far the last is behind the first at the end.
  */
 import * as http from "node:http"
@@ -15,11 +15,13 @@ type Start = (script: string, env?: Record<string, string>) => Promise<Server>
 const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello Friday" }] }] })
 
 const cpuOnOff = async (start: Start, script: string, env: Record<string, string>, seconds: number, rounds: number) => {
-  const on = await start(script, { FRIDAY_DELAY_MS: "0", ...env })
-  const off = await start(script, { FRIDAY_DELAY_MS: "0", EVENT_LOG: "false", ...env })
+  const [on, off] = await Promise.all([
+    start(script, { FRIDAY_DELAY_MS: "0", ...env }),
+    start(script, { FRIDAY_DELAY_MS: "0", EVENT_LOG: "false", ...env })
+  ])
   try {
+    for (const server of [on, off]) await load(server, { path: "/process", body, connections: 16, seconds: 1 })
     const run = async (server: Server) => {
-      await load(server, { path: "/process", body, connections: 16, seconds: 1 })
       const result = await load(server, { path: "/process", body, connections: 16, seconds })
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
       return result.cpuMsPerRequest
@@ -57,8 +59,8 @@ const follow = (url: string, id: string) =>
     request.on("error", reject)
   })
 
-const fanOut = async (start: Start, followers: number) => {
-  const server = await start("examples/main.ts", { FRIDAY_DELAY_MS: "5" })
+const fanOut = async (start: Start, followers: number, delayMs: number) => {
+  const server = await start("examples/main.ts", { FRIDAY_DELAY_MS: String(delayMs) })
   try {
     const started = await fetch(`${server.url}/process`, {
       method: "POST",
@@ -86,14 +88,14 @@ const fanOut = async (start: Start, followers: number) => {
 }
 
 export const eventLogBench = async (start: Start, quick: boolean) => {
-  const seconds = quick ? 3 : 6
-  const memory = await cpuOnOff(start, "examples/main.ts", {}, seconds, quick ? 1 : 3)
+  const seconds = quick ? 1 : 3
+  const memory = await cpuOnOff(start, "examples/main.ts", {}, seconds, quick ? 1 : 2)
   const redis = await startRedisServer()
   let onRedis: Awaited<ReturnType<typeof cpuOnOff>>
   try {
-    onRedis = await cpuOnOff(start, "examples/distributed.ts", { REDIS_URL: redis.url }, seconds, quick ? 1 : 2)
+    onRedis = await cpuOnOff(start, "examples/distributed.ts", { REDIS_URL: redis.url }, seconds, 1)
   } finally {
     await redis.stop()
   }
-  return { memory, redis: onRedis, fan_out: await fanOut(start, quick ? 200 : 1_000) }
+  return { memory, redis: onRedis, fan_out: await fanOut(start, quick ? 100 : 1_000, quick ? 1 : 5) }
 }

@@ -99,7 +99,7 @@ const turn = (session?: string) =>
  * does not read the history, so the difference is the library's own.
  */
 export const longSession = async (start: Start, quick: boolean) => {
-  const seconds = quick ? 3 : 8
+  const seconds = quick ? 1 : 2
   const measure = async (server: Server) => {
     const session = `long-${crypto.randomUUID()}`
     // 120 turns of two messages each: the history is at its cap of 200

@@ -22,7 +22,7 @@ const routes: ReadonlyArray<readonly [string, string, string]> = [
 
 export const protocols = async (start: Start, quick: boolean) => {
   const server = await start("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
-  const seconds = quick ? 3 : 8
+  const seconds = quick ? 1 : 2
   try {
     const cpu: Record<string, Array<number>> = {}
     const rounds = quick ? 1 : 2

@@ -24,6 +24,7 @@ import {
   percentile,
   root,
   round,
+  bundled,
   rssBytes,
   type Server,
   serverFlags,
@@ -53,13 +54,20 @@ if (args.help) {
   process.exit(0)
 }
 const quick = args.quick
-/** Starts a server under test, with the GC the command line asked for. */
-const startUnderTest = (
+/**
+ * Starts a server under test, with the GC the command line asked for; a
+ * TypeScript one from its production bundle unless `sources` (scenario 6).
+ */
+const startUnderTest = async (
   script: string,
   env: Record<string, string> = {},
-  options?: { readonly pin?: boolean; readonly command?: ReadonlyArray<string> | undefined }
-) =>
-  startServer(script, env, { ...options, defaultGc: args.defaultGc })
+  options?: { readonly pin?: boolean; readonly command?: ReadonlyArray<string> | undefined; readonly sources?: boolean }
+) => {
+  const start = options?.sources !== true && options?.command === undefined && script.endsWith(".ts")
+    ? await bundled(script)
+    : { script, env: {} }
+  return startServer(start.script, { ...start.env, ...env }, { ...options, defaultGc: args.defaultGc })
+}
 const only = args.only
 const want = (scenario: number) => only === undefined || only.has(scenario)
 
@@ -107,11 +115,14 @@ async function main() {
     }
     const replayed = await startUnderTest("bench/servers/raw.ts", { MODE: "replay", REPLAY_FILE: replay })
     const effect = await startUnderTest("bench/servers/effect-min.ts", { REPLAY_FILE: replay })
-    const seconds = quick ? 4 : 10
+    const seconds = quick ? 1 : 3
     const out: Record<string, unknown> = { bytes_per_response: sample.length }
-    for (const connections of [50, 200]) {
+    for (const connections of quick ? [50] : [50, 200]) {
+      // each server warmed up once at this many connections
+      const warm = new Set<Server>()
       const run = async (server: Server) => {
-        await load(server, { path: "/process", body: friday, connections, seconds: 1 })
+        if (!warm.has(server)) await load(server, { path: "/process", body: friday, connections, seconds: 1 })
+        warm.add(server)
         return load(server, { path: "/process", body: friday, connections, seconds })
       }
       // the two sides of the target ratio alternate (raw, agent, agent, raw), as runs of one server
@@ -141,14 +152,11 @@ async function main() {
     try {
       const distributed = await startUnderTest("examples/distributed.ts", { FRIDAY_DELAY_MS: "0", REDIS_URL: redis.url })
       // a longer warm-up than the other servers': the memory agent has been loaded for a while already
-      await load(distributed, { path: "/process", body: friday, connections: 50, seconds: 3 })
-      const run = async (server: Server) => {
-        await load(server, { path: "/process", body: friday, connections: 50, seconds: 1 })
-        return load(server, { path: "/process", body: friday, connections: 50, seconds })
-      }
+      await load(distributed, { path: "/process", body: friday, connections: 50, seconds: quick ? 1 : 3 })
+      const run = (server: Server) => load(server, { path: "/process", body: friday, connections: 50, seconds })
       const onRedis = [await run(distributed)]
       const inMemory = [await run(agent)]
-      onRedis.push(await run(distributed))
+      if (!quick) onRedis.push(await run(distributed))
       await distributed.stop()
       const d = meanLoad(onRedis)
       const m = meanLoad(inMemory)
@@ -169,7 +177,7 @@ async function main() {
     const env = { FRAMES: "20", INTERVAL_MS: "10" }
     const raw = await startUnderTest("bench/servers/raw.ts", { MODE: "ticks", ...env })
     const agent = await startUnderTest("bench/servers/agent.ts", env)
-    const n = quick ? 40 : 200
+    const n = quick ? 10 : 40
     const r = await ttfb(raw, n)
     const a = await ttfb(agent, n)
     log("2. time to first byte (20 frames, 10 ms apart)", {
@@ -184,10 +192,10 @@ async function main() {
 
   // 3. many long-lived streams, one frame per second each
   if (want(3)) {
-    const streams = quick ? 1000 : 5000
-    // long enough that every stream is open well before the first one ends: 5,000 connections at
+    const streams = quick ? 300 : 2000
+    // long enough that every stream is open well before the first one ends: 2,000 connections at
     // once overflow the listen backlog, and the SYNs that are dropped come back after 1, 3, 7 s…
-    const frames = quick ? 6 : 20
+    const frames = quick ? 2 : 10
     const env = { FRAMES: String(frames), INTERVAL_MS: "1000" }
     const raw = await startUnderTest("bench/servers/raw.ts", { MODE: "ticks", ...env })
     const r = await manyStreams(raw, streams, frames)
@@ -213,15 +221,17 @@ async function main() {
   // 4. interrupt latency: POST /stop sent → response canceled received
   const redis = want(4) || want(5) ? await startRedisServer() : undefined
   if (redis) try {
-    const n = quick ? 60 : 300
+    const n = quick ? 40 : 300
     const env = { MODE: "burst", FRAMES: "20", TRACE_STOPS: "1" }
     if (want(4)) {
     const local = await startUnderTest("bench/servers/agent.ts", env)
     const idleLocal = await interrupts(local, local, n)
     const busyLocal = await underLoad(local, () => interrupts(local, local, n))
     await local.stop()
-    const a = await startUnderTest("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url })
-    const b = await startUnderTest("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url }, { pin: false })
+    const [a, b] = await Promise.all([
+      startUnderTest("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url }),
+      startUnderTest("bench/servers/agent.ts", { ...env, REDIS_URL: redis.url }, { pin: false })
+    ])
     const idleCross = await interrupts(a, b, n)
     const busyCross = await underLoad(a, () => interrupts(a, b, n))
     await Promise.all([a.stop(), b.stop()])
@@ -248,13 +258,17 @@ async function main() {
     execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
     const raw = await startups("bench/servers/raw.ts", { MODE: "ticks" }, n)
     const bundle = await startups("dist/main.mjs", {}, n)
+    // as start:prod runs it: with the compile cache the build wrote
+    const cached = await startups("dist/main.mjs", { NODE_COMPILE_CACHE: "dist/.node-compile-cache" }, n)
     const sources = await startups("examples/main.ts", {}, n)
     log("6. startup (ms): process start → /readiness 200", {
       runs: n,
       raw_node_http: raw,
       agentapp_friday_bundle: bundle,
+      agentapp_friday_bundle_compile_cache: cached,
       agentapp_friday_sources: sources,
-      bundle_ratio: round(bundle.p50 / raw.p50, 2)
+      bundle_ratio: round(bundle.p50 / raw.p50, 2),
+      bundle_compile_cache_ratio: round(cached.p50 / raw.p50, 2)
     })
   }
 
@@ -267,7 +281,7 @@ async function main() {
   if (want(12)) log("12. the event log: /process CPU with it on and off (memory, Redis); one run to 1,000 followers", await eventLogBench(startUnderTest, quick))
   if (want(13)) log("13. auth: /process CPU with auth off, an API key, a JWT; Redis round trips per request of the rate limiter", await authBench(startUnderTest, quick))
   if (want(14)) log("14. tracing: /process CPU and throughput with OTLP export on and off", await telemetryBench(startUnderTest, quick))
-  if (want(15)) log("15. against FastAPI (the original's stack), Hono and raw node:http: throughput, CPU, idle TTFB, startup", await baselinesBench(startUnderTest, quick))
+  if (want(15)) log("15. against FastAPI (the original's stack), the Effect floor, Hono and raw node:http", await baselinesBench(startUnderTest, quick))
 
   writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n")
   console.log("\nwritten to bench/results.json")
@@ -550,6 +564,6 @@ async function underLoad<A>(server: Server, f: () => Promise<A>): Promise<A> {
 }
 
 async function startups(script: string, env: Record<string, string>, n: number) {
-  const times = await timesToReady(() => startUnderTest(script, env), n)
+  const times = await timesToReady(() => startUnderTest(script, env, { sources: true }), n)
   return { p50: round(percentile(times, 50)), max: round(Math.max(...times)) }
 }

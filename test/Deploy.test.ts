@@ -126,7 +126,15 @@ describe("agentapp", () => {
     const built = await cli("build", "examples/main.ts", "--out", out)
     expect(built.code, built.stderr).toBe(0)
     expect(built.stdout).toContain(`Wrote ${out}`)
-    const bundle = await startServer(process.execPath, [...Deploy.nodeFlags.slice(1), out])
+    // Node's own modules are required: the banner's node:module is the bundle's one import
+    expect(fs.readFileSync(out, "utf8").match(/^import .*$/gm)).toEqual([expect.stringContaining("from 'node:module'")])
+    // the compile cache the build wrote beside it is taken as it is by a start with the flags it printed
+    const cache = path.join(path.dirname(out), ".node-compile-cache")
+    expect(built.stdout).toContain(`NODE_COMPILE_CACHE=${cache} node ${Deploy.runtimeFlags.join(" ")} ${out}`)
+    const bundle = await startServer(process.execPath, [...Deploy.nodeFlags.slice(1), out], {
+      env: { NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: "COMPILE_CACHE" }
+    })
+    await bundle.waitForOutput(/cache for file:\S*friday\.mjs was accepted/)
     expect((await fetch(`${bundle.url}/health`)).status).toBe(200)
     bundle.kill("SIGTERM")
     await within(15_000, "the bundle to exit", bundle.exited)

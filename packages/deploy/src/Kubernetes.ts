@@ -66,6 +66,8 @@ RUN npx agentapp build ${options.entry} --out dist/app.mjs${worker ? ` && npx ag
 
 FROM node:22-slim
 ENV NODE_ENV=production
+# V8's compile cache that agentapp build wrote beside the bundle (the same path as at build)
+ENV NODE_COMPILE_CACHE=/app/dist/.node-compile-cache
 WORKDIR /app
 COPY --from=build --chown=node:node /app/dist ./dist
 USER node
