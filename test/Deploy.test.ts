@@ -140,6 +140,18 @@ describe("agentapp", () => {
     await within(15_000, "the bundle to exit", bundle.exited)
   })
 
+  it("agentapp build: in the bundle only the entry is main (an entry that imports another app's entry starts one app)", async () => {
+    const folder = path.join(home, "two-entries")
+    fs.mkdirSync(folder, { recursive: true })
+    fs.writeFileSync(path.join(folder, "other.ts"), "const meta: { main?: boolean } = import.meta\nexport const other = [import.meta.main, meta.main, import.meta.url.startsWith('file:')]\n")
+    fs.writeFileSync(path.join(folder, "entry.ts"), "import { other } from './other.ts'\nconsole.log(JSON.stringify({ other, entry: import.meta.main }))\n")
+    const out = path.join(folder, "entry.mjs")
+    const built = await cli("build", path.join(folder, "entry.ts"), "--out", out)
+    expect(built.code, built.stderr).toBe(0)
+    const { stdout } = await promisify(execFile)(process.execPath, [out])
+    expect(JSON.parse(stdout)).toEqual({ other: [false, false, true], entry: true })
+  })
+
   it("stop kills an app that ignores SIGTERM once the grace is over", async () => {
     const stubborn = path.join(home, "stubborn.mjs")
     fs.writeFileSync(stubborn, "import { createServer } from 'node:http'\nprocess.on('SIGTERM', () => console.log('ignoring SIGTERM'))\ncreateServer((_, reply) => reply.end('ok')).listen(Number(process.env.PORT), process.env.HOST)\n")

@@ -4,6 +4,7 @@
  * runs the CLI from. Kept apart from the CLI so that the bin loads no more.
  */
 import { spawnSync } from "node:child_process"
+import { readFile } from "node:fs/promises"
 import { builtinModules } from "node:module"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
@@ -31,6 +32,33 @@ const requireBuiltins: Plugin = {
   }
 }
 
+const loaders = { ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".jsx": "jsx" } as const
+// spelled in two parts: this file is bundled too (the CLI's bundle), and its own text must not match
+const meta = ["import", "meta"].join(".")
+const metaMain = new RegExp(`\\b${meta.replace(".", "\\.")}\\.main\\b`, "g")
+const metaAlone = new RegExp(`\\b${meta.replace(".", "\\.")}\\b(?!\\.)`, "g")
+
+/**
+ * In a bundle every module has the bundle's `import.meta`: an imported
+ * module's `AgentApp.isMain(import.meta)` would be true too, and two apps would
+ * start (examples/worker.ts imports examples/main.ts). Every module but the
+ * entry is given an `import.meta` whose `main` is false (node_modules aside).
+ */
+const onlyEntryIsMain = (entry: string): Plugin => ({
+  name: "agentapp-only-entry-is-main",
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+      if (args.path === entry || /[\\/]node_modules[\\/]/.test(args.path)) return undefined
+      const source = await readFile(args.path, "utf8")
+      if (!source.includes(meta)) return undefined
+      return {
+        contents: source.replace(metaMain, "false").replace(metaAlone, `({ ...${meta}, main: false })`),
+        loader: loaders[path.extname(args.path) as keyof typeof loaders] ?? "js"
+      }
+    })
+  }
+})
+
 /** Bundles `entry` into `outfile` with esbuild (loaded only now). */
 export const bundle = async (
   entry: string,
@@ -46,7 +74,7 @@ export const bundle = async (
     target: "node22",
     outfile,
     external: [...(options?.external ?? [])],
-    plugins: [requireBuiltins],
+    plugins: [requireBuiltins, onlyEntryIsMain(path.resolve(entry))],
     logLevel: options?.quiet === true ? "silent" : "warning",
     // the bundle is ESM; the CommonJS packages in it, and Node's modules, are reached through require
     banner: { js: "import { createRequire as __agentappCreateRequire } from 'node:module'; const require = __agentappCreateRequire(import.meta.url);" }
