@@ -177,7 +177,7 @@ async function main() {
     const env = { FRAMES: "20", INTERVAL_MS: "10" }
     const raw = await startUnderTest("bench/servers/raw.ts", { MODE: "ticks", ...env })
     const agent = await startUnderTest("bench/servers/agent.ts", env)
-    const n = quick ? 10 : 40
+    const n = quick ? 10 : 30
     const r = await ttfb(raw, n)
     const a = await ttfb(agent, n)
     log("2. time to first byte (20 frames, 10 ms apart)", {
@@ -221,7 +221,7 @@ async function main() {
   // 4. interrupt latency: POST /stop sent → response canceled received
   const redis = want(4) || want(5) ? await startRedisServer() : undefined
   if (redis) try {
-    const n = quick ? 40 : 300
+    const n = quick ? 40 : 200
     const env = { MODE: "burst", FRAMES: "20", TRACE_STOPS: "1" }
     if (want(4)) {
     const local = await startUnderTest("bench/servers/agent.ts", env)
@@ -246,7 +246,7 @@ async function main() {
 
     // 5. task queue: the BullMQ layer against plain BullMQ
     if (want(5)) {
-      log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000, quick ? 1 : 4))
+      log("5. task queue: BullMQ layer vs plain BullMQ", await taskQueueScenario(redis.url, quick ? 500 : 2000, quick ? 1 : 3))
     }
   } finally {
     await redis.stop()
