@@ -155,7 +155,7 @@ export const baselinesBench = async (start: Start, quick: boolean) => {
           return result
         }
         // steady state, as a server in service is: V8 optimizes agentapp's code over its first seconds
-        await measured({ connections: 50, seconds: quick ? 1 : 2 })
+        await measured({ connections: 50, seconds: 2 })
         const c50 = await measured({ connections: 50, seconds })
         const c200 = await measured({ connections: 200, seconds })
         const atRate = await measured({ connections: 50, seconds, rate: 500 })
