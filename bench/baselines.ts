@@ -89,7 +89,7 @@ const firstFrame = async (server: Server) => {
  * stream once each has its first word, and CPU per word over `seconds` while
  * all are open; then they are dropped.
  */
-export const openStreams = async (server: Server, count: number, seconds: number) => {
+const openStreams = async (server: Server, count: number, seconds: number) => {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
   const before = rssBytes(server.pid)
   let words = 0

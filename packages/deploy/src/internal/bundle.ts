@@ -20,7 +20,7 @@ const builtins = new Set(builtinModules)
 const requireBuiltins: Plugin = {
   name: "agentapp-require-builtins",
   setup(build) {
-    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
+    build.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) =>
       (args.kind === "import-statement" || args.kind === "dynamic-import") &&
         (args.path.startsWith("node:") || builtins.has(args.path))
         ? { path: args.path, namespace: "agentapp-builtin" }
