@@ -4,7 +4,7 @@
  */
 import autocannon from "autocannon"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { runtimeFlags } from "../packages/deploy/src/Deploy.ts"
@@ -116,6 +116,19 @@ export const startServer = (
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}:\n${output}`)))
   })
 
+/** This bench run's own folder (bundles, recorded replies), removed when the run exits. */
+export const scratch = (() => {
+  let folder: string | undefined
+  return (name: string): string => {
+    if (folder === undefined) {
+      const made = mkdtempSync(path.join(os.tmpdir(), "agentapp-bench-"))
+      process.once("exit", () => rmSync(made, { recursive: true, force: true }))
+      folder = made
+    }
+    return path.join(folder, name)
+  }
+})()
+
 const bundles = new Map<string, Promise<{ readonly script: string; readonly env: Record<string, string> }>>()
 
 /**
@@ -127,7 +140,7 @@ export const bundled = (script: string) => {
   let made = bundles.get(script)
   if (made === undefined) {
     made = (async () => {
-      const outfile = path.join(os.tmpdir(), `agentapp-bench-${process.pid}`, script.replace(/[\\/]/g, "_").replace(/\.ts$/, ".mjs"))
+      const outfile = scratch(path.join("bundles", script.replace(/[\\/]/g, "_").replace(/\.ts$/, ".mjs")))
       await bundle(path.resolve(root, script), outfile, { quiet: true })
       // a server that exits as it loads without its settings (examples/llm.ts) starts without the cache
       return { script: outfile, env: writeCompileCache(outfile, runtimeFlags) ? { NODE_COMPILE_CACHE: compileCacheOf(outfile) } : {} }

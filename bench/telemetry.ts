@@ -13,9 +13,7 @@
 import { writeFileSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
-import { load, type Load, percentile, round, type Server } from "./lib.ts"
+import { load, type Load, percentile, round, scratch, type Server } from "./lib.ts"
 
 type Start = (script: string, env?: Record<string, string>) => Promise<Server>
 
@@ -30,7 +28,7 @@ export const telemetryBench = async (start: Start, quick: boolean) => {
   await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve))
   const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
   const off = await start("examples/main.ts", { FRIDAY_DELAY_MS: "0" })
-  const replay = path.join(os.tmpdir(), `agentapp-bench-14-${process.pid}.bin`)
+  const replay = scratch("replay-14.bin")
   const reply = await fetch(`${off.url}/process`, { method: "POST", headers: { "content-type": "application/json" }, body })
   writeFileSync(replay, Buffer.from(await reply.arrayBuffer()))
   const exporting = (sampler: Record<string, string>) =>

@@ -29,7 +29,9 @@ describe("production bundle", () => {
     await runShell("npm run --silent build")
     expect(existsSync(bundle)).toBe(true)
 
-    server = await startServer("npm", ["run", "--silent", "start:prod"], { env: { FRIDAY_DELAY_MS: "0" } })
+    // and with the compile cache the build wrote beside the bundle, as the README says
+    server = await startServer("npm", ["run", "--silent", "start:prod"], { env: { FRIDAY_DELAY_MS: "0", NODE_DEBUG_NATIVE: "COMPILE_CACHE" } })
+    await server.waitForOutput(/cache for file:\S*dist\/main\.mjs was accepted/)
     const ready = await fetch(`${server.url}/readiness`)
     expect(ready.status).toBe(200)
     const response = await postJson(`${server.url}/process`, userText("Hello Friday"))

@@ -107,8 +107,12 @@ describe("agentapp deploy kubernetes", () => {
     const built = await cli(["build", "examples/main.ts", "--out", path.join(folder, "dist/app.mjs")])
     expect(built.code, built.stderr).toBe(0)
     expect(command[0]).toBe("node")
-    // run as the image does, from its working folder, with the bundle alone
-    const app = await startServer(process.execPath, command.slice(1).map((arg) => arg === "dist/app.mjs" ? path.join(folder, arg) : arg))
+    // run as the image does, from its working folder, with the bundle and the compile cache its ENV names
+    const cache = /^ENV NODE_COMPILE_CACHE=\/app\/(.*)$/m.exec(dockerfile)![1]
+    const app = await startServer(process.execPath, command.slice(1).map((arg) => arg === "dist/app.mjs" ? path.join(folder, arg) : arg), {
+      env: { NODE_COMPILE_CACHE: path.join(folder, cache), NODE_DEBUG_NATIVE: "COMPILE_CACHE" }
+    })
+    await app.waitForOutput(/cache for file:\S*app\.mjs was accepted/)
     expect((await fetch(`${app.url}/health`)).status).toBe(200)
     app.kill("SIGTERM")
     expect((await within(15_000, "the bundle to exit", app.exited)).code).toBe(0)

@@ -93,6 +93,7 @@ const withSampler = async (
   check: (server: ServerProcess, receiver: Awaited<ReturnType<typeof startOtlpReceiver>>) => Promise<void>
 ) => {
   const receiver = await startOtlpReceiver()
+  // exports every 50/300 ms instead of 5 s/60 s, so that the test waits for them in seconds; what is sent is the same
   const server = await startServer("npm", ["start", "--silent"], {
     env: { FRIDAY_DELAY_MS: "0", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_METRIC_EXPORT_INTERVAL: "300", ...env }
   })

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { runtimeFlags } from "./Deploy.ts"
-import { nameOf } from "./internal/bundle.ts"
+import { compileCacheOf, nameOf } from "./internal/bundle.ts"
 import { stringify } from "./internal/yaml.ts"
 
 /**
@@ -55,19 +55,22 @@ const nodeCommand = (bundle: string, cpu: string): Array<string> => {
 }
 
 /** The command the Dockerfile runs (its CMD): the same one `agentapp build` prints. */
-const runtimeCommand = (bundle = "dist/app.mjs"): Array<string> => ["node", ...runtimeFlags, bundle]
+/** The app's bundle in the image, under its working folder `/app`; the worker's is beside it. */
+const appBundle = "dist/app.mjs"
+
+const runtimeCommand = (bundle = appBundle): Array<string> => ["node", ...runtimeFlags, bundle]
 
 const dockerfile = (options: Options, worker: boolean) => `# Built by agentapp deploy kubernetes. Build: docker build -t ${options.image} .
 FROM node:22-slim AS build
 WORKDIR /app
 COPY . .
 RUN npm ci --ignore-scripts
-RUN npx agentapp build ${options.entry} --out dist/app.mjs${worker ? ` && npx agentapp build ${options.workerEntry ?? "examples/worker.ts"} --out dist/worker.mjs` : ""}
+RUN npx agentapp build ${options.entry} --out ${appBundle}${worker ? ` && npx agentapp build ${options.workerEntry ?? "examples/worker.ts"} --out dist/worker.mjs` : ""}
 
 FROM node:22-slim
 ENV NODE_ENV=production
-# V8's compile cache that agentapp build wrote beside the bundle (the same path as at build)
-ENV NODE_COMPILE_CACHE=/app/dist/.node-compile-cache
+# V8's compile cache that agentapp build wrote beside the bundles (the same paths as at build)
+ENV NODE_COMPILE_CACHE=/app/${compileCacheOf(appBundle)}
 WORKDIR /app
 COPY --from=build --chown=node:node /app/dist ./dist
 USER node
@@ -139,7 +142,7 @@ export const files = (options: Options): ReadonlyArray<File> => {
     }
   })
   const manifests: Array<File> = [
-    { path: "k8s/deployment.yaml", content: stringify(deployment("api", "dist/app.mjs", replicas, redis === undefined ? undefined : "api")) },
+    { path: "k8s/deployment.yaml", content: stringify(deployment("api", appBundle, replicas, redis === undefined ? undefined : "api")) },
     {
       path: "k8s/service.yaml",
       content: stringify({
